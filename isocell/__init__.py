@@ -1,0 +1,26 @@
+"""isocell: run one notebook cell in an isolated Python environment.
+
+``%load_ext isocell`` registers the ``%%isolated`` cell magic and the ``%isocell`` line magic.
+This module imports nothing heavy, so that loading the extension stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register isocell's magics on an IPython shell (``%load_ext isocell``)."""
+    from isocell.magics import register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Stop every child kernel this shell started (``%unload_ext isocell``)."""
+    from isocell.magics import unregister
+
+    unregister(ipython)

@@ -1,0 +1,211 @@
+"""Every error isocell raises, under one root, :class:`IsocellError`.
+
+Each error says what failed, why, and what to do, and carries the data it names as
+attributes (the requirement, the path, the variable), so callers can act on it without
+parsing the message. Like filelock's errors, they survive pickling: the data is passed to
+``__init__`` and kept in ``args``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BuildError",
+    "CellError",
+    "ChildDiedError",
+    "EnvironmentNotFoundError",
+    "InterpreterNotFoundError",
+    "IsocellError",
+    "RegistryError",
+    "RequirementError",
+    "TransferError",
+]
+
+
+class IsocellError(Exception):
+    """Root of every error raised by isocell."""
+
+
+class RequirementError(IsocellError, ValueError):
+    """A requirement string is not a valid PEP 508 requirement, or is not allowed.
+
+    Parameters
+    ----------
+    requirement : str
+        The text the user gave.
+    reason : str
+        Why it was refused.
+    """
+
+    def __init__(self, requirement: str, reason: str) -> None:
+        super().__init__(requirement, reason)
+        self.requirement = requirement
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"invalid requirement {self.requirement!r}: {self.reason}"
+
+
+class InterpreterNotFoundError(IsocellError, LookupError):
+    """No interpreter matches the requested version or path.
+
+    Parameters
+    ----------
+    request : str
+        What was asked for (``"3.9"`` or a path).
+    found : list of str
+        One line per interpreter that discovery did find, to show the user.
+    """
+
+    def __init__(self, request: str, found: list[str]) -> None:
+        super().__init__(request, found)
+        self.request = request
+        self.found = list(found)
+
+    def __str__(self) -> str:
+        listing = "\n".join(f"  {line}" for line in self.found) or "  (none)"
+        return (
+            f"no Python interpreter matches {self.request!r}. Found:\n{listing}\n"
+            "Install that version (for example with pyenv or uv) or pass --python /path/to/python."
+        )
+
+
+class BuildError(IsocellError):
+    """Building an environment failed; nothing of it was kept.
+
+    Parameters
+    ----------
+    message : str
+        What failed, in one line.
+    log : str
+        The builder's output (uv's or pip's resolver message, for example).
+    """
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message, log)
+        self.message = message
+        self.log = log
+
+    def __str__(self) -> str:
+        if not self.log.strip():
+            return self.message
+        return f"{self.message}\n{self.log.rstrip()}"
+
+
+class EnvironmentNotFoundError(IsocellError, LookupError):
+    """No named environment has that name.
+
+    Parameters
+    ----------
+    name : str
+        The name asked for.
+    known : list of str
+        The names that are registered.
+    """
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(name, known)
+        self.name = name
+        self.known = list(known)
+
+    def __str__(self) -> str:
+        known = ", ".join(self.known) or "none"
+        return (
+            f"no environment named {self.name!r} (registered: {known}). "
+            "Create it with `isocell env create NAME ...` or `isocell env add NAME --python PATH`."
+        )
+
+
+class RegistryError(IsocellError):
+    """The registry of named environments cannot be read or written.
+
+    Parameters
+    ----------
+    path : str
+        The registry file.
+    reason : str
+        What is wrong with it.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"environment registry {self.path}: {self.reason}"
+
+
+class TransferError(IsocellError):
+    """A variable cannot be moved between the notebook and the child kernel.
+
+    Parameters
+    ----------
+    variable : str
+        The variable's name.
+    type_name : str
+        Its type, qualified (``"pandas.core.frame.DataFrame"``).
+    reason : str
+        Why it cannot cross, and what to do.
+    """
+
+    def __init__(self, variable: str, type_name: str, reason: str) -> None:
+        super().__init__(variable, type_name, reason)
+        self.variable = variable
+        self.type_name = type_name
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"variable {self.variable!r} ({self.type_name}) cannot be transferred: {self.reason}"
+
+
+class ChildDiedError(IsocellError):
+    """The child kernel died while it was running a cell.
+
+    Parameters
+    ----------
+    environment : str
+        The environment the child ran in.
+    detail : str
+        What is known about how it ended (exit code, signal).
+    """
+
+    def __init__(self, environment: str, detail: str) -> None:
+        super().__init__(environment, detail)
+        self.environment = environment
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return (
+            f"the child kernel for environment {self.environment} died ({self.detail}). "
+            "The notebook namespace is unchanged; the next isolated cell starts a new child."
+        )
+
+
+class CellError(IsocellError):
+    """The cell raised an exception in the child kernel.
+
+    IPython shows the child's own traceback through :meth:`_render_traceback_`, once, with the
+    cell's line numbers, instead of a traceback through isocell's code.
+
+    Parameters
+    ----------
+    ename : str
+        The exception's class name in the child.
+    evalue : str
+        Its message.
+    traceback : list of str
+        The child's formatted traceback lines (may hold ANSI colours), as in the Jupyter
+        messaging protocol's ``error`` message.
+    """
+
+    def __init__(self, ename: str, evalue: str, traceback: list[str]) -> None:
+        super().__init__(ename, evalue, traceback)
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = list(traceback)
+
+    def __str__(self) -> str:
+        return f"{self.ename}: {self.evalue}"
+
+    def _render_traceback_(self) -> list[str]:
+        return self.traceback or [str(self)]
