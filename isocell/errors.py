@@ -22,7 +22,14 @@ __all__ = [
 
 
 class IsocellError(Exception):
-    """Root of every error raised by isocell."""
+    """Root of every error raised by isocell.
+
+    In IPython, the error shows as one clear line (``_render_traceback_``), not as a
+    traceback through isocell's own code: the message says what to do.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 class RequirementError(IsocellError, ValueError):

@@ -1,0 +1,11 @@
+"""Which notebook names a cell reads, binds, deletes and may mutate.
+
+Serves ``%%isolated`` (what to ship into the child kernel and back) and the DAG export (which
+cells depend on which).
+"""
+
+from __future__ import annotations
+
+from isocell.analysis._names import CellNames, analyze_cell
+
+__all__ = ["CellNames", "analyze_cell"]

@@ -1,0 +1,8 @@
+"""One persistent child ipykernel per environment: its lifecycle, and messages to and from it."""
+
+from __future__ import annotations
+
+from isocell.kernel._lifecycle import ChildKernel
+from isocell.kernel._messages import ExecuteReply, OutputSink, execute
+
+__all__ = ["ChildKernel", "ExecuteReply", "OutputSink", "execute"]

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README:
+#   bash dev.sh demo   install isocell, execute notebooks/quickstart.ipynb headless, print its isolated cells
+#   bash dev.sh test   install isocell with its test tools, run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# The notebook side needs Python >= 3.10; take the first one found.
+pick_python() {
+    for candidate in "${PYTHON:-}" python3.12 python3.11 python3.10 python3 \
+        "$HOME"/.pyenv/versions/3.1[0-3]*/bin/python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    echo "dev.sh: no Python >= 3.10 found; set PYTHON=/path/to/python3" >&2
+    return 1
+}
+
+venv() {
+    if [ ! -x .venv/bin/python ]; then
+        "$(pick_python)" -m venv .venv
+    fi
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[$1]"
+}
+
+case "${1:-}" in
+demo)
+    venv demo
+    exec .venv/bin/isocell run notebooks/quickstart.ipynb -o notebooks/quickstart.executed.ipynb
+    ;;
+test)
+    venv test
+    exec .venv/bin/python -m pytest "${@:2}"
+    ;;
+*)
+    echo "usage: bash dev.sh demo | bash dev.sh test [pytest options]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,74 @@
+"""``isocell run``: execute a notebook headless (nbclient) and print its isolated cells' outputs."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def run_notebook(path: Path, output: str | None, timeout: float) -> int:
+    """Execute every cell of ``path`` in a fresh kernel of the current Python.
+
+    Prints, for each ``%%isolated`` cell, its magic line and its outputs as text (an image or
+    HTML is named by its type). Returns 0 if every cell ran, 1 at the first failing cell.
+
+    Parameters
+    ----------
+    path : Path
+        The notebook.
+    output : str or None
+        Where to write the executed notebook (with outputs); None: nowhere.
+    timeout : float
+        Seconds each cell may take.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=int(timeout),
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    started = time.monotonic()
+    failed = None
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        failed = error
+    seconds = time.monotonic() - started
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("%%isolated"):
+            _print_cell(index, cell)
+    if output:
+        nbformat.write(notebook, output)
+    if failed is not None:
+        print(f"\nisocell: {path} failed after {seconds:.1f} s:\n{_ANSI.sub('', str(failed))}",
+              file=sys.stderr)
+        return 1
+    print(f"\nisocell: {path} ran in {seconds:.1f} s")
+    return 0
+
+
+def _print_cell(index: int, cell: Any) -> None:
+    print(f"--- cell {index}: {cell.source.splitlines()[0]}")
+    for out in cell.get("outputs", []):
+        kind = out.get("output_type")
+        if kind == "stream":
+            sys.stdout.write(out.get("text", ""))
+        elif kind in ("display_data", "execute_result"):
+            data = out.get("data", {})
+            rich = [mime for mime in data if mime != "text/plain"]
+            if rich:
+                print(f"[{', '.join(sorted(rich))}]")
+            if "text/plain" in data:
+                print(data["text/plain"])
+        elif kind == "error":
+            print(_ANSI.sub("", "\n".join(out.get("traceback", []))))

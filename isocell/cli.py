@@ -1,0 +1,252 @@
+"""The ``isocell`` command: environments, interpreters, and running a notebook headless.
+
+::
+
+    isocell env create NAME [--python 3.9] [--req SPEC ...] [-r FILE] [options]
+    isocell env add NAME --python /path/to/python     register an interpreter, used as it is
+    isocell env list | show NAME | remove NAME
+    isocell pythons                                  the interpreters discovery finds
+    isocell run NOTEBOOK [-o OUT]                    execute a notebook, print isolated outputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from isocell.envs import (
+    BuildProgress,
+    EnvRequest,
+    EnvStore,
+    Registry,
+    check_name,
+    find_interpreter,
+    find_interpreters,
+    spec_for,
+)
+from isocell.envs._resolve import build
+from isocell.errors import IsocellError, RegistryError
+
+__all__ = ["main"]
+
+
+def _build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", metavar="VERSION|PATH", help="Python version or interpreter")
+    parser.add_argument("--req", nargs="+", action="append", default=[], metavar="SPEC",
+                        help="PEP 508 requirements (repeatable)")
+    parser.add_argument("-r", "--requirements", action="append", default=[], metavar="FILE",
+                        help="a requirements file (repeatable)")
+    parser.add_argument("--system-site-packages", action="store_true")
+    parser.add_argument("--index-url", metavar="URL")
+    parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
+    parser.add_argument("--builder", choices=["uv", "virtualenv"])
+    parser.add_argument("--exclude-newer", metavar="DATE|auto|none")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="isocell", description=__doc__.split("::")[0].strip())
+    commands = parser.add_subparsers(dest="command", required=True)
+    env = commands.add_parser("env", help="named environments").add_subparsers(
+        dest="env_command", required=True
+    )
+    create = env.add_parser("create", help="build an environment and name it")
+    create.add_argument("name")
+    _build_options(create)
+    add = env.add_parser("add", help="register an existing interpreter, used as it is")
+    add.add_argument("name")
+    add.add_argument("--python", required=True, metavar="PATH|VERSION")
+    listing = env.add_parser("list", help="named environments (--all: every cached one)")
+    listing.add_argument("--all", action="store_true")
+    listing.add_argument("--json", action="store_true")
+    show = env.add_parser("show", help="one environment, with its lock")
+    show.add_argument("name")
+    remove = env.add_parser("remove", help="unregister a name and delete its environment")
+    remove.add_argument("name")
+    pythons = commands.add_parser("pythons", help="interpreters found on this machine")
+    pythons.add_argument("--json", action="store_true")
+    run = commands.add_parser("run", help="execute a notebook headless and print isolated cells")
+    run.add_argument("notebook")
+    run.add_argument("-o", "--output", metavar="FILE", help="write the executed notebook here")
+    run.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
+                     help="per-cell time limit (default 1800)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``isocell`` command; returns the exit code (0 on success, 1 on error).
+
+    Errors are printed as one line (``isocell: error: ...``), never as a traceback.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "env":
+            return _env(args)
+        if args.command == "pythons":
+            return _pythons(args)
+        if args.command == "run":
+            from isocell._run import run_notebook
+
+            return run_notebook(Path(args.notebook), args.output, args.timeout)
+    except IsocellError as error:
+        print(f"isocell: error: {error}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _progress(event: BuildProgress) -> None:
+    print(f"[{event.elapsed:6.1f} s] {event.phase}: {event.message}", file=sys.stderr, flush=True)
+
+
+def _env(args: argparse.Namespace) -> int:
+    store = EnvStore()
+    registry = Registry(store.home)
+    if args.env_command == "create":
+        check_name(args.name)
+        if args.name in {entry.name for entry in registry.all()}:
+            raise RegistryError(str(registry.path), f"an environment named {args.name!r} exists")
+        request = EnvRequest(
+            python=args.python,
+            requirements=tuple(spec for group in args.req for spec in group),
+            requirement_files=tuple(args.requirements),
+            system_site_packages=args.system_site_packages,
+            index_url=args.index_url,
+            extra_index_urls=tuple(args.extra_index_url),
+            exclude_newer=args.exclude_newer,
+            builder=args.builder,
+        )
+        spec = spec_for(request)
+        environment = build(spec, store, _progress)
+        registry.add(args.name, spec=spec)
+        print(f"created {args.name}: Python {spec.python_version}, "
+              f"{len(environment.lock)} packages, at {environment.path}")
+        return 0
+    if args.env_command == "add":
+        check_name(args.name)
+        interpreter = find_interpreter(args.python)
+        registry.add(args.name, python=interpreter.path)
+        print(f"registered {args.name}: Python {interpreter.version_str} at {interpreter.path}")
+        return 0
+    if args.env_command == "list":
+        rows = _rows(store, registry, args.all)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print("no environments" + ("" if args.all else " registered (try --all)"))
+        else:
+            _table(rows, ["name", "kind", "python", "requirements", "packages", "size", "last_used"])
+        return 0
+    if args.env_command == "show":
+        entry = registry.get(args.name)
+        print(json.dumps(_describe(store, entry.name, entry.kind, entry.spec, entry.python), indent=2))
+        return 0
+    if args.env_command == "remove":
+        entry = registry.remove(args.name)
+        still_used = {e.spec.key for e in registry.all() if e.spec is not None}
+        if entry.spec is not None and entry.spec.key not in still_used:
+            store.remove(entry.spec)
+        print(f"removed {args.name}")
+        return 0
+    return 2
+
+
+def _pythons(args: argparse.Namespace) -> int:
+    found = find_interpreters()
+    if args.json:
+        print(json.dumps([{"version": i.version_str, "path": i.path, "source": i.source} for i in found], indent=2))
+        return 0
+    for interpreter in found:
+        print(f"{interpreter.version_str:10} {interpreter.path}  ({interpreter.source})")
+    return 0
+
+
+def _describe(store: EnvStore, name: str, kind: str, spec: object, python: str) -> dict[str, object]:
+    from isocell.envs import EnvSpec
+
+    row: dict[str, object] = {"name": name, "kind": kind, "python": python}
+    if isinstance(spec, EnvSpec):
+        path = store.path_for(spec)
+        row.update(
+            python=spec.python_version,
+            interpreter=spec.python,
+            requirements=list(spec.requirements),
+            path=str(path),
+            built=path.is_dir(),
+        )
+        meta_file = path / "isocell-env.json"
+        if meta_file.is_file():
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            row.update(
+                lock=meta.get("lock", []),
+                exclude_newer=meta.get("exclude_newer"),
+                built_at=meta.get("built_at"),
+                builder=meta.get("builder"),
+                size_bytes=_size(path),
+                last_used=_mtime(meta_file),
+            )
+    return row
+
+
+def _rows(store: EnvStore, registry: Registry, everything: bool) -> list[dict[str, object]]:
+    rows = []
+    named = {}
+    for entry in registry.all():
+        row = _describe(store, entry.name, entry.kind, entry.spec, entry.python)
+        rows.append(row)
+        if entry.spec is not None:
+            named[entry.spec.key] = entry.name
+    if everything:
+        for path, meta in store.list():
+            if path.name in named:
+                continue
+            from isocell.envs import EnvSpec
+
+            rows.append(_describe(store, "", "cached", EnvSpec.from_dict(meta["spec"]), ""))
+    for row in rows:
+        row["packages"] = len(row.get("lock", []))  # type: ignore[arg-type]
+        row["size"] = _human(row.get("size_bytes"))
+        row["requirements"] = " ".join(row.get("requirements", []))  # type: ignore[arg-type]
+    return rows
+
+
+def _table(rows: list[dict[str, object]], columns: list[str]) -> None:
+    cells = [[str(row.get(c, "") or "") for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _human(size: object) -> str:
+    if not isinstance(size, int):
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def _mtime(path: Path) -> str:
+    stamp = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
+    return stamp.isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,480 @@
+"""Find the Python interpreters installed on this machine.
+
+Discovery looks in four places, in this order (the *source order*): the directories on
+``PATH``, pyenv's versions folder, uv's managed pythons and conda environments. Each
+candidate executable is run once to learn its version and implementation; the answer is
+cached on disk, keyed by the executable's real path, modification time and size, so a later
+discovery in a new process runs no interpreter at all.
+
+Shim directories (pyenv's ``~/.pyenv/shims``, asdf's, mise's: any directory named ``shims``)
+are skipped: a shim picks its target from the current directory and environment, so its
+answer cannot be cached, and pyenv's shims fail outright for versions that are installed but
+not selected. A candidate that fails to run is treated as absent, never as an error.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from isocell.errors import InterpreterNotFoundError
+
+__all__ = [
+    "Interpreter",
+    "default_cache_dir",
+    "find_interpreter",
+    "find_interpreters",
+    "inspect_interpreter",
+]
+
+MINIMUM_VERSION = (3, 8)
+SOURCES = ("path", "pyenv", "uv", "conda", "explicit")
+
+_CACHE_FILE = "interpreters.json"
+_CACHE_FORMAT = 1
+_PROBE_TIMEOUT = 10.0  # seconds; a healthy interpreter answers in ~30 ms
+_WINDOWS = sys.platform == "win32"
+_NAME = re.compile(r"python(?:3(?:\.\d+)?)?(?:\.exe)?" if _WINDOWS else r"python(?:3(?:\.\d+)?)?")
+_VERSION_REQUEST = re.compile(r"(?P<impl>python|cpython|pypy)?(?P<version>\d+(?:\.\d+){0,2})")
+# Kept runnable by Python 2 too, so an old `python` reports "too old" instead of a crash.
+_PROBE_SCRIPT = (
+    "import sys\n"
+    "impl = getattr(sys, 'implementation', None)\n"
+    "name = impl.name if impl is not None else 'cpython'\n"
+    "v = sys.version_info\n"
+    "line = 'isocell-probe %s %d %d %d %s\\n' % (name, v[0], v[1], v[2], sys.executable)\n"
+    "sys.stdout.write(line)\n"
+)
+
+_probes_lock = threading.Lock()
+_probes_run = 0
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """One Python interpreter found on this machine.
+
+    Attributes
+    ----------
+    path : str
+        Absolute path of the executable, not resolved through symlinks (a virtual
+        environment's ``python`` stays the environment's).
+    version : tuple of int
+        ``(major, minor, micro)``, as reported by the interpreter itself.
+    implementation : str
+        ``sys.implementation.name``: ``"cpython"``, ``"pypy"``, ...
+    source : str
+        Where it was found: ``"path"``, ``"pyenv"``, ``"uv"``, ``"conda"`` or ``"explicit"``.
+    """
+
+    path: str
+    version: tuple[int, int, int]
+    implementation: str
+    source: str
+
+    @property
+    def version_str(self) -> str:
+        """The full version, ``"3.9.18"``."""
+        return ".".join(str(part) for part in self.version)
+
+    @property
+    def minor(self) -> str:
+        """The minor version, ``"3.9"``."""
+        return f"{self.version[0]}.{self.version[1]}"
+
+    def describe(self) -> str:
+        """One line for listings, ``"3.9.18  /x/bin/python3.9  (pyenv)"``."""
+        origin = self.source
+        if self.implementation != "cpython":
+            origin = f"{self.implementation}, {origin}"
+        return f"{self.version_str}  {self.path}  ({origin})"
+
+
+def default_cache_dir() -> Path:
+    """The folder for isocell's caches.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$ISOCELL_HOME/cache`` when ``ISOCELL_HOME`` is set, else
+        ``platformdirs.user_cache_dir("isocell")`` (``~/.cache/isocell`` on Linux).
+    """
+    home = os.environ.get("ISOCELL_HOME")
+    if home:
+        return Path(home).expanduser().absolute() / "cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path("isocell")
+
+
+def find_interpreters(*, cache_dir: str | os.PathLike[str] | None = None) -> list[Interpreter]:
+    """Every working Python ≥ 3.8 found on ``PATH``, in pyenv, in uv's pythons and in conda.
+
+    Candidates that are the same file (same real path) count once: the first found in source
+    order is kept. Interpreters older than 3.8, and candidates that fail to run, are left out.
+
+    Parameters
+    ----------
+    cache_dir : str or path-like, optional
+        Where the probe cache lives; default :func:`default_cache_dir`.
+
+    Returns
+    -------
+    list of Interpreter
+        Newest version first; equal versions in source order (path, pyenv, uv, conda).
+    """
+    chosen: dict[str, tuple[str, str]] = {}
+    for path, source in _candidates():
+        chosen.setdefault(os.path.realpath(path), (path, source))
+    probes = _probe_all({real: path for real, (path, _) in chosen.items()}, cache_dir)
+    found: list[Interpreter] = []
+    for real, (path, source) in chosen.items():
+        probe = probes[real]
+        if isinstance(probe, _Probe) and probe.version[:2] >= MINIMUM_VERSION:
+            found.append(Interpreter(path, probe.version, probe.implementation, source))
+    # sorted() is stable, so discovery order breaks the remaining ties.
+    return sorted(found, key=lambda i: (_negated(i.version), SOURCES.index(i.source)))
+
+
+def find_interpreter(
+    request: str, *, cache_dir: str | os.PathLike[str] | None = None
+) -> Interpreter:
+    """The interpreter that best matches a version or a path.
+
+    Parameters
+    ----------
+    request : str
+        A version (``"3"``, ``"3.9"``, ``"3.9.18"``), a command name (``"python3.9"``,
+        ``"pypy3.10"``), or a path (``"/x/bin/python"``, ``"~/venv/bin/python"``). A partial
+        version picks the newest matching release; CPython is preferred over other
+        implementations unless the request names one.
+    cache_dir : str or path-like, optional
+        Where the probe cache lives; default :func:`default_cache_dir`.
+
+    Returns
+    -------
+    Interpreter
+
+    Raises
+    ------
+    InterpreterNotFoundError
+        If nothing matches, or the path is not a working Python ≥ 3.8. Its ``found`` lists
+        every interpreter discovery did find, one line each.
+    """
+    request = request.strip()
+    match = _VERSION_REQUEST.fullmatch(request)
+    if match is None:
+        return _find_by_path(request, cache_dir)
+    wanted = tuple(int(part) for part in match["version"].split("."))
+    implementation = {"pypy": "pypy", "cpython": "cpython"}.get(match["impl"] or "")
+    found = find_interpreters(cache_dir=cache_dir)
+    matching = [
+        interpreter
+        for interpreter in found
+        if interpreter.version[: len(wanted)] == wanted
+        and implementation in (None, interpreter.implementation)
+    ]
+    if not matching:
+        raise InterpreterNotFoundError(request, [i.describe() for i in found])
+    # `found` is newest first, so the first CPython is the newest CPython.
+    return min(matching, key=lambda i: i.implementation != "cpython")
+
+
+def inspect_interpreter(
+    path: str, *, cache_dir: str | os.PathLike[str] | None = None, source: str = "explicit"
+) -> Interpreter:
+    """Run one interpreter (or read its cached answer) to learn what it is.
+
+    A shim (an executable in a directory named ``shims``) is run each time, never cached,
+    and the result names the executable it dispatched to, so the answer stays true after
+    the shim's selection changes.
+
+    Parameters
+    ----------
+    path : str
+        The executable; ``~`` is expanded and a relative path made absolute (symlinks are
+        kept, so a virtual environment's interpreter stays the environment's).
+    cache_dir : str or path-like, optional
+        Where the probe cache lives; default :func:`default_cache_dir`.
+    source : str, optional
+        Recorded as :attr:`Interpreter.source`; default ``"explicit"``.
+
+    Returns
+    -------
+    Interpreter
+
+    Raises
+    ------
+    InterpreterNotFoundError
+        If the path does not exist, is not executable, fails to run as Python, or is older
+        than 3.8. Its ``found`` holds one line saying why.
+    """
+    path = os.path.abspath(os.path.expanduser(path))
+    if not _is_executable(path):
+        raise InterpreterNotFoundError(path, [f"not usable: {path} is not an executable file"])
+    real = os.path.realpath(path)
+    probe = _probe(path) if _in_shim_dir(path) else _probe_all({real: path}, cache_dir)[real]
+    if isinstance(probe, _Failure):
+        raise InterpreterNotFoundError(path, [f"not usable: {probe.reason}"])
+    if probe.version[:2] < MINIMUM_VERSION:
+        too_old = ".".join(map(str, probe.version))
+        raise InterpreterNotFoundError(path, [f"not usable: {path} is Python {too_old}, < 3.8"])
+    if _in_shim_dir(path):
+        path = probe.executable
+    return Interpreter(path, probe.version, probe.implementation, source)
+
+
+def probe_count() -> int:
+    """How many interpreters this process has run to probe them (for tests and diagnostics)."""
+    return _probes_run
+
+
+def _find_by_path(request: str, cache_dir: str | os.PathLike[str] | None) -> Interpreter:
+    looks_like_path = request.startswith(("~", ".")) or any(
+        sep and sep in request for sep in (os.sep, os.altsep)
+    )
+    if looks_like_path:
+        path: str | None = request
+    else:
+        import shutil
+
+        path = shutil.which(request)
+    try:
+        if path is None:
+            raise InterpreterNotFoundError(request, [f"not usable: {request!r} is not on PATH"])
+        return inspect_interpreter(path, cache_dir=cache_dir, source="explicit")
+    except InterpreterNotFoundError as error:
+        found = [i.describe() for i in find_interpreters(cache_dir=cache_dir)]
+        raise InterpreterNotFoundError(request, error.found + found) from None
+
+
+# --- where to look ----------------------------------------------------------------------------
+
+
+def _candidates() -> Iterator[tuple[str, str]]:
+    """``(path, source)`` for every executable that may be a Python, in source order."""
+    path_dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
+    for directory in dict.fromkeys(os.path.abspath(d) for d in path_dirs):
+        if not _in_shim_dir(os.path.join(directory, "python")):
+            yield from ((path, "path") for path in _pythons_in(directory))
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    for prefix in _subdirs(os.path.join(pyenv_root, "versions")):
+        yield from ((path, "pyenv") for path in _pythons_in(_bin_dir(prefix), only_3=True))
+    for prefix in _subdirs(_uv_python_dir()):
+        yield from ((path, "uv") for path in _pythons_in(_bin_dir(prefix), only_3=True))
+    for prefix in _conda_prefixes():
+        yield from ((path, "conda") for path in _pythons_in(_bin_dir(prefix)))
+
+
+def _pythons_in(directory: str, *, only_3: bool = False) -> list[str]:
+    """Executables named python, python3 or python3.N in one directory, most specific first."""
+    try:
+        names = [entry.name for entry in os.scandir(directory)]
+    except OSError:
+        return []
+    names = [n for n in names if _NAME.fullmatch(n) and (not only_3 or n.startswith("python3"))]
+    paths = (os.path.join(directory, n) for n in sorted(names, key=lambda n: (-len(n), n)))
+    return [path for path in paths if _is_executable(path)]
+
+
+def _subdirs(directory: str | None) -> list[str]:
+    if not directory:
+        return []
+    try:
+        entries = [e for e in os.scandir(directory) if not e.name.startswith(".") and e.is_dir()]
+    except OSError:
+        return []
+    return sorted(entry.path for entry in entries)
+
+
+def _bin_dir(prefix: str) -> str:
+    return prefix if _WINDOWS else os.path.join(prefix, "bin")
+
+
+def _uv_python_dir() -> str | None:
+    """uv's managed-python folder, computed as uv does (``UV_PYTHON_INSTALL_DIR``, else
+    ``$XDG_DATA_HOME/uv/python``); only on Windows is uv asked (``uv python dir``)."""
+    configured = os.environ.get("UV_PYTHON_INSTALL_DIR")
+    if configured:
+        return os.path.expanduser(configured)
+    if _WINDOWS:
+        return _ask_uv_python_dir()
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(data, "uv", "python")
+
+
+@functools.cache
+def _ask_uv_python_dir() -> str | None:
+    try:
+        from uv import find_uv_bin
+
+        argv = [find_uv_bin(), "python", "dir"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=_PROBE_TIMEOUT)
+    except (OSError, subprocess.SubprocessError, ImportError):
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def _conda_prefixes() -> list[str]:
+    prefixes: list[str] = []
+    if os.environ.get("CONDA_PREFIX"):
+        prefixes.append(os.environ["CONDA_PREFIX"])
+    try:
+        with open(os.path.expanduser("~/.conda/environments.txt"), encoding="utf-8") as listing:
+            prefixes += [line.strip() for line in listing if line.strip()]
+    except OSError:
+        pass
+    bases = ["~/miniconda3", "~/anaconda3", "~/miniforge3", "~/mambaforge", "/opt/conda"]
+    if os.environ.get("CONDA_EXE"):  # <base>/bin/conda or <base>\Scripts\conda.exe
+        bases.append(os.path.dirname(os.path.dirname(os.environ["CONDA_EXE"])))
+    for base in map(os.path.expanduser, bases):
+        if os.path.isdir(base):
+            prefixes += [base, *_subdirs(os.path.join(base, "envs"))]
+    return list(dict.fromkeys(os.path.abspath(p) for p in prefixes))
+
+
+def _in_shim_dir(path: str) -> bool:
+    return os.path.basename(os.path.dirname(path)) == "shims"
+
+
+def _is_executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+# --- probing and its cache --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Probe:
+    version: tuple[int, int, int]
+    implementation: str
+    executable: str
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+    lasting: bool = True  # False for a timeout: that may be load, so ask again next time
+
+
+def _probe(path: str) -> _Probe | _Failure:
+    """Run ``path`` once to learn its version, or why it is not a working Python."""
+    global _probes_run
+    with _probes_lock:
+        _probes_run += 1
+    # -E -s -S: ignore PYTHON* variables, user site and site.py; all exist in Python 2 too.
+    argv = [path, "-E", "-s", "-S", "-c", _PROBE_SCRIPT]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=_PROBE_TIMEOUT, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        return _Failure(f"{path} did not answer within {_PROBE_TIMEOUT:g} s", lasting=False)
+    except OSError as error:
+        return _Failure(f"{path} cannot run: {error.strerror or error}")
+    lines = [line for line in done.stdout.splitlines() if line.startswith("isocell-probe ")]
+    if done.returncode != 0 or not lines:
+        detail = (done.stderr.strip() or done.stdout.strip()).splitlines()[:3]
+        return _Failure(f"{path} exited with status {done.returncode}: {' / '.join(detail)}")
+    _, implementation, major, minor, micro, executable = lines[-1].split(" ", 5)
+    return _Probe((int(major), int(minor), int(micro)), implementation, executable)
+
+
+def _probe_all(
+    targets: dict[str, str], cache_dir: str | os.PathLike[str] | None
+) -> dict[str, _Probe | _Failure]:
+    """Probe each real path (run as the path it maps to), from the cache when its file is
+    unchanged, else in parallel, and record the new answers in the cache."""
+    cache_file = Path(cache_dir or default_cache_dir()) / _CACHE_FILE
+    cache = _read_cache(cache_file)
+    results: dict[str, _Probe | _Failure] = {}
+    misses: dict[str, tuple[int, int]] = {}
+    for real in targets:
+        try:
+            stat = os.stat(real)
+        except OSError as error:
+            results[real] = _Failure(f"{real} cannot be read: {error.strerror}", lasting=False)
+            continue
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        entry = cache.get(real)
+        if entry is not None and (entry.get("mtime_ns"), entry.get("size")) == stamp:
+            results[real] = _from_entry(entry)
+        else:
+            misses[real] = stamp
+    if not misses:
+        return results
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(misses))) as pool:
+        futures = {real: pool.submit(_probe, targets[real]) for real in misses}
+    for real, future in futures.items():
+        results[real] = probe = future.result()
+        if not isinstance(probe, _Failure) or probe.lasting:
+            cache[real] = _to_entry(probe, *misses[real])
+    _write_cache(cache_file, cache)
+    return results
+
+
+def _to_entry(probe: _Probe | _Failure, mtime_ns: int, size: int) -> dict[str, object]:
+    entry: dict[str, object] = {"mtime_ns": mtime_ns, "size": size}
+    if isinstance(probe, _Failure):
+        entry["error"] = probe.reason
+    else:
+        entry.update(
+            version=list(probe.version),
+            implementation=probe.implementation,
+            executable=probe.executable,
+        )
+    return entry
+
+
+def _from_entry(entry: dict[str, object]) -> _Probe | _Failure:
+    if "error" in entry:
+        return _Failure(str(entry["error"]))
+    version = entry["version"]
+    if not isinstance(version, list) or len(version) != 3:
+        return _Failure(f"damaged cache entry: {entry!r}", lasting=False)
+    implementation, executable = str(entry["implementation"]), str(entry["executable"])
+    return _Probe((int(version[0]), int(version[1]), int(version[2])), implementation, executable)
+
+
+def _read_cache(cache_file: Path) -> dict[str, dict[str, object]]:
+    try:
+        payload = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # absent or damaged: probing again rebuilds it
+    if not isinstance(payload, dict) or payload.get("format") != _CACHE_FORMAT:
+        return {}
+    entries = payload.get("interpreters")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_cache(cache_file: Path, entries: dict[str, dict[str, object]]) -> None:
+    """Replace the cache file atomically; a cache that cannot be written is only slower."""
+    payload = {"format": _CACHE_FORMAT, "interpreters": entries}
+    import tempfile  # only here: it costs ~5 ms to import, and a warm cache never writes
+
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".interpreters-", dir=cache_file.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=1, sort_keys=True)
+        os.replace(temporary, cache_file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def _negated(version: tuple[int, int, int]) -> tuple[int, ...]:
+    return tuple(-part for part in version)

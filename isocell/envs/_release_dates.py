@@ -1,0 +1,437 @@
+"""Release dates of pinned requirements, for ``--exclude-newer auto``.
+
+The old-pin trap: ``pandas==1.4.4`` resolved today picks numpy 2, and pandas 1.4.4 then fails
+to import. Resolving "as of" the upload time of the newest exactly-pinned requirement (uv's
+``--exclude-newer``) picks the dependency versions that were current when the pin was.
+
+Upload times come from the index's Simple API: the JSON form (PEP 691) carries them as
+``files[*].upload-time`` (PEP 700); the HTML form (PEP 503) of PyPI and its mirrors carries
+them as the anchors' ``data-upload-time`` attribute. A release's upload time never changes, so
+answers are cached on disk, keyed by (index URL, project, version).
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import contextlib
+import datetime
+import email.message
+import html.parser
+import http.client
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import Specifier
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion
+
+from isocell.envs._discovery import default_cache_dir
+from isocell.errors import BuildError
+
+__all__ = ["exclude_newer_for", "release_time", "uv_exclude_newer"]
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+_CACHE_FILE = "release-times.json"
+_CACHE_FORMAT = 1
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".tar")
+_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?",
+    re.IGNORECASE,
+)
+
+
+def release_time(
+    name: str, version: str, index_url: str = PYPI_SIMPLE, *, timeout: float = 20.0
+) -> datetime.datetime | None:
+    """When a release was uploaded: the newest upload time among its files.
+
+    Taking the newest file's time means every file of the release is admitted by a
+    cut-off placed just after it (see :func:`uv_exclude_newer`).
+
+    Parameters
+    ----------
+    name : str
+        The project name, in any spelling (normalized per PEP 503 for the URL).
+    version : str
+        The release; files match it as ``==version`` does (PEP 440: ``1.0`` matches
+        ``1.0.0`` and, having no local label, ``1.0+cpu``).
+    index_url : str, optional
+        The Simple API root, default PyPI's ``https://pypi.org/simple/``.
+    timeout : float, optional
+        Network timeout in seconds.
+
+    Returns
+    -------
+    datetime.datetime or None
+        The upload time, timezone-aware in UTC; None when the index lists no file of that
+        release or gives no upload times for them.
+
+    Raises
+    ------
+    BuildError
+        If the index cannot be reached or answers with an error (the project missing
+        included); the message names the project and the index and keeps the cause.
+    """
+    url = urllib.parse.urljoin(index_url.rstrip("/") + "/", canonicalize_name(name) + "/")
+    try:
+        content_type, text = _fetch(url, timeout)
+        if "json" in content_type:
+            files = upload_times_from_json(text)
+        else:
+            files = upload_times_from_html(text)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+        raise BuildError(
+            f"cannot read the release dates of {name} from the index {_redact(index_url)}",
+            f"{_redact(url)}: {error}",
+        ) from error
+    return newest_upload(files, version)
+
+
+def exclude_newer_for(
+    requirements: Sequence[Requirement],
+    index_url: str = PYPI_SIMPLE,
+    *,
+    timeout: float = 20.0,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> tuple[datetime.datetime, str] | None:
+    """The newest release time among the exactly pinned requirements.
+
+    A requirement is pinned exactly when its only specifier is ``==X`` without a wildcard,
+    or ``===X``. Look-ups run in parallel; found times are cached on disk.
+
+    Parameters
+    ----------
+    requirements : sequence of packaging.requirements.Requirement
+        The environment's requirements; unpinned ones are ignored, and so are markers (a pin
+        that does not apply can only move the cut-off later, never exclude a needed file).
+    index_url : str, optional
+        The Simple API root, default PyPI's.
+    timeout : float, optional
+        Network timeout in seconds, per look-up.
+    cache_dir : str or path-like, optional
+        Where the cache lives; default ``$ISOCELL_HOME/cache`` or the user cache folder.
+
+    Returns
+    -------
+    tuple of (datetime.datetime, str) or None
+        The release time (UTC) and the pin it came from (``"pandas==1.4.4"``); None when
+        nothing is pinned exactly or the index gives no upload time for any pin.
+
+    Raises
+    ------
+    BuildError
+        If a look-up that the cache cannot answer fails; see :func:`release_time`.
+    """
+    pins = _exact_pins(requirements)
+    if not pins:
+        return None
+    cache_file = Path(cache_dir or default_cache_dir()) / _CACHE_FILE
+    cache = _read_cache(cache_file)
+    known = cache.setdefault(_redact(index_url), {})
+    times: dict[tuple[str, str, str], datetime.datetime | None] = {}
+    missing = []
+    for pin in pins:
+        key = _cache_key(pin)
+        if isinstance(known.get(key), str):
+            times[pin] = _parse_time(known[key])
+        else:
+            missing.append(pin)
+    if missing:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
+            futures = {
+                pin: pool.submit(release_time, pin[0], pin[2], index_url, timeout=timeout)
+                for pin in missing
+            }
+        failures: list[BuildError] = []
+        for pin, future in futures.items():
+            try:
+                times[pin] = found = future.result()
+            except BuildError as error:
+                failures.append(error)
+                continue
+            if found is not None:  # "no time" may change when the index does: ask again
+                known[_cache_key(pin)] = found.isoformat()
+        _write_cache(cache_file, cache)  # keep what was found even if another look-up failed
+        if failures:
+            raise failures[0]
+    dated = [(when, f"{name}{op}{version}") for (name, op, version), when in times.items() if when]
+    return max(dated, key=lambda item: item[0]) if dated else None
+
+
+def uv_exclude_newer(when: datetime.datetime) -> str:
+    """The ``--exclude-newer`` value that admits every file uploaded at or before ``when``.
+
+    uv excludes a file when its upload time (in milliseconds) is greater than *or equal to*
+    the cut-off (``upload_time >= exclude_newer`` in uv's resolver), so the release time
+    itself, or that time truncated to the second, would exclude the pin's last file. This
+    returns the next whole second.
+
+    Parameters
+    ----------
+    when : datetime.datetime
+        A release time; a naive value is taken as UTC.
+
+    Returns
+    -------
+    str
+        RFC 3339 in UTC, ``"2022-08-31T12:22:42Z"`` for ``12:22:41.078552Z``.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    second = when.astimezone(datetime.timezone.utc).replace(microsecond=0)
+    return (second + datetime.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def upload_times_from_json(text: str) -> list[tuple[str, datetime.datetime | None]]:
+    """``(filename, upload time)`` for each file of a PEP 691 JSON project page.
+
+    Parameters
+    ----------
+    text : str
+        The page; ``files[*].filename`` and the PEP 700 ``files[*].upload-time`` are read.
+
+    Returns
+    -------
+    list of (str, datetime.datetime or None)
+        None where a file has no (readable) upload time.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a JSON object.
+    """
+    page = json.loads(text)
+    if not isinstance(page, dict):
+        raise ValueError("a PEP 691 project page is a JSON object")
+    files = page.get("files") or []
+    return [
+        (str(entry["filename"]), _parse_time(entry.get("upload-time")))
+        for entry in files
+        if isinstance(entry, dict) and "filename" in entry
+    ]
+
+
+def upload_times_from_html(text: str) -> list[tuple[str, datetime.datetime | None]]:
+    """``(filename, upload time)`` for each anchor of a PEP 503 HTML project page.
+
+    Parameters
+    ----------
+    text : str
+        The page; each anchor's text is the filename (else its URL's last path segment) and
+        its ``data-upload-time`` attribute, when present, the upload time.
+
+    Returns
+    -------
+    list of (str, datetime.datetime or None)
+        None where an anchor has no (readable) upload time.
+    """
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    return parser.files
+
+
+def newest_upload(
+    files: Iterable[tuple[str, datetime.datetime | None]], version: str
+) -> datetime.datetime | None:
+    """The newest upload time among the files of one release.
+
+    Parameters
+    ----------
+    files : iterable of (str, datetime.datetime or None)
+        Filenames and upload times, as from :func:`upload_times_from_html`.
+    version : str
+        The release; a filename matches when its version satisfies ``==version``. Names
+        that are neither a wheel nor an sdist are skipped.
+
+    Returns
+    -------
+    datetime.datetime or None
+        None when no matching file has an upload time.
+    """
+    try:
+        wanted = Specifier(f"=={version}")
+    except ValueError:
+        return None  # not a PEP 440 version: no parseable filename can carry it
+    newest: datetime.datetime | None = None
+    for filename, uploaded in files:
+        file_version = _filename_version(filename)
+        if uploaded is None or file_version is None:
+            continue
+        if wanted.contains(file_version, prereleases=True):
+            newest = uploaded if newest is None else max(newest, uploaded)
+    return newest
+
+
+class _AnchorParser(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[tuple[str, datetime.datetime | None]] = []
+        self._open: tuple[str, datetime.datetime | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "a":
+            return
+        attributes = dict(attrs)
+        href = urllib.parse.urlsplit(attributes.get("href") or "").path
+        fallback = urllib.parse.unquote(href.rsplit("/", 1)[-1])
+        self._open = (fallback, _parse_time(attributes.get("data-upload-time")))
+        self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open is not None:
+            fallback, uploaded = self._open
+            self.files.append(("".join(self._text).strip() or fallback, uploaded))
+            self._open = None
+
+
+def _fetch(url: str, timeout: float) -> tuple[str, str]:
+    """The media type and text of one Simple API page (credentials in the URL sent as HTTP
+    basic authentication, as pip and uv do)."""
+    if url.startswith("file:"):  # a local index is a folder tree; pip reads index.html too
+        path = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+        if os.path.isdir(path):
+            url = urllib.parse.urljoin(url, "index.html")
+    headers = {"Accept": ACCEPT}
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None:  # urllib does not read credentials from a URL: send them
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+        url = _redact(url)
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        message = email.message.Message()
+        message["Content-Type"] = response.headers.get("Content-Type", "text/html")
+        body = response.read()
+    charset = message.get_content_charset() or "utf-8"
+    return message.get_content_type(), body.decode(charset, errors="replace")
+
+
+def _filename_version(filename: str) -> str | None:
+    """The version a distribution's filename carries, or None if it is not one."""
+    try:
+        if filename.endswith(".whl"):
+            return str(parse_wheel_filename(filename)[1])
+        for suffix in _SDIST_SUFFIXES:  # packaging parses .tar.gz and .zip only
+            if filename.lower().endswith(suffix):
+                stem = filename[: -len(suffix)]
+                return str(parse_sdist_filename(stem + ".tar.gz")[1])
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+def _exact_pins(requirements: Iterable[Requirement]) -> list[tuple[str, str, str]]:
+    """``(name, operator, version)`` of each exact pin, once per project and version."""
+    pins: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for requirement in requirements:
+        specifiers = list(requirement.specifier)
+        if len(specifiers) != 1 or requirement.url:
+            continue
+        (specifier,) = specifiers
+        exact = specifier.operator == "===" or (
+            specifier.operator == "==" and not specifier.version.endswith(".*")
+        )
+        if exact:
+            key = (canonicalize_name(requirement.name), specifier.version)
+            pins.setdefault(key, (requirement.name, specifier.operator, specifier.version))
+    return list(pins.values())
+
+
+def _cache_key(pin: tuple[str, str, str]) -> str:
+    name, operator, version = pin
+    return f"{canonicalize_name(name)}{operator}{version}"
+
+
+def _parse_time(value: object) -> datetime.datetime | None:
+    """An RFC 3339 time (any number of fraction digits; naive means UTC) in UTC, or None."""
+    match = _TIMESTAMP.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    zone = datetime.timezone.utc
+    if offset and offset.upper() != "Z":
+        hours, minutes = int(offset[1:3]), int(offset[-2:])
+        sign = -1 if offset[0] == "-" else 1
+        zone = datetime.timezone(sign * datetime.timedelta(hours=hours, minutes=minutes))
+    try:
+        moment = datetime.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
+    except ValueError:
+        return None
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def _redact(url: str) -> str:
+    """The URL without credentials, fit for messages and cache keys."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _read_cache(cache_file: Path) -> dict[str, dict[str, str]]:
+    try:
+        payload = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # absent or damaged: looking up again rebuilds it
+    if not isinstance(payload, dict) or payload.get("format") != _CACHE_FORMAT:
+        return {}
+    indexes = payload.get("indexes")
+    if not isinstance(indexes, dict):
+        return {}
+    return {url: times for url, times in indexes.items() if isinstance(times, dict)}
+
+
+def _write_cache(cache_file: Path, indexes: dict[str, dict[str, str]]) -> None:
+    """Replace the cache file atomically; a cache that cannot be written is only slower."""
+    payload = {"format": _CACHE_FORMAT, "indexes": indexes}
+    import tempfile  # only here: it costs ~5 ms to import, and a warm cache never writes
+
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".release-times-", dir=cache_file.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=1, sort_keys=True)
+        os.replace(temporary, cache_file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)

@@ -1,0 +1,220 @@
+"""From what the user asked for (``--python``, ``--req``, ``--env``) to a usable environment.
+
+The three ways in mirror Airflow's operators:
+
+* requirements and/or a Python version → a new environment built from a spec
+  (``@task.virtualenv``);
+* ``--python`` alone, or a registered external name → that interpreter used as it is
+  (``@task.external_python``); where it lacks ipykernel, a thin overlay environment on it
+  adds the kernel and sees its packages, and nothing is installed into the interpreter;
+* ``--env NAME`` → whatever the registry says ``NAME`` is.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from isocell.envs._build import BuildProgress, ProgressCallback
+from isocell.envs._discovery import Interpreter, find_interpreter, inspect_interpreter
+from isocell.envs._registry import Registry
+from isocell.envs._spec import EnvSpec, parse_exclude_newer, parse_requirements, read_requirements
+from isocell.envs._store import Environment, EnvStore
+from isocell.errors import BuildError, RequirementError
+
+__all__ = ["EnvRequest", "resolve_environment", "spec_for"]
+
+
+@dataclass(frozen=True)
+class EnvRequest:
+    """What a cell (or ``isocell env create``) asks for, as typed.
+
+    Attributes
+    ----------
+    python : str or None
+        A version (``"3.9"``) or an interpreter path.
+    requirements : tuple of str
+        PEP 508 strings from ``--req``.
+    requirement_files : tuple of str
+        Paths from ``-r/--requirements``.
+    env : str or None
+        A registered environment name.
+    system_site_packages : bool
+    index_url : str or None
+    extra_index_urls : tuple of str
+    exclude_newer : str or None
+        ``auto`` (default), ``none``, a date or an RFC 3339 time.
+    builder : str or None
+        ``uv`` (default) or ``virtualenv``.
+    """
+
+    python: str | None = None
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[str, ...] = ()
+    env: str | None = None
+    system_site_packages: bool = False
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    exclude_newer: str | None = None
+    builder: str | None = None
+
+    @property
+    def builds(self) -> bool:
+        """True when the request describes a new environment rather than an existing one."""
+        return bool(
+            self.requirements
+            or self.requirement_files
+            or self.system_site_packages
+            or self.index_url
+            or self.extra_index_urls
+            or self.builder
+            or (self.exclude_newer not in (None, "auto"))
+        )
+
+
+def _host_interpreter() -> Interpreter:
+    # The notebook's own Python, not its virtual environment: the new environment must not
+    # depend on where the notebook kernel happens to be installed.
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return inspect_interpreter(base if os.path.exists(base) else sys.executable)
+
+
+def spec_for(request: EnvRequest) -> EnvSpec:
+    """The spec a building request describes (interpreter found, requirements checked).
+
+    Raises
+    ------
+    RequirementError
+        For a malformed requirement or option value.
+    InterpreterNotFoundError
+        If no interpreter matches ``request.python``.
+    """
+    requirements = list(parse_requirements(request.requirements))
+    for path in request.requirement_files:
+        requirements += read_requirements(path)
+    interpreter = find_interpreter(request.python) if request.python else _host_interpreter()
+    return EnvSpec(
+        python=interpreter.path,
+        python_version=interpreter.version_str,
+        requirements=parse_requirements(requirements),
+        system_site_packages=request.system_site_packages,
+        index_url=request.index_url,
+        extra_index_urls=tuple(request.extra_index_urls),
+        exclude_newer=parse_exclude_newer(request.exclude_newer),
+        builder=request.builder or "uv",
+    )
+
+
+def resolve_environment(
+    request: EnvRequest,
+    store: EnvStore,
+    registry: Registry | None = None,
+    progress: ProgressCallback | None = None,
+) -> Environment:
+    """Find or build the environment ``request`` names.
+
+    Parameters
+    ----------
+    request : EnvRequest
+        What the user asked for.
+    store : EnvStore
+        Where environments are built and cached.
+    registry : Registry or None
+        Named environments; default: the store's home.
+    progress : callable or None
+        Receives :class:`BuildProgress` events (including which cut-off date the resolver
+        used) when something is built.
+
+    Raises
+    ------
+    RequirementError, InterpreterNotFoundError, EnvironmentNotFoundError, BuildError
+    """
+    if request.env is not None:
+        if request.builds or request.python:
+            raise RequirementError(
+                f"--env {request.env}",
+                "a named environment is used as registered; do not combine --env with "
+                "--python, --req or build options",
+            )
+        entry = (registry or Registry(store.home)).get(request.env)
+        if entry.spec is None:
+            environment = external_environment(entry.python, store, progress)
+        else:
+            environment = build(entry.spec, store, progress)
+        return Environment(**{**environment.__dict__, "name": entry.name})
+    if request.python and not request.builds:
+        return external_environment(request.python, store, progress)
+    return build(spec_for(request), store, progress)
+
+
+def build(spec: EnvSpec, store: EnvStore, progress: ProgressCallback | None = None) -> Environment:
+    """Return the environment of ``spec``, building it (with its cut-off date) if needed."""
+    found = store.find(spec)
+    if found is not None:
+        return found
+    return store.ensure(spec, progress, _cutoff(spec, progress))
+
+
+def _cutoff(spec: EnvSpec, progress: Callable[[BuildProgress], None] | None) -> str | None:
+    if spec.exclude_newer == "none":
+        return None
+    if spec.exclude_newer != "auto":
+        return spec.exclude_newer
+    from isocell.envs._release_dates import exclude_newer_for, uv_exclude_newer
+
+    requirements = [Requirement(text) for text in spec.requirements]
+    try:
+        found = exclude_newer_for(requirements, spec.index_url or "https://pypi.org/simple/")
+    except BuildError as error:
+        if progress is not None:
+            progress(BuildProgress("resolve", f"no release dates ({error}); not excluding", 0.0))
+        return None
+    if found is None:
+        return None
+    moment, pin = found
+    stamp = uv_exclude_newer(moment)
+    if progress is not None:
+        progress(BuildProgress("resolve", f"resolving as of {stamp} (release of {pin})", 0.0))
+    return stamp
+
+
+def external_environment(
+    python: str, store: EnvStore, progress: ProgressCallback | None = None
+) -> Environment:
+    """An existing interpreter used as it is, with an overlay for the kernel if it lacks one.
+
+    Raises
+    ------
+    InterpreterNotFoundError
+        If ``python`` is not a working interpreter (path or version).
+    BuildError
+        If the overlay cannot be built.
+    """
+    interpreter = find_interpreter(python)
+    if _has_ipykernel(interpreter.path):
+        return Environment(
+            path=Path(interpreter.path).parent.parent,
+            python=Path(interpreter.path),
+            python_version=interpreter.version_str,
+        )
+    overlay = EnvSpec(
+        python=interpreter.path,
+        python_version=interpreter.version_str,
+        overlay_of=interpreter.path,
+        exclude_newer="none",
+    )
+    return build(overlay, store, progress)
+
+
+def _has_ipykernel(python: str) -> bool:
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('ipykernel') is None)"
+    try:
+        return subprocess.run([python, "-c", probe], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False

@@ -1,0 +1,307 @@
+"""The content-addressed store of environments under ``ISOCELL_HOME``.
+
+Layout::
+
+    $ISOCELL_HOME/envs/<key>/            one environment (a virtual environment)
+        isocell-env.json                 its spec, lock and build facts; written last
+        requirements.lock                the lock: ``name==version`` for every package
+        build.log                        the builder's full output
+    $ISOCELL_HOME/envs/.build-<key>-*    a build in progress (never reused)
+    $ISOCELL_HOME/locks/<key>.lock       the file lock that makes one process build a spec
+    $ISOCELL_HOME/logs/                  logs of failed builds
+
+A build happens in a temporary folder that is renamed into place only when it succeeded, so
+an interrupted or failed build leaves nothing that a later request would reuse.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from isocell.envs._build import (
+    BuildProgress,
+    ProgressCallback,
+    build_into,
+    env_python,
+    fix_script_paths,
+)
+from isocell.envs._spec import EnvSpec
+from isocell.errors import BuildError
+
+__all__ = ["Environment", "EnvStore", "isocell_home"]
+
+_META = "isocell-env.json"
+
+
+def isocell_home() -> Path:
+    """``$ISOCELL_HOME``, else the user data folder from ``platformdirs`` (``~/.local/share/isocell``)."""
+    configured = os.environ.get("ISOCELL_HOME")
+    if configured:
+        return Path(configured).expanduser().absolute()
+    from platformdirs import user_data_path
+
+    return user_data_path("isocell")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A built environment, ready to start a kernel in.
+
+    Attributes
+    ----------
+    path : Path
+        Its folder (for an external interpreter used as it is: that interpreter's prefix).
+    python : Path
+        The absolute interpreter to launch.
+    python_version : str
+        ``"3.9.18"``.
+    spec : EnvSpec or None
+        The recipe, or None for an external interpreter used as it is.
+    lock : tuple of str
+        ``name==version`` of every package installed (empty for external interpreters).
+    exclude_newer : str or None
+        The cut-off time the resolver used, if any.
+    name : str or None
+        The registered name, for named environments.
+    """
+
+    path: Path
+    python: Path
+    python_version: str
+    spec: EnvSpec | None = None
+    lock: tuple[str, ...] = ()
+    exclude_newer: str | None = None
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the environment among running children: its spec key or its python."""
+        return self.spec.key if self.spec is not None else str(self.python)
+
+    @property
+    def label(self) -> str:
+        """A short human name: the registered name, else ``py3.9 pandas==1.4.4 …``."""
+        if self.name:
+            return self.name
+        if self.spec is None:
+            return str(self.python)
+        minor = ".".join(self.python_version.split(".")[:2])
+        reqs = " ".join(self.spec.requirements[:3]) + (" …" if len(self.spec.requirements) > 3 else "")
+        return f"py{minor} {reqs}".strip()
+
+
+class EnvStore:
+    """Builds environments once per spec and finds them again.
+
+    Parameters
+    ----------
+    home : Path or None
+        The root folder; default :func:`isocell_home`.
+    """
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = home or isocell_home()
+        self.envs_dir = self.home / "envs"
+
+    def path_for(self, spec: EnvSpec) -> Path:
+        """Where the environment of ``spec`` lives (whether or not it is built)."""
+        return self.envs_dir / spec.key
+
+    def find(self, spec: EnvSpec) -> Environment | None:
+        """The built environment of ``spec``, or None if it is absent or unusable.
+
+        Costs a few ``stat`` calls and one small JSON read: no subprocess, no network.
+        """
+        path = self.path_for(spec)
+        try:
+            meta = json.loads((path / _META).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        # An environment whose base interpreter vanished has a dangling bin/python.
+        if not env_python(path).exists():
+            return None
+        (path / _META).touch()  # "last used", shown by `isocell env list`
+        return Environment(
+            path=path,
+            python=env_python(path),
+            python_version=spec.python_version,
+            spec=spec,
+            lock=tuple(meta.get("lock", ())),
+            exclude_newer=meta.get("exclude_newer"),
+        )
+
+    def ensure(
+        self,
+        spec: EnvSpec,
+        progress: ProgressCallback | None = None,
+        exclude_newer: str | None = None,
+    ) -> Environment:
+        """Return the environment of ``spec``, building it if needed.
+
+        Two processes asking for the same spec build it once: the second waits on the file
+        lock and then finds the first one's result.
+
+        Parameters
+        ----------
+        spec : EnvSpec
+            What to build.
+        progress : callable or None
+            Receives :class:`BuildProgress` events while building.
+        exclude_newer : str or None
+            The resolved cut-off time (RFC 3339) to pass to the resolver, if any.
+
+        Raises
+        ------
+        BuildError
+            If the build failed; its log is kept under ``$ISOCELL_HOME/logs``.
+        """
+        found = self.find(spec)
+        if found is not None:
+            return found
+        self.envs_dir.mkdir(parents=True, exist_ok=True)
+        (self.home / "locks").mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.home / "locks" / f"{spec.key}.lock")):
+            found = self.find(spec)
+            if found is not None:
+                return found
+            return self._build(spec, progress, exclude_newer)
+
+    def _build(
+        self, spec: EnvSpec, progress: ProgressCallback | None, exclude_newer: str | None
+    ) -> Environment:
+        final = self.path_for(spec)
+        # Leftovers of builds that were killed, and an environment that is no longer usable:
+        # we hold the lock, so nobody else is working on them.
+        for stale in self.envs_dir.glob(f".build-{spec.key}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        if final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix=f".build-{spec.key}-", dir=self.envs_dir))
+        target = work / "env"
+        log: list[str] = []
+        started = time.monotonic()
+        try:
+            requirements_file = work / "requirements.in"
+            requirements_file.write_text("\n".join(spec.install_requirements()) + "\n")
+            builder = build_into(spec, target, requirements_file, exclude_newer, progress, log)
+            if progress is not None:
+                progress(BuildProgress("lock", "recording the lock", time.monotonic() - started))
+            lock = _read_lock(env_python(target))
+            (target / "requirements.lock").write_text("\n".join(lock) + "\n", encoding="utf-8")
+            (target / "build.log").write_text("\n".join(log) + "\n", encoding="utf-8")
+            meta = {
+                "spec": spec.to_dict(),
+                "key": spec.key,
+                "builder": builder,
+                "exclude_newer": exclude_newer,
+                "lock": lock,
+                "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "build_seconds": round(time.monotonic() - started, 3),
+            }
+            # Written last: an environment without it is never used.
+            (target / _META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            os.rename(target, final)
+            if builder != "uv":
+                fix_script_paths(final, target)
+        except BaseException as error:
+            log_path = self._keep_failed_log(spec, log)
+            shutil.rmtree(work, ignore_errors=True)
+            if isinstance(error, BuildError):
+                raise BuildError(
+                    f"building the environment for {_describe(spec)} failed "
+                    f"(full log: {log_path})",
+                    _tail(log),
+                ) from None
+            if isinstance(error, OSError):
+                raise BuildError(
+                    f"building the environment for {_describe(spec)} failed: {error}",
+                    _tail(log),
+                ) from error
+            raise
+        shutil.rmtree(work, ignore_errors=True)
+        if progress is not None:
+            seconds = time.monotonic() - started
+            progress(BuildProgress("done", f"built in {seconds:.1f} s", seconds, len(lock)))
+        found = self.find(spec)
+        assert found is not None
+        return found
+
+    def _keep_failed_log(self, spec: EnvSpec, log: list[str]) -> Path:
+        logs = self.home / "logs"
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = logs / f"{spec.key}-{stamp}.log"
+        try:
+            logs.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(log) + "\n", encoding="utf-8")
+        except OSError:
+            pass  # a full disk must not hide the build's own error
+        return path
+
+    def remove(self, spec: EnvSpec) -> bool:
+        """Delete the environment of ``spec``; True if there was one."""
+        path = self.path_for(spec)
+        with FileLock(str(self.home / "locks" / f"{spec.key}.lock")):
+            if not path.exists():
+                return False
+            shutil.rmtree(path)
+            return True
+
+    def list(self) -> list[tuple[Path, dict[str, object]]]:
+        """Every built environment with its stored facts (``isocell-env.json``)."""
+        found = []
+        if not self.envs_dir.is_dir():
+            return found
+        for path in sorted(self.envs_dir.iterdir()):
+            if path.name.startswith("."):
+                continue
+            try:
+                found.append((path, json.loads((path / _META).read_text(encoding="utf-8"))))
+            except (OSError, ValueError):
+                continue
+        return found
+
+
+def _describe(spec: EnvSpec) -> str:
+    reqs = ", ".join(spec.requirements) or "no extra packages"
+    return f"Python {spec.python_version} with {reqs}"
+
+
+def _tail(log: list[str], lines: int = 40) -> str:
+    return "\n".join(log[-lines:])
+
+
+# Runs inside the new environment (any Python >= 3.8): its own packages, not the base's.
+_LOCK_SCRIPT = """
+import importlib.metadata as m, json, sysconfig
+paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+seen = {}
+for dist in m.distributions(path=paths):
+    name = dist.metadata["Name"]
+    if name and name.lower() not in seen:
+        seen[name.lower()] = name + "==" + dist.version
+print(json.dumps(sorted(seen.values(), key=str.lower)))
+"""
+
+
+def _read_lock(python: Path) -> list[str]:
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-c", _LOCK_SCRIPT],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+    except (subprocess.SubprocessError, OSError) as error:
+        raise BuildError(f"cannot read the installed packages of {python}: {error}") from None
+    return list(json.loads(done.stdout))

@@ -1,0 +1,180 @@
+"""Start, interrupt, restart and stop one child ipykernel in an environment.
+
+The child is launched through jupyter_client with the environment's *absolute* interpreter
+(jupyter_client replaces an argv[0] of ``python``/``python3``/``python3.X`` with its own
+interpreter, which would run the child in the wrong environment). jupyter_client sets
+``JPY_PARENT_PID`` on POSIX, and ipykernel then polls its parent and exits when the parent
+is gone, so a child never outlives the notebook kernel even when that one is killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import time
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from isocell.errors import ChildDiedError
+
+if TYPE_CHECKING:
+    from jupyter_client import BlockingKernelClient, KernelManager
+
+__all__ = ["ChildKernel"]
+
+_LIVE: weakref.WeakSet[ChildKernel] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for child in list(_LIVE):
+        child.stop(now=True)
+
+
+def _spec_manager(python: str, display: str) -> Any:
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class _OneSpec(KernelSpecManager):  # type: ignore[misc]
+        # The kernel spec is made in memory: nothing is written to the user's kernel folders.
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            return KernelSpec(
+                argv=[python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name=display,
+                language="python",
+                interrupt_mode="signal",
+                env={},
+            )
+
+    return _OneSpec()
+
+
+class ChildKernel:
+    """One ipykernel process in one environment, with its blocking client.
+
+    Parameters
+    ----------
+    python : Path
+        The environment's absolute interpreter.
+    label : str
+        A human name for messages (the environment's label).
+    cwd : str or None
+        The child's working folder; default: the notebook kernel's current folder, so that
+        relative paths mean the same in both.
+    extra_env : dict or None
+        Environment variables to add for the child.
+    """
+
+    def __init__(
+        self,
+        python: Path,
+        label: str,
+        cwd: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.python = Path(python)
+        self.label = label
+        self.cwd = cwd
+        self.extra_env = dict(extra_env or {})
+        self.manager: KernelManager | None = None
+        self.client: BlockingKernelClient | None = None
+        self.started_at = 0.0
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Launch the process and wait until it answers.
+
+        Raises
+        ------
+        ChildDiedError
+            If the kernel exits or does not answer within ``timeout`` seconds.
+        """
+        from jupyter_client import KernelManager
+
+        manager = KernelManager(
+            kernel_name="isocell",
+            kernel_spec_manager=_spec_manager(str(self.python), self.label),
+        )
+        env = dict(os.environ)
+        # The notebook kernel's own venv and paths must not leak into the child's Python.
+        for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"):
+            env.pop(name, None)
+        env["VIRTUAL_ENV"] = str(self.python.parent.parent)
+        env["PATH"] = os.pathsep.join([str(self.python.parent), env.get("PATH", "")])
+        # Headless matplotlib in the child draws inline images, as in a notebook.
+        env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        # ipykernel's debugger warns about frozen modules on every start of Python >= 3.11.
+        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        env.update(self.extra_env)
+        manager.start_kernel(env=env, cwd=self.cwd or os.getcwd())
+        client = manager.client()
+        client.start_channels()
+        self.manager, self.client = manager, client
+        _LIVE.add(self)
+        try:
+            client.wait_for_ready(timeout=timeout)
+        except RuntimeError as error:
+            detail = self.exit_detail()
+            self.stop(now=True)
+            raise ChildDiedError(self.label, f"it did not start: {error}; {detail}") from None
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, while it runs."""
+        provisioner = getattr(self.manager, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        return getattr(process, "pid", None)
+
+    def is_alive(self) -> bool:
+        """True while the child process runs."""
+        return self.manager is not None and bool(self.manager.is_alive())
+
+    def exit_detail(self) -> str:
+        """How the process ended, as far as known (``"killed by signal 9"``)."""
+        provisioner = getattr(self.manager, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        code = process.poll() if process is not None else None
+        if code is None:
+            return "exit status unknown"
+        if code < 0:
+            return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+    def interrupt(self) -> None:
+        """Send SIGINT to the child (its running cell raises KeyboardInterrupt; state is kept)."""
+        if self.manager is not None and self.is_alive():
+            self.manager.interrupt_kernel()
+
+    def stop(self, now: bool = False) -> None:
+        """End the child and close its channels; safe to call twice.
+
+        Parameters
+        ----------
+        now : bool
+            Kill at once instead of asking the kernel to shut down.
+        """
+        client, manager = self.client, self.manager
+        self.client = self.manager = None
+        _LIVE.discard(self)
+        if client is not None:
+            client.stop_channels()
+        if manager is not None:
+            try:
+                if manager.is_alive():
+                    manager.shutdown_kernel(now=now)
+                else:
+                    manager.cleanup_resources()
+            except Exception:  # a half-dead kernel: make sure the process is gone
+                _kill(manager)
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_alive() else "stopped"
+        return f"<ChildKernel {self.label} pid={self.pid} {state}>"
+
+
+def _kill(manager: KernelManager) -> None:
+    provisioner = getattr(manager, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()

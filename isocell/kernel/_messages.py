@@ -1,0 +1,198 @@
+"""Run code in a child kernel and relay every output message to the notebook.
+
+jupyter_client's ``execute_interactive`` drops ``update_display_data``, ``clear_output`` and
+comm messages and can reorder streams, so the iopub channel is read here, in order, and each
+message is handed to an :class:`OutputSink` (Jupyter messaging protocol 5.x: ``stream``,
+``display_data``, ``update_display_data``, ``clear_output``, ``execute_result``, ``error``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from isocell.errors import ChildDiedError
+from isocell.kernel._lifecycle import ChildKernel
+
+__all__ = ["ExecuteReply", "OutputSink", "execute"]
+
+# How long an interrupted or timed-out child gets to answer before it is killed (seconds).
+INTERRUPT_GRACE = 10.0
+# How often to check that the child still lives while it is silent (seconds).
+_LIVENESS_PERIOD = 0.5
+
+
+class OutputSink(Protocol):
+    """Where a child's outputs go (the notebook cell's output area, or a test's list)."""
+
+    def stream(self, name: str, text: str) -> None: ...
+
+    def display(
+        self, data: dict[str, Any], metadata: dict[str, Any], transient: dict[str, Any], update: bool
+    ) -> None: ...
+
+    def clear(self, wait: bool) -> None: ...
+
+    def result(self, data: dict[str, Any], metadata: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class ExecuteReply:
+    """The outcome of one execute request.
+
+    Attributes
+    ----------
+    status : str
+        ``"ok"``, ``"error"`` or ``"aborted"`` (the ``execute_reply`` status).
+    ename, evalue : str
+        The exception, when status is ``"error"``.
+    traceback : list of str
+        The child's formatted traceback (ANSI colours), from the ``error`` message.
+    user_expressions : dict
+        The reply's evaluated ``user_expressions``.
+    interrupted : bool
+        True if the notebook's interrupt (or the timeout) stopped the cell.
+    timed_out : bool
+        True if ``timeout`` ran out.
+    """
+
+    status: str
+    ename: str = ""
+    evalue: str = ""
+    traceback: list[str] = field(default_factory=list)
+    user_expressions: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
+    timed_out: bool = False
+
+
+def execute(
+    child: ChildKernel,
+    code: str,
+    sink: OutputSink | None,
+    *,
+    silent: bool = False,
+    store_history: bool = True,
+    user_expressions: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> ExecuteReply:
+    """Execute ``code`` in ``child``, relaying its outputs to ``sink`` as they arrive.
+
+    The notebook's interrupt (KeyboardInterrupt here) interrupts the child, which keeps its
+    state; the reply then says ``interrupted``. A second interrupt, or no answer within
+    ``INTERRUPT_GRACE`` seconds, kills the child. ``timeout`` interrupts, then kills, the same
+    way.
+
+    Parameters
+    ----------
+    child : ChildKernel
+        A started child.
+    code : str
+        The code, as a cell's source.
+    sink : OutputSink or None
+        Receives outputs; None drops them.
+    silent, store_history, user_expressions
+        As in the messaging protocol's ``execute_request``.
+    timeout : float or None
+        Seconds before the cell is interrupted; None for no limit.
+
+    Raises
+    ------
+    ChildDiedError
+        If the child dies or has to be killed before replying.
+    """
+    import zmq
+
+    client = child.client
+    if client is None:
+        raise ChildDiedError(child.label, "it was stopped")
+    msg_id = client.execute(
+        code,
+        silent=silent,
+        store_history=store_history,
+        user_expressions=user_expressions or {},
+        allow_stdin=False,
+    )
+    poller = zmq.Poller()
+    poller.register(client.iopub_channel.socket, zmq.POLLIN)
+    poller.register(client.shell_channel.socket, zmq.POLLIN)
+    reply: dict[str, Any] | None = None
+    idle = False
+    result = ExecuteReply(status="ok")
+    started = time.monotonic()
+    deadline = started + timeout if timeout else None
+    interrupted_at: float | None = None
+    last_check = started
+    while reply is None or not idle:
+        try:
+            ready = dict(poller.poll(100))
+            if client.iopub_channel.socket in ready:
+                while client.iopub_channel.msg_ready():
+                    message = client.iopub_channel.get_msg(timeout=0)
+                    if message["parent_header"].get("msg_id") != msg_id:
+                        continue
+                    if message["msg_type"] == "status":
+                        idle = message["content"]["execution_state"] == "idle"
+                    else:
+                        _relay(message, sink, result)
+            if client.shell_channel.socket in ready:
+                while client.shell_channel.msg_ready():
+                    message = client.shell_channel.get_msg(timeout=0)
+                    if message["parent_header"].get("msg_id") == msg_id:
+                        reply = message["content"]
+            now = time.monotonic()
+            if deadline is not None and now > deadline and interrupted_at is None:
+                result.timed_out = result.interrupted = True
+                interrupted_at = now
+                child.interrupt()
+            if interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE:
+                child.stop(now=True)
+                raise ChildDiedError(
+                    child.label, f"it did not stop within {INTERRUPT_GRACE:.0f} s and was killed"
+                )
+            if now - last_check > _LIVENESS_PERIOD and not ready:
+                last_check = now
+                if not child.is_alive():
+                    detail = child.exit_detail()
+                    child.stop(now=True)
+                    raise ChildDiedError(child.label, detail)
+        except KeyboardInterrupt:
+            if interrupted_at is not None:
+                # Interrupted twice: the user wants out now.
+                child.stop(now=True)
+                raise ChildDiedError(child.label, "interrupted twice and killed") from None
+            result.interrupted = True
+            interrupted_at = time.monotonic()
+            child.interrupt()
+    assert reply is not None
+    result.status = reply.get("status", "error")
+    result.user_expressions = reply.get("user_expressions") or {}
+    if result.status == "error" and not result.ename:
+        result.ename, result.evalue = reply.get("ename", ""), reply.get("evalue", "")
+        result.traceback = list(reply.get("traceback") or [])
+    return result
+
+
+def _relay(message: dict[str, Any], sink: OutputSink | None, result: ExecuteReply) -> None:
+    kind, content = message["msg_type"], message["content"]
+    if kind == "error":
+        # Kept, not shown: the caller raises it so that IPython shows it once, as the cell's
+        # error, and the notebook cell fails.
+        result.ename, result.evalue = content.get("ename", ""), content.get("evalue", "")
+        result.traceback = list(content.get("traceback") or [])
+        return
+    if sink is None:
+        return
+    if kind == "stream":
+        sink.stream(content.get("name", "stdout"), content.get("text", ""))
+    elif kind in ("display_data", "update_display_data"):
+        sink.display(
+            content.get("data", {}),
+            content.get("metadata", {}),
+            content.get("transient", {}),
+            kind == "update_display_data",
+        )
+    elif kind == "clear_output":
+        sink.clear(bool(content.get("wait", False)))
+    elif kind == "execute_result":
+        sink.result(content.get("data", {}), content.get("metadata", {}))

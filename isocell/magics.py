@@ -1,0 +1,227 @@
+"""``%%isolated`` and ``%isocell``: the notebook's front door, kept thin.
+
+Options are declared with IPython's ``magic_arguments`` (bad options raise ``UsageError``;
+``%%isolated?`` prints the generated manual); the work is :meth:`isocell.session.Session.run`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from isocell.envs import BuildProgress, EnvRequest, check_name
+from isocell.errors import IsocellError
+from isocell.session import CellRequest, Session, child_label
+
+__all__ = ["IsolatedMagics", "register", "unregister"]
+
+
+class _CellOutput:
+    """Puts a child's outputs in the running cell's output area, as a local cell would."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+
+    def stream(self, name: str, text: str) -> None:
+        stream = sys.stderr if name == "stderr" else sys.stdout
+        stream.write(text)
+        stream.flush()
+
+    def display(
+        self, data: dict[str, Any], metadata: dict[str, Any], transient: dict[str, Any], update: bool
+    ) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.shell.display_pub.publish(
+            data=data, metadata=metadata, transient=transient or None, update=update
+        )
+
+    def clear(self, wait: bool) -> None:
+        from IPython.display import clear_output
+
+        clear_output(wait=wait)
+
+
+class _Progress:
+    """A live line while an environment builds (phase, packages, seconds), then a summary."""
+
+    def __init__(self, shell: Any) -> None:
+        # Only a kernel can update a display in place; a terminal gets one line per phase.
+        self.live = type(shell).__name__ == "ZMQInteractiveShell"
+        self.handle: Any = None
+        self.phase = ""
+        self.shown = 0.0
+
+    def __call__(self, event: BuildProgress) -> None:
+        packages = f", {event.packages} packages" if event.packages is not None else ""
+        line = f"isocell: {event.phase}{packages}, {event.elapsed:.1f} s: {event.message}"
+        if event.phase == "done":
+            line = f"isocell: environment ready ({event.message}{packages})"
+        if not self.live:
+            if event.phase != self.phase or event.phase == "done" or "resolving as of" in line:
+                print(line, file=sys.stderr, flush=True)
+            self.phase = event.phase
+            return
+        from IPython.display import display
+
+        now = time.monotonic()
+        if self.handle is None:
+            self.handle = display({"text/plain": line}, raw=True, display_id=True)
+        elif event.phase != self.phase or now - self.shown > 0.2 or event.phase == "done":
+            self.handle.update({"text/plain": line}, raw=True)
+        else:
+            return
+        self.phase, self.shown = event.phase, now
+
+
+class _Displayed:
+    """The cell's last value, as the child rendered it (its mime bundle)."""
+
+    def __init__(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+        self.data, self.metadata = data, metadata
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return self.data, self.metadata
+
+    def __repr__(self) -> str:
+        return str(self.data.get("text/plain", ""))
+
+
+@magics_class
+class IsolatedMagics(Magics):
+    """The ``%%isolated`` cell magic and the ``%isocell`` line magic."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.session = Session()
+
+    @magic_arguments()
+    @argument("--req", nargs="+", action="append", default=[], metavar="SPEC",
+              help="PEP 508 requirements to install (repeatable): --req pandas==1.4.4 pyarrow")
+    @argument("-r", "--requirements", action="append", default=[], metavar="FILE",
+              help="a requirements file, one requirement a line (repeatable)")
+    @argument("--python", metavar="VERSION|PATH",
+              help="an installed Python version (3.9) or an interpreter path. Without "
+                   "requirements: that interpreter's own environment, used as it is")
+    @argument("--env", metavar="NAME", help="a named environment (see `%%isocell envs`)")
+    @argument("--in", dest="inputs", nargs="*", metavar="NAME",
+              help="the notebook variables to send (default: those the cell reads)")
+    @argument("--out", dest="outputs", nargs="*", metavar="NAME",
+              help="the variables to return (default: those the cell binds or mutates)")
+    @argument("--system-site-packages", action="store_true",
+              help="let the environment see the base interpreter's packages")
+    @argument("--index-url", metavar="URL", help="the package index (default: PyPI)")
+    @argument("--extra-index-url", action="append", default=[], metavar="URL",
+              help="another package index (repeatable)")
+    @argument("--builder", choices=["uv", "virtualenv"],
+              help="how to build the environment (default: uv, else virtualenv + pip)")
+    @argument("--exclude-newer", metavar="DATE|auto|none",
+              help="resolve as if nothing newer was published. auto (default): the release "
+                   "date of the newest exactly pinned requirement; none: off")
+    @argument("--timeout", type=float, metavar="SECONDS",
+              help="interrupt the cell after this long, then kill the child")
+    @argument("--restart", action="store_true", help="start a fresh child kernel first")
+    @argument("--name", metavar="NAME", help="a name for the cell (the task id when exported)")
+    @cell_magic
+    def isolated(self, line: str, cell: str) -> Any:
+        """Run this cell in an isolated environment, in a persistent child kernel.
+
+        The notebook variables the cell reads are sent in; the variables it binds or changes
+        come back into the notebook namespace, as if the cell had run here. Outputs, plots
+        and errors show as from a local cell. On any error the notebook namespace is
+        unchanged. The twin of Airflow's ``@task.virtualenv`` (requirements, a Python
+        version) and ``@task.external_python`` (``--python PATH`` or ``--env NAME`` alone).
+
+        Examples::
+
+            %%isolated --python 3.9 --req pandas==1.4.4
+            %%isolated --env analytics --out totals
+            %%isolated --python /opt/py/bin/python
+        """
+        args = parse_argstring(self.isolated, line)
+        if args.name is not None:
+            check_name(args.name)
+        request = CellRequest(
+            code=cell,
+            python_source=self.shell.transform_cell(cell),
+            environment=EnvRequest(
+                python=args.python,
+                requirements=tuple(spec for group in args.req for spec in group),
+                requirement_files=tuple(args.requirements),
+                env=args.env,
+                system_site_packages=args.system_site_packages,
+                index_url=args.index_url,
+                extra_index_urls=tuple(args.extra_index_url),
+                exclude_newer=args.exclude_newer,
+                builder=args.builder,
+            ),
+            inputs=tuple(args.inputs) if args.inputs is not None else None,
+            outputs=tuple(args.outputs) if args.outputs is not None else None,
+            timeout=args.timeout,
+            restart=args.restart,
+            name=args.name,
+            header=f"%%isolated {line}".strip(),
+        )
+        result = self.session.run(
+            request,
+            self.shell.user_ns,
+            sink=_CellOutput(self.shell),
+            progress=_Progress(self.shell),
+            hidden=self.shell.user_ns_hidden.__contains__,
+        )
+        if result.display is not None:
+            return _Displayed(*result.display)
+        return None
+
+    @line_magic
+    def isocell(self, line: str) -> None:
+        """Manage isolated environments and child kernels.
+
+        Usage::
+
+            %isocell envs | pythons          list named environments / interpreters
+            %isocell kernels                 the running child kernels
+            %isocell restart [ENV]           restart one child (or all)
+            %isocell stop [ENV]              stop one child (or all)
+            %isocell env create|add|list|show|remove ...   as the `isocell` command
+        """
+        words = shlex.split(line)
+        command = words[0] if words else "kernels"
+        target = words[1] if len(words) > 1 else None
+        if command == "kernels":
+            if not self.session.children:
+                print("no child kernels are running")
+            for child in self.session.children.values():
+                state = "running" if child.kernel.is_alive() else "dead"
+                print(f"{child_label(child)}  {state}")
+            return
+        if command in ("stop", "restart"):
+            stopped = self.session.stop(target)
+            verb = "stopped" if command == "stop" else "restarted (a new child starts with the next cell)"
+            print(f"{verb}: {', '.join(stopped) or 'nothing'}")
+            return
+        from isocell.cli import main
+
+        cli_words = {"envs": ["env", "list"]}.get(command, words)
+        try:
+            main(cli_words)
+        except SystemExit as exit_:
+            if exit_.code not in (0, None):
+                raise IsocellError(f"%isocell {line} failed (exit code {exit_.code})") from None
+
+
+def register(shell: Any) -> None:
+    """Register the magics on ``shell`` (called by ``%load_ext isocell``)."""
+    shell.register_magics(IsolatedMagics)
+
+
+def unregister(shell: Any) -> None:
+    """Stop the children of ``shell``'s session (called by ``%unload_ext isocell``)."""
+    magics = shell.magics_manager.registry.get("IsolatedMagics")
+    if magics is not None:
+        magics.session.close()

@@ -1,0 +1,366 @@
+"""One notebook kernel's isolated cells: environments, their child kernels, and a cell's run.
+
+:meth:`Session.run` reads as the algorithm of ``%%isolated``:
+
+1. find or build the environment (cached by spec);
+2. find or start its child kernel (one per environment, persistent);
+3. analyse the cell: the names it reads, binds, deletes and may mutate;
+4. ship the inputs into the child (a payload file, loaded by the child's agent);
+5. run the cell, relaying its outputs; on success the child writes its outputs to a payload
+   file in the same request (``user_expressions``);
+6. decode every output, then, and only then, update the notebook namespace.
+
+Any failure before step 6 leaves the notebook namespace as it was.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from isocell.analysis import analyze_cell
+from isocell.envs import EnvRequest, Environment, EnvStore, Registry, resolve_environment
+from isocell.envs._build import ProgressCallback
+from isocell.errors import CellError, ChildDiedError, IsocellError, TransferError
+from isocell.kernel import ChildKernel, OutputSink, execute
+from isocell.transfer import AGENT_SOURCE, Codec, host_minor, payload_path
+
+__all__ = ["CellRequest", "CellResult", "Session"]
+
+# IPython's own bookkeeping names: never inputs.
+_IPYTHON_NAMES = re.compile(r"^(_+|_i+|_i\d+|_\d+|_dh|_oh|_ih|In|Out|get_ipython|exit|quit)$")
+
+
+@dataclass(frozen=True)
+class CellRequest:
+    """One ``%%isolated`` cell.
+
+    Attributes
+    ----------
+    code : str
+        The cell's body, as the user wrote it (magics included; the child runs it).
+    environment : EnvRequest
+        Which environment to run in.
+    python_source : str or None
+        The body as plain Python (IPython's input transformations applied) for the analysis;
+        default: ``code``.
+    inputs, outputs : tuple of str or None
+        ``--in`` / ``--out``: replace the inferred names.
+    timeout : float or None
+        Seconds before the cell is interrupted, then killed.
+    restart : bool
+        Start a fresh child before running.
+    name : str or None
+        The cell's name (the task id when exported).
+    header : str
+        The magic line, shown as the first line of the cell in the child's tracebacks so that
+        line numbers match the notebook cell.
+    """
+
+    code: str
+    environment: EnvRequest = field(default_factory=EnvRequest)
+    python_source: str | None = None
+    inputs: tuple[str, ...] | None = None
+    outputs: tuple[str, ...] | None = None
+    timeout: float | None = None
+    restart: bool = False
+    name: str | None = None
+    header: str = "%%isolated"
+
+
+@dataclass
+class CellResult:
+    """What a successful cell gave back.
+
+    Attributes
+    ----------
+    environment : Environment
+    sent : list of str
+        Input names shipped into the child.
+    returned : list of str
+        Names set in the notebook namespace.
+    deleted : list of str
+        Names removed from the notebook namespace.
+    display : dict or None
+        The cell's ``execute_result`` (mime bundle and metadata), if it had one.
+    """
+
+    environment: Environment
+    sent: list[str]
+    returned: list[str]
+    deleted: list[str]
+    display: tuple[dict[str, Any], dict[str, Any]] | None = None
+
+
+@dataclass
+class _Child:
+    kernel: ChildKernel
+    codec: Codec
+    environment: Environment
+    info: dict[str, Any]
+
+
+class _ResultCatcher:
+    """Passes outputs on to the real sink, keeping the ``execute_result`` for the caller."""
+
+    def __init__(self, sink: OutputSink | None) -> None:
+        self.sink = sink
+        self.value: tuple[dict[str, Any], dict[str, Any]] | None = None
+
+    def stream(self, name: str, text: str) -> None:
+        if self.sink is not None:
+            self.sink.stream(name, text)
+
+    def display(
+        self, data: dict[str, Any], metadata: dict[str, Any], transient: dict[str, Any], update: bool
+    ) -> None:
+        if self.sink is not None:
+            self.sink.display(data, metadata, transient, update)
+
+    def clear(self, wait: bool) -> None:
+        if self.sink is not None:
+            self.sink.clear(wait)
+
+    def result(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+        self.value = (data, metadata)
+
+
+class Session:
+    """The isolated cells of one notebook kernel.
+
+    Parameters
+    ----------
+    store : EnvStore or None
+        Where environments are built; default: ``$ISOCELL_HOME``.
+    """
+
+    def __init__(self, store: EnvStore | None = None) -> None:
+        self.store = store or EnvStore()
+        self.registry = Registry(self.store.home)
+        self.children: dict[str, _Child] = {}
+        self._environments: dict[EnvRequest, Environment] = {}
+
+    # -- environments and children ---------------------------------------------------------
+
+    def environment(
+        self, request: EnvRequest, progress: ProgressCallback | None = None
+    ) -> Environment:
+        """The environment ``request`` names, built if needed (memoized while it exists)."""
+        known = self._environments.get(request)
+        if known is not None and known.python.exists():
+            return known
+        environment = resolve_environment(request, self.store, self.registry, progress)
+        self._environments[request] = environment
+        return environment
+
+    def child(self, environment: Environment, restart: bool = False) -> _Child:
+        """The running child kernel of ``environment``, started if needed."""
+        current = self.children.get(environment.key)
+        if current is not None and (restart or not current.kernel.is_alive()):
+            self.stop(environment.key)
+            current = None
+        if current is not None:
+            return current
+        kernel = ChildKernel(environment.python, environment.label)
+        kernel.start()
+        try:
+            info = self._boot(kernel)
+        except BaseException:
+            kernel.stop(now=True)
+            raise
+        child = _Child(kernel, Codec(info["python"], info["cloudpickle"]), environment, info)
+        self.children[environment.key] = child
+        return child
+
+    def _boot(self, kernel: ChildKernel) -> dict[str, Any]:
+        # The agent becomes the module ``__isocell__`` in the child; nothing enters the user's
+        # namespace (the outer exec gets a dictionary of its own).
+        boot = (
+            "exec('import sys, types\\n"
+            "m = types.ModuleType(\"__isocell__\")\\n"
+            "exec(compile(SRC, \"<isocell agent>\", \"exec\"), m.__dict__)\\n"
+            "sys.modules[\"__isocell__\"] = m', "
+            f"{{'SRC': {AGENT_SOURCE!r}}})"
+        )
+        setup = f"__import__('__isocell__').setup({host_minor()!r})"
+        reply = execute(
+            kernel, boot, None, silent=True, store_history=False, user_expressions={"s": setup}
+        )
+        return _expression(reply.user_expressions, "s", kernel.label, reply)
+
+    def stop(self, key: str | None = None) -> list[str]:
+        """Stop the child of environment ``key`` (a key or label), or every child; their labels."""
+        stopped = []
+        for env_key, child in list(self.children.items()):
+            if key is None or key in (env_key, child.environment.label, child.environment.name):
+                child.kernel.stop()
+                del self.children[env_key]
+                stopped.append(child.environment.label)
+        return stopped
+
+    def close(self) -> None:
+        """Stop every child (the notebook kernel is going away)."""
+        self.stop()
+
+    # -- one cell ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        request: CellRequest,
+        namespace: MutableMapping[str, Any],
+        sink: OutputSink | None = None,
+        progress: ProgressCallback | None = None,
+        hidden: Callable[[str], bool] | None = None,
+    ) -> CellResult:
+        """Run one isolated cell and update ``namespace`` as if it had run locally.
+
+        Parameters
+        ----------
+        request : CellRequest
+            The cell.
+        namespace : mutable mapping
+            The notebook namespace: read for inputs, updated with outputs on success only.
+        sink : OutputSink or None
+            Receives the cell's outputs live.
+        progress : callable or None
+            Receives build progress, if the environment must be built.
+        hidden : callable or None
+            ``hidden(name)`` is True for namespace entries that are never inputs.
+
+        Raises
+        ------
+        CellError
+            The cell raised (or was interrupted) in the child; its traceback is attached.
+        TransferError
+            A variable could not cross; nothing was changed.
+        ChildDiedError
+            The child died; nothing was changed, and the next cell starts a new child.
+        IsocellError
+            Any other failure (environment, interpreter, requirement).
+        """
+        environment = self.environment(request.environment, progress)
+        child = self.child(environment, restart=request.restart)
+        try:
+            return self._run(request, child, namespace, sink, hidden)
+        except ChildDiedError:
+            self.children.pop(environment.key, None)
+            child.kernel.stop(now=True)
+            raise
+
+    def _run(
+        self,
+        request: CellRequest,
+        child: _Child,
+        namespace: MutableMapping[str, Any],
+        sink: OutputSink | None,
+        hidden: Callable[[str], bool] | None,
+    ) -> CellResult:
+        names = analyze_cell(request.python_source if request.python_source is not None else request.code)
+        inputs = _inputs(request, names.reads, namespace, hidden)
+        if request.outputs is not None:
+            outputs, candidates, deletes = list(request.outputs), [], []
+        else:
+            imported = set(names.imports)
+            outputs = [n for n in names.binds if n not in imported]
+            candidates = [n for n in names.mutates if n in inputs and n not in outputs]
+            deletes = list(names.deletes)
+        label = child.environment.label
+        with payload_path("in") as inbox, payload_path("out") as outbox:
+            if inputs:
+                child.codec.write_inputs(inbox, inputs)
+                load = f"__import__('__isocell__').load({str(inbox)!r})"
+                reply = execute(
+                    child.kernel, "", None, silent=True, store_history=False,
+                    user_expressions={"load": load},
+                )
+                loaded = _expression(reply.user_expressions, "load", label, reply)
+                _raise_transfer_errors(loaded, "cannot be loaded in the child")
+            dump = (
+                f"__import__('__isocell__').dump({str(outbox)!r}, {outputs!r}, "
+                f"{candidates!r}, {deletes!r})"
+            )
+            catcher = _ResultCatcher(sink)
+            reply = execute(
+                child.kernel,
+                _with_header(request.header, request.code),
+                catcher,
+                user_expressions={"dump": dump},
+                timeout=request.timeout,
+            )
+            if reply.status != "ok":
+                evalue = reply.evalue
+                if reply.timed_out:
+                    evalue = f"{evalue} (the cell ran past --timeout {request.timeout:g} s)"
+                raise CellError(reply.ename or "Error", evalue, reply.traceback)
+            summary = _expression(reply.user_expressions, "dump", label, reply)
+            _raise_transfer_errors(summary, "cannot be returned to the notebook")
+            values = child.codec.read_outputs(outbox) if summary.get("written") else {}
+        # Every output arrived: only now does the notebook namespace change.
+        namespace.update(values)
+        deleted = list(summary.get("deleted", []))
+        for name in deleted:
+            namespace.pop(name, None)
+        return CellResult(child.environment, sorted(inputs), sorted(values), deleted, catcher.value)
+
+
+def _inputs(
+    request: CellRequest,
+    reads: tuple[str, ...],
+    namespace: Mapping[str, Any],
+    hidden: Callable[[str], bool] | None,
+) -> dict[str, Any]:
+    if request.inputs is not None:
+        missing = [name for name in request.inputs if name not in namespace]
+        if missing:
+            raise TransferError(missing[0], "undefined", "--in names a variable the notebook does not have")
+        return {name: namespace[name] for name in request.inputs}
+    return {
+        name: namespace[name]
+        for name in reads
+        if name in namespace
+        and not _IPYTHON_NAMES.match(name)
+        and not (hidden is not None and hidden(name))
+    }
+
+
+def _with_header(header: str, code: str) -> str:
+    # The magic line becomes a comment on line 1, so the child's tracebacks number lines as
+    # the notebook cell does. A cell magic in the body must stay on the first line.
+    if code.lstrip().startswith("%%"):
+        return code
+    return "# " + header.replace("\n", " ") + "\n" + code
+
+
+def _expression(expressions: dict[str, Any], key: str, label: str, reply: Any) -> dict[str, Any]:
+    """Decode the JSON string an agent call returned through ``user_expressions``."""
+    value = expressions.get(key)
+    if value is None:
+        raise IsocellError(f"the child kernel ({label}) did not answer ({reply.status}: {reply.evalue})")
+    if value.get("status") != "ok":
+        raise IsocellError(
+            f"isocell's agent failed in the child kernel ({label}): "
+            f"{value.get('ename')}: {value.get('evalue')}"
+        )
+    text = value["data"]["text/plain"]
+    return json.loads(ast.literal_eval(text))
+
+
+def _raise_transfer_errors(summary: dict[str, Any], what: str) -> None:
+    errors = summary.get("errors")
+    if not errors:
+        return
+    name = sorted(errors)[0]
+    type_name, reason = errors[name]
+    others = [n for n in sorted(errors) if n != name]
+    more = f" (also: {', '.join(others)})" if others else ""
+    raise TransferError(name, type_name, f"it {what}: {reason}{more}")
+
+
+def child_label(child: _Child) -> str:
+    """``label (pid N, Python X)`` for listings."""
+    return f"{child.environment.label} (pid {child.kernel.pid}, Python {child.info.get('python')})"
+

@@ -1,0 +1,180 @@
+"""``%%isolated`` end to end through IPython: real uv builds, real child kernels."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from IPython.utils.capture import capture_output
+
+from isocell.errors import CellError, IsocellError, RequirementError, TransferError
+from tests.conftest import PY39, needs_py39
+
+pytestmark = pytest.mark.slow
+
+
+def run(ip, line: str, cell: str):
+    return ip.run_cell_magic("isolated", line, cell)
+
+
+def test_bare_cell_runs_in_a_child_on_the_notebooks_python(ip, ns):
+    ns["x"] = 41
+    run(ip, "", "import os, sys\ny = x + 1\npid = os.getpid()\nversion = sys.version_info[:2]\n")
+    assert ns["y"] == 42
+    assert ns["pid"] != os.getpid()
+    assert tuple(ns["version"]) == sys.version_info[:2]
+    assert "os" not in ns  # modules are not returned
+
+
+def test_state_persists_in_the_child_between_cells(ip, ns):
+    run(ip, "", "hidden_counter = 1")
+    ns.pop("hidden_counter")  # the notebook forgets it; the child keeps its own
+    run(ip, "--out seen", "seen = hidden_counter + 1")
+    assert ns["seen"] == 2
+    assert "hidden_counter" not in ns
+
+
+def test_outputs_are_relayed_in_order_and_last_value_displayed(ip, ns):
+    with capture_output() as captured:
+        value = run(ip, "", "print('one')\nimport sys\nprint('two', file=sys.stderr)\n6 * 7")
+    assert captured.stdout == "one\n"
+    assert captured.stderr == "two\n"
+    assert value is not None and repr(value) == "42"
+
+
+def test_display_and_update_display_are_relayed(ip, ns):
+    cell = (
+        "from IPython.display import display, HTML\n"
+        "h = display(HTML('<b>first</b>'), display_id='d1')\n"
+        "h.update(HTML('<b>second</b>'))\n"
+    )
+    with capture_output() as captured:
+        run(ip, "--out", cell)
+    html = [out.data.get("text/html") for out in captured.outputs]
+    assert html == ["<b>first</b>", "<b>second</b>"]
+
+
+def test_mutated_inputs_come_back_and_unmutated_do_not(ip, ns):
+    ns["items"] = [1, 2]
+    ns["table"] = {"a": 1}
+    ns["untouched"] = [9]
+    run(ip, "", "items.append(3)\ntable['b'] = 2\nn = len(untouched)")
+    assert ns["items"] == [1, 2, 3]
+    assert ns["table"] == {"a": 1, "b": 2}
+    assert ns["n"] == 1
+
+
+def test_deleted_names_are_deleted_in_the_notebook(ip, ns):
+    ns["doomed"] = 1
+    run(ip, "", "del doomed")
+    assert "doomed" not in ns
+
+
+def test_error_shows_child_traceback_with_cell_line_numbers_and_changes_nothing(ip, ns):
+    ns["a"] = 1
+    with pytest.raises(CellError) as caught:
+        run(ip, "", "a = 2\nb = 3\nraise ValueError('boom')\n")
+    assert caught.value.ename == "ValueError"
+    assert ns["a"] == 1 and "b" not in ns
+    text = "\n".join(caught.value._render_traceback_())
+    assert "boom" in text
+    # line 1 of the notebook cell is the magic line: the raise is on line 4
+    assert "line 4" in text
+
+
+def test_functions_defined_in_the_notebook_cross_on_the_same_python(ip, ns):
+    ip.run_cell("def double(v):\n    return v * factor\nfactor = 2\n")
+    run(ip, "", "result = double(21)")
+    assert ns["result"] == 42
+
+
+def test_in_and_out_override_inference(ip, ns):
+    ns["p"], ns["q"] = 1, 2
+    run(ip, "--in p --out r", "r = p + 10\ns = 5")
+    assert ns["r"] == 11 and "s" not in ns
+
+
+def test_unknown_in_name_is_a_clear_error(ip, ns):
+    with pytest.raises(TransferError, match="no_such_var"):
+        run(ip, "--in no_such_var", "pass")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "--req '--index-url=http://evil'",
+        "--req 'pandas; rm -rf ~'",
+        "--req ''",
+        "--req 'not a requirement!!'",
+    ],
+)
+def test_bad_requirements_are_refused_before_anything_runs(ip, ns, line, isocell_home):
+    before = sorted(os.listdir(isocell_home / "envs")) if (isocell_home / "envs").exists() else []
+    with pytest.raises(RequirementError):
+        run(ip, line, "x = 1")
+    after = sorted(os.listdir(isocell_home / "envs")) if (isocell_home / "envs").exists() else []
+    assert before == after
+    assert "x" not in ns
+
+
+def test_option_looking_requirement_is_not_read_as_an_option(ip, ns):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError):
+        run(ip, "--req -e .", "x = 1")
+
+
+def test_unknown_python_version_lists_what_was_found(ip, ns):
+    with pytest.raises(IsocellError, match="no Python interpreter matches '3.99'"):
+        run(ip, "--python 3.99", "x = 1")
+
+
+@needs_py39
+def test_flagship_python39_pandas_144(ip, ns):
+    ns["rows"] = [
+        {"region": "north", "units": 3},
+        {"region": "south", "units": 5},
+        {"region": "north", "units": 4},
+    ]
+    cell = (
+        "import pandas as pd, sys\n"
+        "frame = pd.DataFrame(rows)\n"
+        "totals = frame.groupby('region')['units'].sum().to_dict()\n"
+        "versions = (sys.version_info[:2], pd.__version__)\n"
+        "frame.head()\n"
+    )
+    with capture_output():
+        shown = run(ip, "--python 3.9 --req pandas==1.4.4", cell)
+    assert ns["totals"] == {"north": 7, "south": 5}
+    assert tuple(ns["versions"][0]) == (3, 9)
+    assert ns["versions"][1] == "1.4.4"
+    assert "<table" in shown._repr_mimebundle_()[0]["text/html"]
+    assert list(ns["frame"]["units"]) == [3, 5, 4]
+
+
+@needs_py39
+def test_external_python_without_ipykernel_runs_through_an_overlay(ip, ns):
+    before = set(os.listdir(os.path.dirname(os.path.dirname(PY39))))
+    run(ip, f"--python {PY39}", "import sys\nwhere = sys.version_info[:2]\n")
+    assert tuple(ns["where"]) == (3, 9)
+    # nothing was installed into the user's interpreter
+    assert set(os.listdir(os.path.dirname(os.path.dirname(PY39)))) == before
+
+
+def test_child_death_is_reported_and_next_cell_gets_a_new_child(ip, ns):
+    run(ip, "", "import os\nfirst = os.getpid()")
+    ns["keep"] = "me"
+    with pytest.raises(IsocellError, match="died"):
+        run(ip, "", "import os\nkeep = 'changed'\nos._exit(3)")
+    assert ns["keep"] == "me"
+    run(ip, "", "import os\nsecond = os.getpid()")
+    assert ns["second"] != ns["first"]
+
+
+def test_timeout_interrupts_and_keeps_the_child(ip, ns):
+    run(ip, "", "import os\nbefore = os.getpid()\nstate = 'kept'")
+    with pytest.raises(CellError, match="timeout"):
+        run(ip, "--timeout 1", "import time\ntime.sleep(30)")
+    run(ip, "--out after same", "import os\nafter = os.getpid()\nsame = state")
+    assert ns["after"] == ns["before"] and ns["same"] == "kept"
