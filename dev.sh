@@ -31,7 +31,7 @@ venv() {
 case "${1:-}" in
 demo)
     venv demo
-    exec .venv/bin/isocell run notebooks/quickstart.ipynb -o notebooks/quickstart.executed.ipynb
+    exec .venv/bin/isocell run notebooks/quickstart.ipynb
     ;;
 test)
     venv test

@@ -27,7 +27,7 @@ from isocell.envs import EnvRequest, Environment, EnvStore, Registry, resolve_en
 from isocell.envs._build import ProgressCallback
 from isocell.errors import CellError, ChildDiedError, IsocellError, TransferError
 from isocell.kernel import ChildKernel, OutputSink, execute
-from isocell.transfer import AGENT_SOURCE, Codec, host_minor, payload_path
+from isocell.transfer import AGENT_SOURCE, Codec, fingerprint, host_minor, payload_path
 
 __all__ = ["CellRequest", "CellResult", "Session"]
 
@@ -102,6 +102,20 @@ class _Child:
     codec: Codec
     environment: Environment
     info: dict[str, Any]
+    # What the child holds under each name, as the notebook last saw it (id and fingerprint):
+    # an input read again and still equal is not sent again.
+    holds: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+
+    def unchanged(self, name: str, value: Any) -> bool:
+        known = self.holds.get(name)
+        return known is not None and known[0] == id(value) and known[1] == fingerprint(value)
+
+    def remember(self, name: str, value: Any) -> None:
+        digest = fingerprint(value)
+        if digest is None:
+            self.holds.pop(name, None)
+        else:
+            self.holds[name] = (id(value), digest)
 
 
 class _ResultCatcher:
@@ -269,9 +283,15 @@ class Session:
             candidates = [n for n in names.mutates if n in inputs and n not in outputs]
             deletes = list(names.deletes)
         label = child.environment.label
+        to_send = {name: value for name, value in inputs.items() if not child.unchanged(name, value)}
+        # Whatever happens next, the child's copy of what the cell may change is unknown.
+        for name in {*outputs, *candidates, *deletes, *names.binds}:
+            child.holds.pop(name, None)
         with payload_path("in") as inbox, payload_path("out") as outbox:
-            if inputs:
-                child.codec.write_inputs(inbox, inputs)
+            if to_send:
+                for name in to_send:
+                    child.holds.pop(name, None)
+                child.codec.write_inputs(inbox, to_send)
                 load = f"__import__('__isocell__').load({str(inbox)!r})"
                 reply = execute(
                     child.kernel, "", None, silent=True, store_history=False,
@@ -279,6 +299,9 @@ class Session:
                 )
                 loaded = _expression(reply.user_expressions, "load", label, reply)
                 _raise_transfer_errors(loaded, "cannot be loaded in the child")
+                for name, value in to_send.items():
+                    if name not in candidates and name not in names.binds:
+                        child.remember(name, value)
             dump = (
                 f"__import__('__isocell__').dump({str(outbox)!r}, {outputs!r}, "
                 f"{candidates!r}, {deletes!r})"
@@ -304,7 +327,12 @@ class Session:
         deleted = list(summary.get("deleted", []))
         for name in deleted:
             namespace.pop(name, None)
-        return CellResult(child.environment, sorted(inputs), sorted(values), deleted, catcher.value)
+        for name, value in values.items():
+            child.remember(name, value)
+        for name in summary.get("unchanged", []):
+            if name in inputs:
+                child.remember(name, inputs[name])
+        return CellResult(child.environment, sorted(to_send), sorted(values), deleted, catcher.value)
 
 
 def _inputs(

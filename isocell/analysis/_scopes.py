@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Literal
 
 __all__ = [
     "Scope",
@@ -38,7 +39,7 @@ class Scope:
     generator expressions), so a module-level name it reads may be unbound by then.
     """
 
-    kind: str
+    kind: Literal["module", "class", "function", "comprehension"]
     parent: Scope | None = None
     bound: frozenset[str] = frozenset()
     globals: frozenset[str] = frozenset()

@@ -91,6 +91,9 @@ class ChildKernel:
         from jupyter_client import KernelManager
 
         manager = KernelManager(
+            # Unix sockets, not TCP ports: nothing listens on the network, and nothing else
+            # on the machine can connect to the child.
+            transport="ipc" if os.name == "posix" else "tcp",
             kernel_name="isocell",
             kernel_spec_manager=_spec_manager(str(self.python), self.label),
         )
