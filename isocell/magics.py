@@ -56,6 +56,7 @@ class _Progress:
         self.handle: Any = None
         self.phase = ""
         self.shown = 0.0
+        self.phases_shown: set[str] = set()
 
     def __call__(self, event: BuildProgress) -> None:
         packages = f", {event.packages} packages" if event.packages is not None else ""
@@ -63,9 +64,10 @@ class _Progress:
         if event.phase == "done":
             line = f"isocell: environment ready ({event.message}{packages})"
         if not self.live:
-            if event.phase != self.phase or event.phase == "done" or "resolving as of" in line:
+            # One line per phase (pip alternates between them), the cut-off date, the summary.
+            if event.phase not in self.phases_shown or "resolving as of" in line:
                 print(line, file=sys.stderr, flush=True)
-            self.phase = event.phase
+                self.phases_shown.add(event.phase)
             return
         from IPython.display import display
 

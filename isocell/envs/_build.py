@@ -196,6 +196,36 @@ def build_into(
     return "virtualenv"
 
 
+def kernel_packages(spec: EnvSpec) -> list[str]:
+    """The kernel's packages and their dependencies, less those the user asked for by name.
+
+    Read from the notebook side's own installed metadata (its ipykernel's dependency tree),
+    which names the same distributions the environment's ipykernel needs.
+    """
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    wanted = {canonicalize_name(Requirement(text).name) for text in spec.requirements}
+    seen: set[str] = set()
+    pending = ["ipykernel", "cloudpickle"]
+    while pending:
+        name = canonicalize_name(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return sorted(seen - wanted)
+
+
 def _index_options(spec: EnvSpec) -> list[str]:
     options: list[str] = []
     if spec.index_url:
@@ -225,6 +255,12 @@ def _build_with_uv(
     install += _index_options(spec)
     if exclude_newer is not None:
         install += ["--exclude-newer", exclude_newer]
+        # The cut-off is for the user's old pins. The kernel's own packages must be recent
+        # enough for the interpreter (a 2021 cut-off on Python 3.11 would find no pyzmq wheel),
+        # so they are resolved as of now, per package (uv's --exclude-newer-package).
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for name in kernel_packages(spec):
+            install += ["--exclude-newer-package", f"{name}={now}"]
     runner.run("install", [*install, "-r", str(requirements_file)], cwd, env)
 
 

@@ -1,0 +1,179 @@
+"""The environment store with real uv and virtualenv builds: caching, atomicity, concurrency."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from isocell.envs import EnvRequest, EnvStore, resolve_environment, spec_for
+from isocell.errors import BuildError
+from tests.conftest import needs_py39
+
+pytestmark = pytest.mark.slow
+
+SIX = EnvRequest(requirements=("six==1.16.0",))
+
+
+def events_of(request: EnvRequest, store: EnvStore) -> tuple[object, list]:
+    events: list = []
+    environment = resolve_environment(request, store, progress=events.append)
+    return environment, events
+
+
+def leftovers(home: Path) -> list[str]:
+    envs = home / "envs"
+    return sorted(p.name for p in envs.iterdir()) if envs.is_dir() else []
+
+
+def test_same_spec_is_built_once_then_reused_with_its_lock(fresh_home):
+    store = EnvStore()
+    first, built = events_of(SIX, store)
+    again, reused = events_of(SIX, store)
+    assert [e.phase for e in built][-1] == "done"
+    assert reused == []  # nothing built, nothing resolved
+    assert again.path == first.path
+    lock = (first.path / "requirements.lock").read_text().split()
+    assert "six==1.16.0" in lock and any(line.startswith("ipykernel==") for line in lock)
+    assert all("==" in line for line in lock)
+    meta = json.loads((first.path / "isocell-env.json").read_text())
+    assert meta["exclude_newer"].startswith("2021-05-05")  # six 1.16.0's release
+    assert leftovers(fresh_home) == [first.path.name]
+
+
+def test_exclude_newer_none_and_a_date_change_the_spec(fresh_home):
+    auto = spec_for(SIX)
+    off = spec_for(EnvRequest(requirements=("six==1.16.0",), exclude_newer="none"))
+    dated = spec_for(EnvRequest(requirements=("six==1.16.0",), exclude_newer="2022-01-01"))
+    assert len({auto.key, off.key, dated.key}) == 3
+    assert dated.exclude_newer == "2022-01-01T00:00:00Z"
+
+
+def test_failed_build_leaves_nothing_and_shows_the_resolver(fresh_home):
+    store = EnvStore()
+    request = EnvRequest(requirements=("isocell-no-such-package-xyz==1.0",))
+    with pytest.raises(BuildError) as caught:
+        resolve_environment(request, store)
+    assert "isocell-no-such-package-xyz" in str(caught.value)
+    assert leftovers(fresh_home) == []
+    assert list((fresh_home / "logs").iterdir())  # the full log is kept
+
+
+def test_conflicting_requirements_show_the_resolvers_message(fresh_home):
+    request = EnvRequest(requirements=("six==1.16.0", "six==1.15.0"), exclude_newer="none")
+    with pytest.raises(BuildError, match="six"):
+        resolve_environment(request, EnvStore())
+    assert leftovers(fresh_home) == []
+
+
+def test_half_made_and_stale_builds_are_never_reused(fresh_home):
+    store = EnvStore()
+    spec = spec_for(SIX)
+    final = store.path_for(spec)
+    final.mkdir(parents=True)  # a half-made environment: no isocell-env.json
+    (final / "junk").write_text("x")
+    stale = store.envs_dir / f".build-{spec.key}-dead"
+    stale.mkdir()
+    environment = resolve_environment(SIX, store)
+    assert not (environment.path / "junk").exists()
+    assert not stale.exists()
+    assert (environment.path / "isocell-env.json").is_file()
+
+
+def test_environment_whose_interpreter_vanished_is_rebuilt(fresh_home):
+    store = EnvStore()
+    first = resolve_environment(SIX, store)
+    link = first.path / "bin" / "python"
+    link.unlink()
+    link.symlink_to(fresh_home / "no-such-python")  # the base interpreter is gone
+    assert store.find(spec_for(SIX)) is None
+    second = resolve_environment(SIX, store)
+    assert second.python.exists()
+    assert subprocess.run([str(second.python), "-c", "import six"]).returncode == 0
+
+
+def test_two_processes_asking_for_one_spec_build_it_once(fresh_home):
+    script = textwrap.dedent(
+        """
+        from isocell.envs import EnvRequest, EnvStore, resolve_environment
+        events = []
+        resolve_environment(EnvRequest(requirements=("six==1.16.0",)), EnvStore(), progress=events.append)
+        print("BUILT" if any(e.phase == "done" for e in events) else "REUSED")
+        """
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outcomes = sorted(p.communicate(timeout=300)[0].strip() for p in processes)
+    assert outcomes == ["BUILT", "REUSED"]
+
+
+def test_interrupted_build_leaves_nothing(fresh_home):
+    script = textwrap.dedent(
+        """
+        from isocell.envs import EnvRequest, EnvStore, resolve_environment
+        resolve_environment(EnvRequest(requirements=("six==1.16.0",), exclude_newer="none"), EnvStore(),
+                            progress=lambda e: print(e.phase, flush=True))
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until the builder runs
+        if line.startswith("venv"):
+            break
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert leftovers(fresh_home) == []
+
+
+def test_virtualenv_builder(fresh_home, ip, ns, monkeypatch):
+    request = EnvRequest(requirements=("six==1.16.0",), builder="virtualenv", exclude_newer="none")
+    environment = resolve_environment(request, EnvStore())
+    meta = json.loads((environment.path / "isocell-env.json").read_text())
+    assert meta["builder"] == "virtualenv"
+    # scripts were pointed at the final folder, not the temporary build folder
+    pip = (environment.path / "bin" / "pip").read_text().splitlines()[0]
+    assert str(environment.path) in pip and ".build-" not in pip
+    ip.run_cell_magic(
+        "isolated", "--builder virtualenv --req six==1.16.0 --exclude-newer none",
+        "import six, sys\nwhere = sys.prefix",
+    )
+    used = json.loads((Path(ns["where"]) / "isocell-env.json").read_text())
+    assert used["builder"] == "virtualenv" and used["key"] == environment.key
+
+
+@needs_py39
+def test_old_pin_trap_is_avoided_by_default(isocell_home):
+    store = EnvStore()
+    environment = resolve_environment(
+        EnvRequest(python="3.9", requirements=("pandas==1.4.4",)), store
+    )
+    numpy = [line for line in environment.lock if line.startswith("numpy==")]
+    assert numpy and numpy[0].startswith("numpy==1.")
+    done = subprocess.run(
+        [str(environment.python), "-c", "import pandas; print(pandas.__version__)"],
+        capture_output=True, text=True,
+    )
+    assert done.stdout.strip() == "1.4.4", done.stderr
+
+
+def test_cached_resolution_runs_no_subprocess(fresh_home, monkeypatch):
+    store = EnvStore()
+    resolve_environment(SIX, store)
+    calls = []
+    real = subprocess.Popen.__init__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[0] if args else kwargs.get("args"))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", spy)
+    resolve_environment(SIX, EnvStore())
+    assert calls == []
