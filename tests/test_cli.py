@@ -1,0 +1,103 @@
+"""The ``isocell`` command, run as a user runs it (a subprocess), with a fresh ISOCELL_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PY39, needs_py39
+
+pytestmark = pytest.mark.slow
+ISOCELL = [sys.executable, "-m", "isocell.cli"]
+
+
+def isocell(*args: str, home: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [*ISOCELL, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ISOCELL_HOME": str(home)},
+        timeout=600,
+    )
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_env_create_list_show_remove(fresh_home):
+    created = isocell("env", "create", "tiny", "--req", "six==1.16.0", home=fresh_home)
+    assert "created tiny" in created.stdout
+    listing = json.loads(isocell("env", "list", "--json", home=fresh_home).stdout)
+    assert [row["name"] for row in listing] == ["tiny"]
+    assert listing[0]["packages"] > 5 and listing[0]["requirements"] == "six==1.16.0"
+    shown = json.loads(isocell("env", "show", "tiny", home=fresh_home).stdout)
+    assert "six==1.16.0" in shown["lock"]
+    path = Path(shown["path"])
+    assert path.is_dir()
+    isocell("env", "remove", "tiny", home=fresh_home)
+    assert not path.exists()
+    assert json.loads(isocell("env", "list", "--json", home=fresh_home).stdout) == []
+
+
+def test_named_environment_is_used_by_the_magic(fresh_home, ip, ns, monkeypatch):
+    isocell("env", "create", "named", "--req", "six==1.16.0", home=fresh_home)
+    # the magic's session reads the registry of its own home: point it at this one
+    magics = ip.magics_manager.registry["IsolatedMagics"]
+    from isocell.envs import EnvStore, Registry
+
+    monkeypatch.setattr(magics.session, "store", EnvStore(fresh_home))
+    monkeypatch.setattr(magics.session, "registry", Registry(fresh_home))
+    ip.run_cell_magic("isolated", "--env named", "import six\nsix_version = six.__version__")
+    assert ns["six_version"] == "1.16.0"
+
+
+@needs_py39
+def test_env_add_registers_an_interpreter_used_as_it_is(fresh_home):
+    assert PY39 is not None
+    isocell("env", "add", "py39", "--python", PY39, home=fresh_home)
+    shown = json.loads(isocell("env", "show", "py39", home=fresh_home).stdout)
+    assert shown["kind"] == "external" and shown["python"] == PY39
+
+
+def test_pythons_lists_interpreters(fresh_home):
+    found = json.loads(isocell("pythons", "--json", home=fresh_home).stdout)
+    versions = {row["version"].rsplit(".", 1)[0] for row in found}
+    assert "%d.%d" % sys.version_info[:2] in versions
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["env", "create", "../escape", "--req", "six"], "invalid environment name"),
+        (["env", "create", "ok", "--req", "six; rm -rf ~"], "invalid requirement"),
+        (["env", "create", "ok", "--req=--index-url=http://x"], "command-line option"),
+        (["env", "show", "missing"], "no environment named 'missing'"),
+        (["env", "add", "x", "--python", "/no/such/python"], "no Python interpreter"),
+        (["env", "create", "ok", "--python", "3.99"], "no Python interpreter matches '3.99'"),
+    ],
+)
+def test_bad_input_gives_a_clear_error_and_writes_nothing(fresh_home, args, message):
+    done = isocell(*args, home=fresh_home, ok=False)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (fresh_home / "envs").exists() or not any((fresh_home / "envs").iterdir())
+    assert not (fresh_home / "registry.json").exists()
+
+
+def test_duplicate_name_is_refused(fresh_home):
+    isocell("env", "create", "dup", "--req", "six==1.16.0", home=fresh_home)
+    done = isocell("env", "create", "dup", "--req", "six==1.16.0", home=fresh_home, ok=False)
+    assert done.returncode == 1 and "exists" in done.stderr
+
+
+def test_damaged_registry_is_a_clear_error(fresh_home):
+    fresh_home.mkdir(parents=True)
+    (fresh_home / "registry.json").write_text("{not json")
+    done = isocell("env", "list", home=fresh_home, ok=False)
+    assert done.returncode == 1 and "damaged" in done.stderr
