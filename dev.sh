@@ -35,6 +35,9 @@ demo)
     ;;
 test)
     venv test
+    .venv/bin/ruff check isocell tests bench
+    .venv/bin/ruff format --check isocell tests bench
+    .venv/bin/mypy isocell
     exec .venv/bin/python -m pytest "${@:2}"
     ;;
 *)

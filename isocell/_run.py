@@ -50,8 +50,10 @@ def run_notebook(path: Path, output: str | None, timeout: float) -> int:
     if output:
         nbformat.write(notebook, output)
     if failed is not None:
-        print(f"\nisocell: {path} failed after {seconds:.1f} s:\n{_ANSI.sub('', str(failed))}",
-              file=sys.stderr)
+        print(
+            f"\nisocell: {path} failed after {seconds:.1f} s:\n{_ANSI.sub('', str(failed))}",
+            file=sys.stderr,
+        )
         return 1
     print(f"\nisocell: {path} ran in {seconds:.1f} s")
     return 0

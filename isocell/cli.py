@@ -37,10 +37,22 @@ __all__ = ["main"]
 
 def _build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--python", metavar="VERSION|PATH", help="Python version or interpreter")
-    parser.add_argument("--req", nargs="+", action="append", default=[], metavar="SPEC",
-                        help="PEP 508 requirements (repeatable)")
-    parser.add_argument("-r", "--requirements", action="append", default=[], metavar="FILE",
-                        help="a requirements file (repeatable)")
+    parser.add_argument(
+        "--req",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="PEP 508 requirements (repeatable)",
+    )
+    parser.add_argument(
+        "-r",
+        "--requirements",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a requirements file (repeatable)",
+    )
     parser.add_argument("--system-site-packages", action="store_true")
     parser.add_argument("--index-url", metavar="URL")
     parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
@@ -72,8 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="execute a notebook headless and print isolated cells")
     run.add_argument("notebook")
     run.add_argument("-o", "--output", metavar="FILE", help="write the executed notebook here")
-    run.add_argument("--timeout", type=float, default=1800, metavar="SECONDS",
-                     help="per-cell time limit (default 1800)")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        metavar="SECONDS",
+        help="per-cell time limit (default 1800)",
+    )
     return parser
 
 
@@ -122,8 +139,10 @@ def _env(args: argparse.Namespace) -> int:
         spec = spec_for(request)
         environment = build(spec, store, _progress)
         registry.add(args.name, spec=spec)
-        print(f"created {args.name}: Python {spec.python_version}, "
-              f"{len(environment.lock)} packages, at {environment.path}")
+        print(
+            f"created {args.name}: Python {spec.python_version}, "
+            f"{len(environment.lock)} packages, at {environment.path}"
+        )
         return 0
     if args.env_command == "add":
         check_name(args.name)
@@ -138,11 +157,15 @@ def _env(args: argparse.Namespace) -> int:
         elif not rows:
             print("no environments" + ("" if args.all else " registered (try --all)"))
         else:
-            _table(rows, ["name", "kind", "python", "requirements", "packages", "size", "last_used"])
+            _table(
+                rows, ["name", "kind", "python", "requirements", "packages", "size", "last_used"]
+            )
         return 0
     if args.env_command == "show":
         entry = registry.get(args.name)
-        print(json.dumps(_describe(store, entry.name, entry.kind, entry.spec, entry.python), indent=2))
+        print(
+            json.dumps(_describe(store, entry.name, entry.kind, entry.spec, entry.python), indent=2)
+        )
         return 0
     if args.env_command == "remove":
         entry = registry.remove(args.name)
@@ -157,14 +180,21 @@ def _env(args: argparse.Namespace) -> int:
 def _pythons(args: argparse.Namespace) -> int:
     found = find_interpreters()
     if args.json:
-        print(json.dumps([{"version": i.version_str, "path": i.path, "source": i.source} for i in found], indent=2))
+        print(
+            json.dumps(
+                [{"version": i.version_str, "path": i.path, "source": i.source} for i in found],
+                indent=2,
+            )
+        )
         return 0
     for interpreter in found:
         print(f"{interpreter.version_str:10} {interpreter.path}  ({interpreter.source})")
     return 0
 
 
-def _describe(store: EnvStore, name: str, kind: str, spec: object, python: str) -> dict[str, object]:
+def _describe(
+    store: EnvStore, name: str, kind: str, spec: object, python: str
+) -> dict[str, object]:
     from isocell.envs import EnvSpec
 
     row: dict[str, object] = {"name": name, "kind": kind, "python": python}
@@ -205,7 +235,8 @@ def _rows(store: EnvStore, registry: Registry, everything: bool) -> list[dict[st
                 continue
             from isocell.envs import EnvSpec
 
-            rows.append(_describe(store, "", "cached", EnvSpec.from_dict(meta["spec"]), ""))
+            spec = EnvSpec.from_dict(meta["spec"])  # type: ignore[arg-type]
+            rows.append(_describe(store, "", "cached", spec, ""))
     for row in rows:
         row["packages"] = len(row.get("lock", []))  # type: ignore[arg-type]
         row["size"] = _human(row.get("size_bytes"))

@@ -33,7 +33,11 @@ class _CellOutput:
         stream.flush()
 
     def display(
-        self, data: dict[str, Any], metadata: dict[str, Any], transient: dict[str, Any], update: bool
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any],
+        transient: dict[str, Any],
+        update: bool,
     ) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -46,6 +50,9 @@ class _CellOutput:
 
         clear_output(wait=wait)
 
+    def result(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+        self.display(data, metadata, {}, False)
+
 
 class _Progress:
     """A live line while an environment builds (phase, packages, seconds), then a summary."""
@@ -57,12 +64,15 @@ class _Progress:
         self.phase = ""
         self.shown = 0.0
         self.phases_shown: set[str] = set()
+        self.cutoff = ""
 
     def __call__(self, event: BuildProgress) -> None:
         packages = f", {event.packages} packages" if event.packages is not None else ""
         line = f"isocell: {event.phase}{packages}, {event.elapsed:.1f} s: {event.message}"
+        if event.message.startswith("resolving as of"):
+            self.cutoff = "; " + event.message
         if event.phase == "done":
-            line = f"isocell: environment ready ({event.message}{packages})"
+            line = f"isocell: environment ready ({event.message}{packages}{self.cutoff})"
         if not self.live:
             # One line per phase (pip alternates between them), the cut-off date, the summary.
             if event.phase not in self.phases_shown or "resolving as of" in line:
@@ -103,30 +113,73 @@ class IsolatedMagics(Magics):
         self.session = Session()
 
     @magic_arguments()
-    @argument("--req", nargs="+", action="append", default=[], metavar="SPEC",
-              help="PEP 508 requirements to install (repeatable): --req pandas==1.4.4 pyarrow")
-    @argument("-r", "--requirements", action="append", default=[], metavar="FILE",
-              help="a requirements file, one requirement a line (repeatable)")
-    @argument("--python", metavar="VERSION|PATH",
-              help="an installed Python version (3.9) or an interpreter path. Without "
-                   "requirements: that interpreter's own environment, used as it is")
+    @argument(
+        "--req",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="PEP 508 requirements to install (repeatable): --req pandas==1.4.4 pyarrow",
+    )
+    @argument(
+        "-r",
+        "--requirements",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a requirements file, one requirement a line (repeatable)",
+    )
+    @argument(
+        "--python",
+        metavar="VERSION|PATH",
+        help="an installed Python version (3.9) or an interpreter path. Without "
+        "requirements: that interpreter's own environment, used as it is",
+    )
     @argument("--env", metavar="NAME", help="a named environment (see `%%isocell envs`)")
-    @argument("--in", dest="inputs", nargs="*", metavar="NAME",
-              help="the notebook variables to send (default: those the cell reads)")
-    @argument("--out", dest="outputs", nargs="*", metavar="NAME",
-              help="the variables to return (default: those the cell binds or mutates)")
-    @argument("--system-site-packages", action="store_true",
-              help="let the environment see the base interpreter's packages")
+    @argument(
+        "--in",
+        dest="inputs",
+        nargs="*",
+        metavar="NAME",
+        help="the notebook variables to send (default: those the cell reads)",
+    )
+    @argument(
+        "--out",
+        dest="outputs",
+        nargs="*",
+        metavar="NAME",
+        help="the variables to return (default: those the cell binds or mutates)",
+    )
+    @argument(
+        "--system-site-packages",
+        action="store_true",
+        help="let the environment see the base interpreter's packages",
+    )
     @argument("--index-url", metavar="URL", help="the package index (default: PyPI)")
-    @argument("--extra-index-url", action="append", default=[], metavar="URL",
-              help="another package index (repeatable)")
-    @argument("--builder", choices=["uv", "virtualenv"],
-              help="how to build the environment (default: uv, else virtualenv + pip)")
-    @argument("--exclude-newer", metavar="DATE|auto|none",
-              help="resolve as if nothing newer was published. auto (default): the release "
-                   "date of the newest exactly pinned requirement; none: off")
-    @argument("--timeout", type=float, metavar="SECONDS",
-              help="interrupt the cell after this long, then kill the child")
+    @argument(
+        "--extra-index-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another package index (repeatable)",
+    )
+    @argument(
+        "--builder",
+        choices=["uv", "virtualenv"],
+        help="how to build the environment (default: uv, else virtualenv + pip)",
+    )
+    @argument(
+        "--exclude-newer",
+        metavar="DATE|auto|none",
+        help="resolve as if nothing newer was published. auto (default): the release "
+        "date of the newest exactly pinned requirement; none: off",
+    )
+    @argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="interrupt the cell after this long, then kill the child",
+    )
     @argument("--restart", action="store_true", help="start a fresh child kernel first")
     @argument("--name", metavar="NAME", help="a name for the cell (the task id when exported)")
     @cell_magic
@@ -145,12 +198,14 @@ class IsolatedMagics(Magics):
             %%isolated --env analytics --out totals
             %%isolated --python /opt/py/bin/python
         """
+        shell = self.shell
+        assert shell is not None
         args = parse_argstring(self.isolated, line)
         if args.name is not None:
             check_name(args.name)
         request = CellRequest(
             code=cell,
-            python_source=self.shell.transform_cell(cell),
+            python_source=shell.transform_cell(cell),
             environment=EnvRequest(
                 python=args.python,
                 requirements=tuple(spec for group in args.req for spec in group),
@@ -171,10 +226,10 @@ class IsolatedMagics(Magics):
         )
         result = self.session.run(
             request,
-            self.shell.user_ns,
-            sink=_CellOutput(self.shell),
-            progress=_Progress(self.shell),
-            hidden=self.shell.user_ns_hidden.__contains__,
+            shell.user_ns,
+            sink=_CellOutput(shell),
+            progress=_Progress(shell),
+            hidden=shell.user_ns_hidden.__contains__,
         )
         if result.display is not None:
             return _Displayed(*result.display)
@@ -204,7 +259,11 @@ class IsolatedMagics(Magics):
             return
         if command in ("stop", "restart"):
             stopped = self.session.stop(target)
-            verb = "stopped" if command == "stop" else "restarted (a new child starts with the next cell)"
+            verb = (
+                "stopped"
+                if command == "stop"
+                else "restarted (a new child starts with the next cell)"
+            )
             print(f"{verb}: {', '.join(stopped) or 'nothing'}")
             return
         from isocell.cli import main

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from isocell.analysis import analyze_cell
-from isocell.envs import EnvRequest, Environment, EnvStore, Registry, resolve_environment
+from isocell.envs import Environment, EnvRequest, EnvStore, Registry, resolve_environment
 from isocell.envs._build import ProgressCallback
 from isocell.errors import CellError, ChildDiedError, IsocellError, TransferError
 from isocell.kernel import ChildKernel, OutputSink, execute
@@ -130,7 +130,11 @@ class _ResultCatcher:
             self.sink.stream(name, text)
 
     def display(
-        self, data: dict[str, Any], metadata: dict[str, Any], transient: dict[str, Any], update: bool
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any],
+        transient: dict[str, Any],
+        update: bool,
     ) -> None:
         if self.sink is not None:
             self.sink.display(data, metadata, transient, update)
@@ -195,9 +199,9 @@ class Session:
         # namespace (the outer exec gets a dictionary of its own).
         boot = (
             "exec('import sys, types\\n"
-            "m = types.ModuleType(\"__isocell__\")\\n"
-            "exec(compile(SRC, \"<isocell agent>\", \"exec\"), m.__dict__)\\n"
-            "sys.modules[\"__isocell__\"] = m', "
+            'm = types.ModuleType("__isocell__")\\n'
+            'exec(compile(SRC, "<isocell agent>", "exec"), m.__dict__)\\n'
+            'sys.modules["__isocell__"] = m\', '
             f"{{'SRC': {AGENT_SOURCE!r}}})"
         )
         setup = f"__import__('__isocell__').setup({host_minor()!r})"
@@ -273,7 +277,9 @@ class Session:
         sink: OutputSink | None,
         hidden: Callable[[str], bool] | None,
     ) -> CellResult:
-        names = analyze_cell(request.python_source if request.python_source is not None else request.code)
+        names = analyze_cell(
+            request.python_source if request.python_source is not None else request.code
+        )
         inputs = _inputs(request, names.reads, namespace, hidden)
         if request.outputs is not None:
             outputs, candidates, deletes = list(request.outputs), [], []
@@ -283,7 +289,9 @@ class Session:
             candidates = [n for n in names.mutates if n in inputs and n not in outputs]
             deletes = list(names.deletes)
         label = child.environment.label
-        to_send = {name: value for name, value in inputs.items() if not child.unchanged(name, value)}
+        to_send = {
+            name: value for name, value in inputs.items() if not child.unchanged(name, value)
+        }
         # Whatever happens next, the child's copy of what the cell may change is unknown.
         for name in {*outputs, *candidates, *deletes, *names.binds}:
             child.holds.pop(name, None)
@@ -294,10 +302,16 @@ class Session:
                 child.codec.write_inputs(inbox, to_send)
                 load = f"__import__('__isocell__').load({str(inbox)!r})"
                 reply = execute(
-                    child.kernel, "", None, silent=True, store_history=False,
+                    child.kernel,
+                    "",
+                    None,
+                    silent=True,
+                    store_history=False,
                     user_expressions={"load": load},
                 )
                 loaded = _expression(reply.user_expressions, "load", label, reply)
+                for name, error in loaded.get("errors", {}).items():
+                    error[0] = _type_name(to_send[name])
                 _raise_transfer_errors(loaded, "cannot be loaded in the child")
                 for name, value in to_send.items():
                     if name not in candidates and name not in names.binds:
@@ -332,7 +346,9 @@ class Session:
         for name in summary.get("unchanged", []):
             if name in inputs:
                 child.remember(name, inputs[name])
-        return CellResult(child.environment, sorted(to_send), sorted(values), deleted, catcher.value)
+        return CellResult(
+            child.environment, sorted(to_send), sorted(values), deleted, catcher.value
+        )
 
 
 def _inputs(
@@ -344,7 +360,9 @@ def _inputs(
     if request.inputs is not None:
         missing = [name for name in request.inputs if name not in namespace]
         if missing:
-            raise TransferError(missing[0], "undefined", "--in names a variable the notebook does not have")
+            raise TransferError(
+                missing[0], "undefined", "--in names a variable the notebook does not have"
+            )
         return {name: namespace[name] for name in request.inputs}
     return {
         name: namespace[name]
@@ -353,6 +371,11 @@ def _inputs(
         and not _IPYTHON_NAMES.match(name)
         and not (hidden is not None and hidden(name))
     }
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _with_header(header: str, code: str) -> str:
@@ -367,7 +390,9 @@ def _expression(expressions: dict[str, Any], key: str, label: str, reply: Any) -
     """Decode the JSON string an agent call returned through ``user_expressions``."""
     value = expressions.get(key)
     if value is None:
-        raise IsocellError(f"the child kernel ({label}) did not answer ({reply.status}: {reply.evalue})")
+        raise IsocellError(
+            f"the child kernel ({label}) did not answer ({reply.status}: {reply.evalue})"
+        )
     if value.get("status") != "ok":
         raise IsocellError(
             f"isocell's agent failed in the child kernel ({label}): "
@@ -391,4 +416,3 @@ def _raise_transfer_errors(summary: dict[str, Any], what: str) -> None:
 def child_label(child: _Child) -> str:
     """``label (pid N, Python X)`` for listings."""
     return f"{child.environment.label} (pid {child.kernel.pid}, Python {child.info.get('python')})"
-

@@ -67,7 +67,7 @@ def test_env_add_registers_an_interpreter_used_as_it_is(fresh_home):
 def test_pythons_lists_interpreters(fresh_home):
     found = json.loads(isocell("pythons", "--json", home=fresh_home).stdout)
     versions = {row["version"].rsplit(".", 1)[0] for row in found}
-    assert "%d.%d" % sys.version_info[:2] in versions
+    assert "{}.{}".format(*sys.version_info[:2]) in versions
 
 
 @pytest.mark.parametrize(

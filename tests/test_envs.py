@@ -102,7 +102,8 @@ def test_two_processes_asking_for_one_spec_build_it_once(fresh_home):
         """
         from isocell.envs import EnvRequest, EnvStore, resolve_environment
         events = []
-        resolve_environment(EnvRequest(requirements=("six==1.16.0",)), EnvStore(), progress=events.append)
+        request = EnvRequest(requirements=("six==1.16.0",))
+        resolve_environment(request, EnvStore(), progress=events.append)
         print("BUILT" if any(e.phase == "done" for e in events) else "REUSED")
         """
     )
@@ -118,8 +119,8 @@ def test_interrupted_build_leaves_nothing(fresh_home):
     script = textwrap.dedent(
         """
         from isocell.envs import EnvRequest, EnvStore, resolve_environment
-        resolve_environment(EnvRequest(requirements=("six==1.16.0",), exclude_newer="none"), EnvStore(),
-                            progress=lambda e: print(e.phase, flush=True))
+        request = EnvRequest(requirements=("six==1.16.0",), exclude_newer="none")
+        resolve_environment(request, EnvStore(), progress=lambda e: print(e.phase, flush=True))
         """
     )
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -142,7 +143,8 @@ def test_virtualenv_builder(fresh_home, ip, ns, monkeypatch):
     pip = (environment.path / "bin" / "pip").read_text().splitlines()[0]
     assert str(environment.path) in pip and ".build-" not in pip
     ip.run_cell_magic(
-        "isolated", "--builder virtualenv --req six==1.16.0 --exclude-newer none",
+        "isolated",
+        "--builder virtualenv --req six==1.16.0 --exclude-newer none",
         "import six, sys\nwhere = sys.prefix",
     )
     used = json.loads((Path(ns["where"]) / "isocell-env.json").read_text())
@@ -159,7 +161,8 @@ def test_old_pin_trap_is_avoided_by_default(isocell_home):
     assert numpy and numpy[0].startswith("numpy==1.")
     done = subprocess.run(
         [str(environment.python), "-c", "import pandas; print(pandas.__version__)"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.stdout.strip() == "1.4.4", done.stderr
 

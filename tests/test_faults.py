@@ -95,7 +95,9 @@ def test_children_end_with_the_notebook_kernel_even_when_it_is_killed(isocell_ho
         )
         assert reply["content"]["status"] == "ok"
         reply = client.execute_interactive(
-            "child_pid", timeout=30, output_hook=lambda m: None,
+            "child_pid",
+            timeout=30,
+            output_hook=lambda m: None,
             user_expressions={"pid": "child_pid"},
         )
         child_pid = int(reply["content"]["user_expressions"]["pid"]["data"]["text/plain"])

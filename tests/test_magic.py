@@ -126,7 +126,7 @@ def test_option_looking_requirement_is_not_read_as_an_option(ip, ns):
 
 
 def test_unknown_python_version_lists_what_was_found(ip, ns):
-    with pytest.raises(IsocellError, match="no Python interpreter matches '3.99'"):
+    with pytest.raises(IsocellError, match=r"no Python interpreter matches '3\.99'"):
         run(ip, "--python 3.99", "x = 1")
 
 

@@ -305,7 +305,11 @@ def _link_overlay(base_python: str, target: Path) -> None:
     if done.returncode != 0:
         raise BuildError(f"cannot read the site-packages of {base_python}", done.stderr)
     overlay = subprocess.run(
-        [str(env_python(target)), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        [
+            str(env_python(target)),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

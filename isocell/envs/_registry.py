@@ -142,7 +142,9 @@ class Registry:
             raise EnvironmentNotFoundError(name, sorted(entries))
         return _entry(name, entries[name])
 
-    def add(self, name: str, *, spec: EnvSpec | None = None, python: str | None = None) -> NamedEnvironment:
+    def add(
+        self, name: str, *, spec: EnvSpec | None = None, python: str | None = None
+    ) -> NamedEnvironment:
         """Register ``name`` for a spec or for an external interpreter (one of the two).
 
         Raises

@@ -215,6 +215,8 @@ def external_environment(
 def _has_ipykernel(python: str) -> bool:
     probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('ipykernel') is None)"
     try:
-        return subprocess.run([python, "-c", probe], capture_output=True, timeout=60).returncode == 0
+        return (
+            subprocess.run([python, "-c", probe], capture_output=True, timeout=60).returncode == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False

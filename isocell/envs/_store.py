@@ -38,13 +38,16 @@ from isocell.envs._build import (
 from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
 
-__all__ = ["Environment", "EnvStore", "isocell_home"]
+__all__ = ["EnvStore", "Environment", "isocell_home"]
 
 _META = "isocell-env.json"
 
 
 def isocell_home() -> Path:
-    """``$ISOCELL_HOME``, else the user data folder from ``platformdirs`` (``~/.local/share/isocell``)."""
+    """``$ISOCELL_HOME``, else the user data folder from ``platformdirs``.
+
+    On Linux that is ``~/.local/share/isocell``.
+    """
     configured = os.environ.get("ISOCELL_HOME")
     if configured:
         return Path(configured).expanduser().absolute()
@@ -96,7 +99,9 @@ class Environment:
         if self.spec is None:
             return str(self.python)
         minor = ".".join(self.python_version.split(".")[:2])
-        reqs = " ".join(self.spec.requirements[:3]) + (" …" if len(self.spec.requirements) > 3 else "")
+        reqs = " ".join(self.spec.requirements[:3]) + (
+            " …" if len(self.spec.requirements) > 3 else ""
+        )
         return f"py{minor} {reqs}".strip()
 
 
@@ -218,8 +223,7 @@ class EnvStore:
             shutil.rmtree(work, ignore_errors=True)
             if isinstance(error, BuildError):
                 raise BuildError(
-                    f"building the environment for {_describe(spec)} failed "
-                    f"(full log: {log_path})",
+                    f"building the environment for {_describe(spec)} failed (full log: {log_path})",
                     _tail(log),
                 ) from None
             if isinstance(error, OSError):
@@ -258,7 +262,7 @@ class EnvStore:
 
     def list(self) -> list[tuple[Path, dict[str, object]]]:
         """Every built environment with its stored facts (``isocell-env.json``)."""
-        found = []
+        found: list[tuple[Path, dict[str, object]]] = []
         if not self.envs_dir.is_dir():
             return found
         for path in sorted(self.envs_dir.iterdir()):

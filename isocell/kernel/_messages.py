@@ -29,7 +29,11 @@ class OutputSink(Protocol):
     def stream(self, name: str, text: str) -> None: ...
 
     def display(
-        self, data: dict[str, Any], metadata: dict[str, Any], transient: dict[str, Any], update: bool
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any],
+        transient: dict[str, Any],
+        update: bool,
     ) -> None: ...
 
     def clear(self, wait: bool) -> None: ...

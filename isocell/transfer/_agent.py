@@ -38,17 +38,21 @@ class _PortablePickler(pickle.Pickler):
     # Plain pickle stores functions and classes by reference; one defined in the notebook
     # (``__main__``) would be looked up in the *other* side's __main__: refuse it instead.
     def reducer_override(self, obj):  # type: ignore[no-untyped-def]
-        if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", "") == "__main__":
+        if (
+            isinstance(obj, (types.FunctionType, type))
+            and getattr(obj, "__module__", "") == "__main__"
+        ):
+            what = "class" if isinstance(obj, type) else "function"
             raise NotPortable(
-                "%s %r is defined in the notebook; it can cross only between equal Python "
-                "versions" % ("class" if isinstance(obj, type) else "function", obj.__qualname__)
+                f"{what} {obj.__qualname__!r} is defined in the notebook; it can cross only "
+                "between equal Python versions"
             )
         return NotImplemented
 
 
 def _type_name(value):  # type: ignore[no-untyped-def]
     kind = type(value)
-    return "%s.%s" % (kind.__module__, kind.__qualname__)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _cloudpickle():  # type: ignore[no-untyped-def]
@@ -60,7 +64,7 @@ def _cloudpickle():  # type: ignore[no-untyped-def]
 
 
 def same_python(other_minor):  # type: ignore[no-untyped-def]
-    return other_minor == "%d.%d" % sys.version_info[:2]
+    return other_minor == "{}.{}".format(*sys.version_info[:2])
 
 
 def encode(value, same, cloudpickle):  # type: ignore[no-untyped-def]
@@ -90,6 +94,10 @@ def read_payload(path):  # type: ignore[no-untyped-def]
         return pickle.load(handle)["items"]
 
 
+def _digest(kind, data):  # type: ignore[no-untyped-def]
+    return hashlib.blake2b(data.encode() if kind == "module" else data).digest()
+
+
 def _namespace():  # type: ignore[no-untyped-def]
     from IPython import get_ipython
 
@@ -102,7 +110,7 @@ def setup(host_minor):  # type: ignore[no-untyped-def]
     _host_minor = host_minor
     return json.dumps(
         {
-            "python": "%d.%d.%d" % sys.version_info[:3],
+            "python": "{}.{}.{}".format(*sys.version_info[:3]),
             "executable": sys.executable,
             "cloudpickle": _cloudpickle() is not None,
             "pid": os.getpid(),
@@ -119,12 +127,12 @@ def load(path):  # type: ignore[no-untyped-def]
         try:
             values[name] = decode(kind, data)
         except Exception as error:  # any failure is reported with the variable's name
-            errors[name] = ["?", "%s: %s" % (type(error).__name__, error)]
+            errors[name] = ["?", f"{type(error).__name__}: {error}"]
     if errors:
         return json.dumps({"errors": errors})
     _namespace().update(values)
     for name, (kind, data) in items.items():
-        _received[name] = hashlib.blake2b(data if kind != "module" else data.encode()).digest()
+        _received[name] = _digest(kind, data)
     return json.dumps({"loaded": sorted(values)})
 
 
@@ -149,11 +157,10 @@ def dump(path, names, candidates, deletes):  # type: ignore[no-untyped-def]
         try:
             kind, data = encode(value, same, cloudpickle)
         except Exception as error:
-            errors[name] = [_type_name(value), "%s: %s" % (type(error).__name__, error)]
+            errors[name] = [_type_name(value), f"{type(error).__name__}: {error}"]
             continue
         if name not in names:
-            digest = hashlib.blake2b(data if kind != "module" else data.encode()).digest()
-            if _received.get(name) == digest:
+            if _received.get(name) == _digest(kind, data):
                 unchanged.append(name)
                 continue
         items[name] = (kind, data)
@@ -161,7 +168,7 @@ def dump(path, names, candidates, deletes):  # type: ignore[no-untyped-def]
         return json.dumps({"errors": errors})
     write_payload(path, items)
     for name, (kind, data) in items.items():
-        _received[name] = hashlib.blake2b(data).digest()
+        _received[name] = _digest(kind, data)
     absent = [name for name in deletes if name not in namespace]
     for name in absent:
         _received.pop(name, None)

@@ -125,4 +125,4 @@ class Codec:
 
 def host_minor() -> str:
     """The notebook's Python ``major.minor``."""
-    return "%d.%d" % sys.version_info[:2]
+    return "{}.{}".format(*sys.version_info[:2])
