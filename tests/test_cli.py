@@ -101,3 +101,10 @@ def test_damaged_registry_is_a_clear_error(fresh_home):
     (fresh_home / "registry.json").write_text("{not json")
     done = isocell("env", "list", home=fresh_home, ok=False)
     assert done.returncode == 1 and "damaged" in done.stderr
+
+
+def test_line_magic_lists_environments_and_pythons(ip, capsys):
+    ip.run_line_magic("isocell", "pythons")
+    assert "{}.{}".format(*sys.version_info[:2]) in capsys.readouterr().out
+    ip.run_line_magic("isocell", "envs")
+    assert capsys.readouterr().out.strip()

@@ -180,3 +180,22 @@ def test_cached_resolution_runs_no_subprocess(fresh_home, monkeypatch):
     monkeypatch.setattr(subprocess.Popen, "__init__", spy)
     resolve_environment(SIX, EnvStore())
     assert calls == []
+
+
+def test_falls_back_to_virtualenv_where_uv_cannot_run(fresh_home, monkeypatch, tmp_path):
+    # uv "cannot run": its binary is not executable on this machine.
+    broken = tmp_path / "uv"
+    broken.write_text("not a program")
+    broken.chmod(0o644)
+    import uv
+
+    from isocell.envs import _build
+
+    monkeypatch.setattr(uv, "find_uv_bin", lambda: str(broken))
+    monkeypatch.setattr(_build, "_uv_checked", {})
+    environment = resolve_environment(
+        EnvRequest(requirements=("six==1.16.0",), exclude_newer="none"), EnvStore()
+    )
+    meta = json.loads((environment.path / "isocell-env.json").read_text())
+    assert meta["builder"] == "virtualenv"
+    assert subprocess.run([str(environment.python), "-c", "import six"]).returncode == 0

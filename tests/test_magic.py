@@ -178,3 +178,75 @@ def test_timeout_interrupts_and_keeps_the_child(ip, ns):
         run(ip, "--timeout 1", "import time\ntime.sleep(30)")
     run(ip, "--out after same", "import os\nafter = os.getpid()\nsame = state")
     assert ns["after"] == ns["before"] and ns["same"] == "kept"
+
+
+def _installed_minors() -> list[str]:
+    from tests.conftest import _pyenv_python
+
+    return [
+        minor for minor in ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13") if _pyenv_python(minor)
+    ]
+
+
+PLAIN = {
+    "an_int": 2**70,
+    "a_float": 1.5,
+    "a_str": "héllo",
+    "some_bytes": b"\x00\xff",
+    "a_list": [1, [2, 3], None],
+    "a_tuple": (1, "two"),
+    "a_set": {1, 2, 3},
+    "a_dict": {"k": {"nested": [1.0, True]}},
+    "nothing": None,
+}
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.10", "3.12", "3.13"])
+def test_plain_data_crosses_every_python_version_both_ways(ip, ns, minor):
+    if minor not in _installed_minors():
+        pytest.skip(f"CPython {minor} is not installed (pyenv)")
+    import datetime as dt
+
+    ns.update(PLAIN)
+    ns["a_moment"] = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
+    ns["a_day"] = dt.date(2024, 5, 1)
+    names = sorted([*PLAIN, "a_moment", "a_day"])
+    cell = "import sys\nversion = sys.version_info[:2]\n" + "\n".join(
+        f"{name}_back = {name}" for name in names
+    )
+    run(ip, f"--python {minor}", cell)
+    assert ".".join(map(str, ns["version"])) == minor
+    for name in names:
+        assert ns[f"{name}_back"] == ns[name], name
+
+
+@pytest.mark.skipif("3.10" not in _installed_minors() and PY39 is None, reason="needs 3.9 or 3.10")
+def test_notebook_function_across_versions_is_a_clear_error(ip, ns):
+    minor = "3.9" if PY39 else "3.10"
+    ip.run_cell("def helper(v):\n    return v + 1\n")
+    ns["kept"] = 1
+    with pytest.raises(TransferError, match="helper"):
+        run(ip, f"--python {minor}", "kept = helper(1)")
+    assert ns["kept"] == 1
+
+
+def test_clear_output_is_relayed(ip, ns):
+    cell = (
+        "from IPython.display import clear_output\nprint('gone')\nclear_output()\nprint('stays')\n"
+    )
+    with capture_output() as captured:
+        run(ip, "--out", cell)
+    assert "stays" in captured.stdout
+
+
+def test_help_prints_the_manual(ip):
+    manual = ip.find_cell_magic("isolated").__doc__
+    for option in ("--req SPEC", "--python VERSION|PATH", "--exclude-newer", "--timeout"):
+        assert option in manual
+
+
+def test_matplotlib_figure_is_displayed(ip, ns):
+    cell = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [3, 1, 2])\nplt.show()\n"
+    with capture_output() as captured:
+        run(ip, "--req matplotlib --exclude-newer none --out", cell)
+    assert any("image/png" in out.data for out in captured.outputs)
