@@ -126,16 +126,7 @@ def _env(args: argparse.Namespace) -> int:
         check_name(args.name)
         if args.name in {entry.name for entry in registry.all()}:
             raise RegistryError(str(registry.path), f"an environment named {args.name!r} exists")
-        request = EnvRequest(
-            python=args.python,
-            requirements=tuple(spec for group in args.req for spec in group),
-            requirement_files=tuple(args.requirements),
-            system_site_packages=args.system_site_packages,
-            index_url=args.index_url,
-            extra_index_urls=tuple(args.extra_index_url),
-            exclude_newer=args.exclude_newer,
-            builder=args.builder,
-        )
+        request = EnvRequest.from_arguments(args)
         spec = spec_for(request)
         environment = build(spec, store, _progress)
         registry.add(args.name, spec=spec)

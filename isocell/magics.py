@@ -206,17 +206,7 @@ class IsolatedMagics(Magics):
         request = CellRequest(
             code=cell,
             python_source=shell.transform_cell(cell),
-            environment=EnvRequest(
-                python=args.python,
-                requirements=tuple(spec for group in args.req for spec in group),
-                requirement_files=tuple(args.requirements),
-                env=args.env,
-                system_site_packages=args.system_site_packages,
-                index_url=args.index_url,
-                extra_index_urls=tuple(args.extra_index_url),
-                exclude_newer=args.exclude_newer,
-                builder=args.builder,
-            ),
+            environment=EnvRequest.from_arguments(args),
             inputs=tuple(args.inputs) if args.inputs is not None else None,
             outputs=tuple(args.outputs) if args.outputs is not None else None,
             timeout=args.timeout,

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from isocell.envs._files import write_atomic
 from isocell.errors import InterpreterNotFoundError
 
 __all__ = [
@@ -460,20 +461,8 @@ def _read_cache(cache_file: Path) -> dict[str, dict[str, object]]:
 def _write_cache(cache_file: Path, entries: dict[str, dict[str, object]]) -> None:
     """Replace the cache file atomically; a cache that cannot be written is only slower."""
     payload = {"format": _CACHE_FORMAT, "interpreters": entries}
-    import tempfile  # only here: it costs ~5 ms to import, and a warm cache never writes
-
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".interpreters-", dir=cache_file.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=1, sort_keys=True)
-        os.replace(temporary, cache_file)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    with contextlib.suppress(OSError):
+        write_atomic(cache_file, json.dumps(payload, indent=1, sort_keys=True))
 
 
 def _negated(version: tuple[int, int, int]) -> tuple[int, ...]:

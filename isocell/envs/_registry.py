@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from isocell.envs._files import write_atomic
 from isocell.envs._spec import EnvSpec
 from isocell.errors import EnvironmentNotFoundError, RegistryError
 
@@ -117,16 +116,7 @@ class Registry:
 
     def _write(self, entries: dict[str, Any]) -> None:
         text = json.dumps({"version": 1, "environments": entries}, indent=2, sort_keys=True)
-        fd, temporary = tempfile.mkstemp(prefix=".registry-", dir=self.home)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, text + "\n", durable=True)
 
     def all(self) -> list[NamedEnvironment]:
         """Every entry, sorted by name."""

@@ -40,6 +40,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion
 
 from isocell.envs._discovery import default_cache_dir
+from isocell.envs._files import write_atomic
 from isocell.errors import BuildError
 
 __all__ = ["exclude_newer_for", "release_time", "uv_exclude_newer"]
@@ -421,17 +422,5 @@ def _read_cache(cache_file: Path) -> dict[str, dict[str, str]]:
 def _write_cache(cache_file: Path, indexes: dict[str, dict[str, str]]) -> None:
     """Replace the cache file atomically; a cache that cannot be written is only slower."""
     payload = {"format": _CACHE_FORMAT, "indexes": indexes}
-    import tempfile  # only here: it costs ~5 ms to import, and a warm cache never writes
-
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".release-times-", dir=cache_file.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=1, sort_keys=True)
-        os.replace(temporary, cache_file)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    with contextlib.suppress(OSError):
+        write_atomic(cache_file, json.dumps(payload, indent=1, sort_keys=True))
