@@ -1,0 +1,92 @@
+"""The payload file: one header pickle and the raw buffers it refers to, out of band.
+
+Layout (all integers little-endian unsigned 64-bit)::
+
+    b"ISOCELL1"                       magic and format version
+    header length                     in bytes
+    header                            pickle protocol 5 of plain data (see below)
+    padding to a multiple of 64
+    buffer 0, padding, buffer 1, ...  each starting at a multiple of 64 bytes
+
+The header is ``{"items": ..., "buffers": [(offset, length), ...]}``. Writing copies each
+buffer once, into the file (in ``/dev/shm`` that is memory); reading maps the file
+copy-on-write, so buffers come back as memoryviews of the mapping without a copy, and stay
+writable. The file can be deleted as soon as it is mapped.
+
+This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import pickle
+import struct
+
+MAGIC = b"ISOCELL1"
+ALIGN = 64
+_PREFIX = struct.Struct("<8sQ")
+
+
+def _aligned(offset):  # type: ignore[no-untyped-def]
+    return (offset + ALIGN - 1) // ALIGN * ALIGN
+
+
+def write_payload(path, items, buffers):  # type: ignore[no-untyped-def]
+    """Write ``items`` (plain data, pickled) and ``buffers`` (buffer-protocol objects) to ``path``.
+
+    Returns the number of bytes written.
+    """
+    views = [memoryview(buffer).cast("B") for buffer in buffers]
+    placed = []
+    # The header holds the offsets, which depend on the header's length: place buffers after
+    # a first estimate, and redo the (cheap) header if it grew past it.
+    estimate = 0
+    while True:
+        offset = _aligned(_PREFIX.size + estimate)
+        placed = []
+        for view in views:
+            placed.append((offset, view.nbytes))
+            offset = _aligned(offset + view.nbytes)
+        header = pickle.dumps({"items": items, "buffers": placed}, protocol=5)
+        if _PREFIX.size + len(header) <= _aligned(_PREFIX.size + estimate) or not views:
+            break
+        estimate = len(header)
+    total = offset if views else _PREFIX.size + len(header)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with open(fd, "wb", closefd=False) as handle:
+            handle.write(_PREFIX.pack(MAGIC, len(header)))
+            handle.write(header)
+            for view, (start, _length) in zip(views, placed):
+                handle.seek(start)
+                handle.write(view)
+            handle.truncate(total)
+    finally:
+        os.close(fd)
+    return total
+
+
+def read_payload(path):  # type: ignore[no-untyped-def]
+    """Map ``path`` and return ``(items, buffers)``; buffers are memoryviews of the mapping.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a payload of this format.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size < _PREFIX.size:
+            raise ValueError("payload file is truncated")
+        mapping = mmap.mmap(fd, size, access=mmap.ACCESS_COPY)
+    finally:
+        os.close(fd)
+    magic, length = _PREFIX.unpack_from(mapping, 0)
+    if magic != MAGIC:
+        raise ValueError("not an isocell payload (magic %r)" % (magic,))  # noqa: UP031
+    header = pickle.loads(mapping[_PREFIX.size : _PREFIX.size + length])
+    whole = memoryview(mapping)
+    buffers = [whole[start : start + length] for start, length in header["buffers"]]
+    return header["items"], buffers
