@@ -85,7 +85,7 @@ def read_payload(path):  # type: ignore[no-untyped-def]
         os.close(fd)
     magic, length = _PREFIX.unpack_from(mapping, 0)
     if magic != MAGIC:
-        raise ValueError("not an isocell payload (magic %r)" % (magic,))  # noqa: UP031
+        raise ValueError("not an isocell payload (magic %r)" % (magic,))
     header = pickle.loads(mapping[_PREFIX.size : _PREFIX.size + length])
     whole = memoryview(mapping)
     buffers = [whole[start : start + length] for start, length in header["buffers"]]
