@@ -27,7 +27,15 @@ from isocell.envs import Environment, EnvRequest, EnvStore, Registry, resolve_en
 from isocell.envs._build import ProgressCallback
 from isocell.errors import CellError, ChildDiedError, IsocellError, TransferError
 from isocell.kernel import ChildKernel, OutputSink, execute
-from isocell.transfer import AGENT_SOURCE, Codec, fingerprint, host_minor, payload_path
+from isocell.transfer import (
+    WIRE_SOURCES,
+    Codec,
+    apply_outputs,
+    fingerprint,
+    host_minor,
+    payload_path,
+    remove_stale_payloads,
+)
 
 __all__ = ["CellRequest", "CellResult", "Session"]
 
@@ -160,6 +168,7 @@ class Session:
         self.store = store or EnvStore()
         self.registry = Registry(self.store.home)
         self.children: dict[str, _Child] = {}
+        remove_stale_payloads()
         self._environments: dict[EnvRequest, Environment] = {}
 
     # -- environments and children ---------------------------------------------------------
@@ -195,16 +204,22 @@ class Session:
         return child
 
     def _boot(self, kernel: ChildKernel) -> dict[str, Any]:
-        # The agent becomes the module ``__isocell__`` in the child; nothing enters the user's
-        # namespace (the outer exec gets a dictionary of its own).
+        # The wire modules become the package ``__isocell__`` in the child; nothing enters the
+        # user's namespace (the outer exec gets a dictionary of its own).
         boot = (
             "exec('import sys, types\\n"
-            'm = types.ModuleType("__isocell__")\\n'
-            'exec(compile(SRC, "<isocell agent>", "exec"), m.__dict__)\\n'
-            'sys.modules["__isocell__"] = m\', '
-            f"{{'SRC': {AGENT_SOURCE!r}}})"
+            'pkg = types.ModuleType("__isocell__")\\n'
+            "pkg.__path__ = []\\n"
+            'sys.modules["__isocell__"] = pkg\\n'
+            "for name, text in SOURCES:\\n"
+            '    m = types.ModuleType("__isocell__." + name)\\n'
+            '    m.__package__ = "__isocell__"\\n'
+            "    sys.modules[m.__name__] = m\\n"
+            "    setattr(pkg, name, m)\\n"
+            '    exec(compile(text, "<isocell " + name + ">", "exec"), m.__dict__)\\n\', '
+            f"{{'SOURCES': {WIRE_SOURCES!r}}})"
         )
-        setup = f"__import__('__isocell__').setup({host_minor()!r})"
+        setup = f"__import__('__isocell__').agent.setup({host_minor()!r})"
         reply = execute(
             kernel, boot, None, silent=True, store_history=False, user_expressions={"s": setup}
         )
@@ -299,8 +314,12 @@ class Session:
             if to_send:
                 for name in to_send:
                     child.holds.pop(name, None)
-                child.codec.write_inputs(inbox, to_send)
-                load = f"__import__('__isocell__').load({str(inbox)!r})"
+                child.codec.write_inputs(inbox, to_send, namespace)
+            if to_send or candidates:
+                load = (
+                    f"__import__('__isocell__').agent.load("
+                    f"{str(inbox) if to_send else ''!r}, {candidates!r})"
+                )
                 reply = execute(
                     child.kernel,
                     "",
@@ -310,14 +329,12 @@ class Session:
                     user_expressions={"load": load},
                 )
                 loaded = _expression(reply.user_expressions, "load", label, reply)
-                for name, error in loaded.get("errors", {}).items():
-                    error[0] = _type_name(to_send[name])
                 _raise_transfer_errors(loaded, "cannot be loaded in the child")
                 for name, value in to_send.items():
                     if name not in candidates and name not in names.binds:
                         child.remember(name, value)
             dump = (
-                f"__import__('__isocell__').dump({str(outbox)!r}, {outputs!r}, "
+                f"__import__('__isocell__').agent.dump({str(outbox)!r}, {outputs!r}, "
                 f"{candidates!r}, {deletes!r})"
             )
             catcher = _ResultCatcher(sink)
@@ -335,9 +352,10 @@ class Session:
                 raise CellError(reply.ename or "Error", evalue, reply.traceback)
             summary = _expression(reply.user_expressions, "dump", label, reply)
             _raise_transfer_errors(summary, "cannot be returned to the notebook")
-            values = child.codec.read_outputs(outbox) if summary.get("written") else {}
-        # Every output arrived: only now does the notebook namespace change.
-        namespace.update(values)
+            # Mapped now; the file itself is removed on leaving this block.
+            unpacked = child.codec.read_outputs(outbox)
+        # Every output arrived: only now does the notebook namespace change (all or nothing).
+        values = apply_outputs(unpacked, namespace)  # type: ignore[arg-type]
         deleted = list(summary.get("deleted", []))
         for name in deleted:
             namespace.pop(name, None)
@@ -371,11 +389,6 @@ def _inputs(
         and not _IPYTHON_NAMES.match(name)
         and not (hidden is not None and hidden(name))
     }
-
-
-def _type_name(value: Any) -> str:
-    kind = type(value)
-    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _with_header(header: str, code: str) -> str:

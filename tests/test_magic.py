@@ -220,13 +220,37 @@ def test_plain_data_crosses_every_python_version_both_ways(ip, ns, minor):
         assert ns[f"{name}_back"] == ns[name], name
 
 
-@pytest.mark.skipif("3.10" not in _installed_minors() and PY39 is None, reason="needs 3.9 or 3.10")
-def test_notebook_function_across_versions_is_a_clear_error(ip, ns):
-    minor = "3.9" if PY39 else "3.10"
-    ip.run_cell("def helper(v):\n    return v + 1\n")
+@needs_py39
+def test_notebook_code_crosses_python_versions_as_source(ip, ns):
+    ip.run_cell(
+        "import dataclasses\n"
+        "OFFSET = 10\n"
+        "@dataclasses.dataclass\n"
+        "class Point:\n"
+        "    x: int\n"
+        "    def shifted(self):\n"
+        "        return Point(self.x + helper(OFFSET))\n"
+        "def helper(v):\n"
+        "    return v + 1\n"
+        "origin = Point(1)\n"
+    )
+    run(ip, "--python 3.9", "import sys\nmoved = origin.shifted()\nwhere = sys.version_info[:2]")
+    assert tuple(ns["where"]) == (3, 9)
+    assert ns["moved"] == ns["Point"](12)  # the notebook's class, rebuilt from the child's
+
+
+@needs_py39
+def test_code_defined_in_an_isolated_cell_comes_back_as_source(ip, ns):
+    run(ip, "--python 3.9", "def triple(v):\n    return 3 * v\nclass Box:\n    size = 4\n")
+    assert ns["triple"](2) == 6 and ns["Box"].size == 4
+
+
+@needs_py39
+def test_lambda_across_versions_is_a_clear_error(ip, ns):
+    ns["square"] = lambda v: v * v
     ns["kept"] = 1
-    with pytest.raises(TransferError, match="helper"):
-        run(ip, f"--python {minor}", "kept = helper(1)")
+    with pytest.raises(TransferError, match="lambda"):
+        run(ip, "--python 3.9", "kept = square(3)")
     assert ns["kept"] == 1
 
 

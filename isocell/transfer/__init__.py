@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from isocell.transfer._fingerprint import fingerprint
-from isocell.transfer._host import AGENT_SOURCE, Codec, host_minor, payload_path
+from isocell.transfer._host import (
+    WIRE_SOURCES,
+    Codec,
+    apply_outputs,
+    host_minor,
+    payload_path,
+    remove_stale_payloads,
+)
+from isocell.transfer._wire.exchange import fingerprint
 
-__all__ = ["AGENT_SOURCE", "Codec", "fingerprint", "host_minor", "payload_path"]
+__all__ = [
+    "WIRE_SOURCES",
+    "Codec",
+    "apply_outputs",
+    "fingerprint",
+    "host_minor",
+    "payload_path",
+    "remove_stale_payloads",
+]

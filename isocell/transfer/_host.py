@@ -1,62 +1,95 @@
-"""The notebook side of the transfer: encode inputs for a child, decode what it returns.
+"""The notebook side of the transfer: the wire package for children, and one codec per child.
 
-Scope (stated as cloudpickle states its own): plain Python data (numbers, strings, bytes,
-lists, dicts, tuples, sets, None, datetime values, and instances of importable classes)
-crosses between any two CPython versions >= 3.8 as pickle protocol 5. Functions and classes
-defined in the notebook cross only between equal Python ``major.minor`` versions, as
-cloudpickle bytes. Modules cross by name and are imported on the other side. Anything else
-raises :class:`~isocell.errors.TransferError` naming the variable.
+Scope, stated as cloudpickle states its own:
 
-Payloads travel as files in ``/dev/shm`` (memory, where the system has it; else the
-temporary folder), never inside a Jupyter message; the notebook side creates and removes
-every one of them.
+* numpy arrays, pandas objects and pyarrow tables cross between any versions of those
+  libraries and of Python, as metadata plus raw buffers (``_wire.arrays``, ``_wire.frames``);
+  a type the receiver lacks arrives as its closest equivalent and returns as it left;
+* other values cross as pickle protocol 5 when their classes exist on both sides (plain data,
+  datetime, Decimal, UUID, Path, Enum, dataclass and namedtuple instances);
+* functions and classes defined in the notebook cross as cloudpickle bytes between equal
+  Python versions, and as source (with the globals they read) between different ones;
+* anything else raises :class:`~isocell.errors.TransferError` naming the variable.
+
+Payloads are files in ``/dev/shm`` (memory, where the system has it; else the temporary
+folder), never inside a Jupyter message; the notebook side creates and removes each one, and
+removes those left by notebook kernels that died.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from isocell.errors import TransferError
-from isocell.transfer import _agent
+from isocell.transfer import _wire
+from isocell.transfer._wire import exchange
 
-__all__ = ["AGENT_SOURCE", "Codec", "payload_path"]
+__all__ = ["WIRE_SOURCES", "Codec", "host_minor", "payload_path", "remove_stale_payloads"]
 
-#: The source of the child-side module, sent to each child at start.
-AGENT_SOURCE = Path(_agent.__file__).read_text(encoding="utf-8")
+# The wire modules in the order they import each other; each child runs them from source.
+_WIRE_ORDER = ("framing", "arrays", "frames", "source", "codec", "exchange", "agent")
+WIRE_SOURCES = [
+    (name, (Path(_wire.__file__).parent / f"{name}.py").read_text(encoding="utf-8"))
+    for name in _WIRE_ORDER
+]
 
 _counter = itertools.count()
+_PREFIX = "isocell-"
 
 
 def _scratch_dir() -> Path:
     shm = Path("/dev/shm")
-    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
-    return base
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
-@contextmanager
+@contextlib.contextmanager
 def payload_path(purpose: str) -> Iterator[Path]:
     """A fresh path for one payload file, removed on exit whatever happened.
 
-    Named ``isocell-<pid>-<n>-<purpose>`` so that leftovers of a killed notebook kernel can be
-    told apart and cleaned.
+    Named ``isocell-<pid>-<n>-<purpose>``: :func:`remove_stale_payloads` tells a dead
+    notebook kernel's leftovers by the pid.
     """
-    path = _scratch_dir() / f"isocell-{os.getpid()}-{next(_counter)}-{purpose}"
+    path = _scratch_dir() / f"{_PREFIX}{os.getpid()}-{next(_counter)}-{purpose}"
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
 
 
+def remove_stale_payloads() -> list[Path]:
+    """Delete payload files whose notebook kernel no longer runs; returns what was removed."""
+    removed = []
+    for path in _scratch_dir().glob(f"{_PREFIX}*-*-*"):
+        try:
+            pid = int(path.name[len(_PREFIX) :].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        except (ValueError, PermissionError, OSError):
+            continue
+    return removed
+
+
+def host_minor() -> str:
+    """The notebook's Python ``major.minor``."""
+    return "{}.{}".format(*sys.version_info[:2])
+
+
+def _transfer_error(error: exchange.CrossError, what: str) -> TransferError:
+    return TransferError(error.name, error.type_name, f"it {what}: {error.reason}")
+
+
 class Codec:
-    """Encodes and decodes values for one child.
+    """Encodes inputs for one child and reads back what it returns.
 
     Parameters
     ----------
@@ -68,14 +101,16 @@ class Codec:
 
     def __init__(self, child_python: str, child_has_cloudpickle: bool) -> None:
         self.child_minor = ".".join(child_python.split(".")[:2])
-        self.same_python = _agent.same_python(self.child_minor)
+        self.same_python = self.child_minor == host_minor()
         self.cloudpickle: Any = None
         if self.same_python and child_has_cloudpickle:
             import cloudpickle
 
             self.cloudpickle = cloudpickle
 
-    def write_inputs(self, path: Path, values: Mapping[str, Any]) -> None:
+    def write_inputs(
+        self, path: Path, values: Mapping[str, Any], namespace: Mapping[str, Any]
+    ) -> None:
         """Encode ``values`` into the payload file ``path``.
 
         Raises
@@ -83,46 +118,34 @@ class Codec:
         TransferError
             Naming the first variable that cannot cross, and why.
         """
-        items = {}
-        for name, value in values.items():
-            try:
-                items[name] = _agent.encode(value, self.same_python, self.cloudpickle)
-            except _agent.NotPortable as error:
-                raise TransferError(name, _agent._type_name(value), str(error)) from None
-            except Exception as error:
-                raise TransferError(
-                    name, _agent._type_name(value), f"{type(error).__name__}: {error}"
-                ) from None
-        _agent.write_payload(path, items)
+        try:
+            exchange.pack(path, dict(values), self.cloudpickle, namespace)
+        except exchange.CrossError as error:
+            raise _transfer_error(error, "cannot be sent to the child") from None
 
-    def read_outputs(self, path: Path) -> dict[str, Any]:
-        """Decode every value in ``path``; all or nothing.
-
-        Raises
-        ------
-        TransferError
-            Naming the first variable that cannot be loaded here (for example its module is
-            not installed in the notebook's environment).
-        """
-        items = _agent.read_payload(path)
-        values = {}
-        for name, (kind, data) in items.items():
-            try:
-                with warnings.catch_warnings():
-                    # numpy 2 loads numpy 1 pickles through its deprecated ``numpy.core``
-                    # aliases and warns each time: the user did nothing to act on.
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    values[name] = _agent.decode(kind, data)
-            except Exception as error:
-                raise TransferError(
-                    name,
-                    kind,
-                    f"it cannot be loaded in the notebook ({type(error).__name__}: {error}). "
-                    "Convert it to plain data in the cell, or leave it out with --out",
-                ) from None
-        return values
+    def read_outputs(self, path: Path) -> exchange.Unpacked:
+        """Map the payload ``path``; decode it into a namespace later with :func:`apply_outputs`."""
+        return exchange.Unpacked(path)
 
 
-def host_minor() -> str:
-    """The notebook's Python ``major.minor``."""
-    return "{}.{}".format(*sys.version_info[:2])
+def apply_outputs(unpacked: exchange.Unpacked, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Decode and bind everything in ``unpacked``, all or nothing.
+
+    Raises
+    ------
+    TransferError
+        Naming the first variable that cannot be loaded in the notebook; the namespace is
+        as it was.
+    """
+    try:
+        with warnings.catch_warnings():
+            # numpy 2 loads numpy 1 pickles through deprecated aliases and warns each time.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return unpacked.apply(namespace)
+    except exchange.CrossError as error:
+        raise TransferError(
+            error.name,
+            error.type_name,
+            f"it cannot be loaded in the notebook ({error.reason}). Convert it to plain data "
+            "in the cell, or leave it out with --out",
+        ) from None

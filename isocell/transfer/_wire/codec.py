@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import io
 import pickle
-import types
 
-from . import arrays, frames
+from . import arrays, frames, source
 
 PROTOCOL = 5
 
@@ -37,10 +36,6 @@ class NotPortable(Exception):
 def type_name(value):  # type: ignore[no-untyped-def]
     kind = type(value)
     return f"{kind.__module__}.{kind.__qualname__}"
-
-
-def _is_numpy(kind):  # type: ignore[no-untyped-def]
-    return kind.__module__ == "numpy"
 
 
 def _special(obj, buffers):  # type: ignore[no-untyped-def]
@@ -80,7 +75,7 @@ def _base_pickler(cloudpickle):  # type: ignore[no-untyped-def]
     return cloudpickle.Pickler if cloudpickle is not None else pickle.Pickler
 
 
-def encode(value, buffers, cloudpickle=None):  # type: ignore[no-untyped-def]
+def encode(value, buffers, cloudpickle=None, main_refs=None):  # type: ignore[no-untyped-def]
     """Pickle ``value`` to bytes, appending its large buffers to ``buffers``.
 
     Parameters
@@ -91,11 +86,16 @@ def encode(value, buffers, cloudpickle=None):  # type: ignore[no-untyped-def]
         Receives buffer-protocol objects; the returned bytes refer to them by index.
     cloudpickle : module or None
         cloudpickle, when both sides run the same Python; None across versions.
+    main_refs : list or None
+        Across versions: receives ``(name, obj)`` for each function or class defined in the
+        notebook that the value refers to; they are pickled by reference, and the caller
+        ships their source so that the reference resolves on the other side. None: refuse
+        them instead.
 
     Raises
     ------
     NotPortable
-        For a function or class defined in the notebook, across Python versions.
+        For a notebook-defined function or class across versions, when ``main_refs`` is None.
     Exception
         Whatever pickling raises for an object that cannot be pickled.
     """
@@ -107,13 +107,15 @@ def encode(value, buffers, cloudpickle=None):  # type: ignore[no-untyped-def]
             return _special(obj, buffers)
 
         def reducer_override(self, obj):  # type: ignore[no-untyped-def]
-            if across and isinstance(obj, (types.FunctionType, type)):
-                if getattr(obj, "__module__", "") == "__main__":
+            if across and source.is_notebook_code(obj):
+                if main_refs is None:
                     what = "class" if isinstance(obj, type) else "function"
                     raise NotPortable(
                         f"{what} {obj.__qualname__!r} is defined in the notebook; it can "
                         "cross only between equal Python versions"
                     )
+                main_refs.append((obj.__name__, obj))
+                return NotImplemented  # by reference: __main__.<name>
             parent = super()
             if hasattr(parent, "reducer_override"):
                 return parent.reducer_override(obj)

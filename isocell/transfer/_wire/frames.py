@@ -36,6 +36,7 @@ made of it; zero-length object columns of one pandas block share an address, so 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import warnings
 import weakref
@@ -60,6 +61,11 @@ _RENAMED = {"ME": "M", "QE": "Q", "YE": "A", "Y": "A", "YS": "AS", "BME": "BM", 
 
 # (address, shape, strides, dtype) -> (weakref to the owning ndarray, family, wanted spec)
 _wanted: dict = {}
+# The same by content, for copies: (dtype, shape, digest) -> (family, spec); the newest
+# entries only. _content_heads counts entries per (dtype, shape).
+_by_content: dict = {}
+_content_heads: dict = {}
+_CONTENT_ENTRIES = 1024
 
 
 def is_pandas(obj: Any) -> bool:
@@ -196,6 +202,7 @@ def _encode_values(obj, buffers):  # type: ignore[no-untyped-def]
             nulls, null = strings
             layout = arrays._encode_strings(values, nulls, buffers)
             meta.update(kind="strings", strings=layout, string=None, null=null)
+            meta["infers"] = _infers_strings()
     elif isinstance(dtype, pd.StringDtype):
         spec = _string_spec(dtype)
         meta.update(kind="strings", strings=_string_layout(values, buffers), string=spec)
@@ -304,7 +311,12 @@ def _decode_values(meta, buffers):  # type: ignore[no-untyped-def]
         return values, ("numpy", spec)
     if kind == "strings":
         spec = want if want is not None else meta["string"]
-        return _decode_strings(meta, buffers, spec), ("strings", spec)
+        if spec == "object":  # left as object text: comes back as object text
+            return _decode_strings(dict(meta, infers=None), buffers, None), ("strings", spec)
+        note = spec
+        if spec is None and meta.get("infers") and not _infers_strings():
+            note = "object"  # object text from a pandas that infers str: keep it object
+        return _decode_strings(meta, buffers, spec), ("strings", note)
     if kind == "datetime":
         ints = arrays._decode_from(meta["values"], buffers)
         unit = meta["unit"]
@@ -344,6 +356,11 @@ def _decode_values(meta, buffers):  # type: ignore[no-untyped-def]
 def _decode_strings(meta, buffers, spec):  # type: ignore[no-untyped-def]
     np, pd = _np(), _pd()
     dtype = _local_string_dtype(spec) if spec is not None else None
+    if dtype is None and meta.get("infers") is False and _infers_strings():
+        # Text an older pandas could only hold as objects: this pandas would have made it its
+        # default string dtype, had the cell run here (pandas 3's ``str``).
+        objects, _ = arrays._decode_strings(meta["strings"], buffers, np.nan)
+        return pd.array(objects, dtype="str")
     if dtype is None:  # object strings, as pandas < 2.1 held text
         null = {"none": None, "nan": np.nan, "na": pd.NA}[meta.get("null") or "nan"]
         return arrays._decode_strings(meta["strings"], buffers, null)[0]
@@ -380,6 +397,16 @@ def _local_string_dtype(spec):  # type: ignore[no-untyped-def]
         except Exception:
             pass
     return None
+
+
+def _infers_strings():  # type: ignore[no-untyped-def]
+    """Whether this pandas gives text its string dtype by default (pandas 3's ``str``)."""
+    try:
+        with warnings.catch_warnings():  # pandas 3 deprecates the option (always on in 4)
+            warnings.simplefilter("ignore")
+            return bool(_pd().get_option("future.infer_string"))
+    except Exception:  # pandas < 2.1 has no such option; pandas 4 may drop it (always on)
+        return int(_pd().__version__.split(".")[0]) >= 4
 
 
 def _string_spec(dtype):  # type: ignore[no-untyped-def]
@@ -502,8 +529,18 @@ def _remember(obj, note):  # type: ignore[no-untyped-def]
         held = getattr(dtype, "unit", "ns")
     else:
         held = dtype.str if isinstance(dtype, np.dtype) else str(dtype)
+    if held == spec:
+        return
+    content = _content_key(values, True)
+    if content is not None:
+        _by_content[content] = (family, spec)
+        _content_heads[content[:2]] = _content_heads.get(content[:2], 0) + 1
+        while len(_by_content) > _CONTENT_ENTRIES:
+            oldest = next(iter(_by_content))
+            del _by_content[oldest]
+            _content_heads[oldest[:2]] -= 1
     address = _address(values)
-    if held == spec or address is None:
+    if address is None:
         return
     key, owner = address
 
@@ -518,9 +555,28 @@ def _lookup(values):  # type: ignore[no-untyped-def]
     """``(family, spec)`` remembered for the data of ``values``, or None."""
     address = _address(values) if _wanted else None
     entry = _wanted.get(address[0]) if address is not None else None
-    if entry is None or entry[0]() is not address[1]:
-        return None
-    return entry[1], entry[2]
+    if entry is not None and entry[0]() is address[1]:
+        return entry[1], entry[2]
+    # A copy of a received column (``df.copy()``) holds the same data elsewhere.
+    content = _content_key(values, False)
+    return _by_content.get(content) if content is not None else None
+
+
+def _content_key(values, always):  # type: ignore[no-untyped-def]
+    """``(dtype, shape, digest)`` of the fixed-width ndarray behind ``values``, or None.
+
+    Without ``always``, only computed when some remembered data has that dtype and shape, so
+    that encoding pays for hashing only where a match is possible.
+    """
+    np = _np()
+    for array in (values, getattr(values, "_ndarray", None), getattr(values, "_data", None)):
+        if isinstance(array, np.ndarray) and array.dtype.kind not in "OV":
+            head = (array.dtype.str, array.shape)
+            if not always and not _content_heads.get(head):
+                return None
+            data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+            return (*head, hashlib.blake2b(data, digest_size=16).digest())
+    return None
 
 
 def _values_of(obj):  # type: ignore[no-untyped-def]

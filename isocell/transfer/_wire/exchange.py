@@ -1,0 +1,178 @@
+"""A set of named variables in one payload file, and back into a namespace, all or nothing.
+
+The header of the payload (see ``framing``) holds::
+
+    {"items": {name: ENTRY}, "globals": {name: ENTRY}, "definitions": [[name, source], ...]}
+
+where ``ENTRY`` is ``["module", module_name, False]`` or ``["value", pickle_bytes, late]``.
+``items`` are the variables sent; ``globals`` the other values that shipped definitions read;
+``definitions`` the notebook functions and classes that travel as source (across Python
+versions), ordered so that each comes after what it needs. A ``late`` value refers to such a
+definition and is decoded after the definitions have run.
+
+This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pickle
+import types
+
+from . import codec, framing, source
+
+_MISSING = object()
+
+
+class CrossError(Exception):
+    """A variable cannot be encoded or decoded; carries its name, type and the reason."""
+
+    def __init__(self, name, type_name, reason):  # type: ignore[no-untyped-def]
+        super().__init__(name, type_name, reason)
+        self.name, self.type_name, self.reason = name, type_name, reason
+
+    def __str__(self):  # type: ignore[no-untyped-def]
+        return f"{self.name} ({self.type_name}): {self.reason}"
+
+
+def fingerprint(value):  # type: ignore[no-untyped-def]
+    """A digest of ``value`` as it is now (pickle + buffers, hashed in place), or None.
+
+    Compared within one process only, to tell whether a cell changed a value in place.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+
+    def hash_buffer(buffer):  # type: ignore[no-untyped-def]
+        try:
+            digest.update(buffer.raw())
+        except BufferError:  # not contiguous
+            digest.update(bytes(buffer))
+        return False
+
+    try:
+        digest.update(pickle.dumps(value, protocol=5, buffer_callback=hash_buffer))
+    except Exception:
+        return None
+    return digest.digest()
+
+
+def _entry(name, value, buffers, cloudpickle, refs):  # type: ignore[no-untyped-def]
+    if isinstance(value, types.ModuleType):
+        return ["module", value.__name__, False]
+    found = [] if cloudpickle is None else None
+    try:
+        data = codec.encode(value, buffers, cloudpickle, found)
+    except Exception as error:
+        raise CrossError(name, codec.type_name(value), f"{type(error).__name__}: {error}") from None
+    refs.extend(found or [])
+    return ["value", data, bool(found)]
+
+
+def pack(path, values, cloudpickle, namespace):  # type: ignore[no-untyped-def]
+    """Write ``values`` (a dict) to the payload file ``path``.
+
+    Parameters
+    ----------
+    cloudpickle : module or None
+        cloudpickle when both sides run the same Python (code goes by value); None across
+        versions (notebook code goes as source, found in ``namespace``).
+    namespace : dict
+        The namespace notebook code is defined in.
+
+    Raises
+    ------
+    CrossError
+        Naming the first variable that cannot be encoded.
+    """
+    buffers: list = []
+    refs: list = []
+    items = {name: _entry(name, v, buffers, cloudpickle, refs) for name, v in values.items()}
+    definitions: list = []
+    extra: dict = {}
+    defined = set()
+    while refs:
+        pending, refs = refs, []
+        try:
+            found, needed = source.collect(pending, namespace)
+        except source.NoSource as error:
+            name = pending[0][0]
+            raise CrossError(name, "function or class", str(error)) from None
+        for name, text in found:
+            if name not in defined:
+                defined.add(name)
+                definitions.append([name, text])
+        for name, value in needed.items():
+            if name not in items and name not in extra:
+                extra[name] = _entry(name, value, buffers, cloudpickle, refs)
+        refs = [(name, obj) for name, obj in refs if name not in defined]
+    header = {"items": items, "globals": extra, "definitions": definitions}
+    return framing.write_payload(path, header, buffers)
+
+
+class Unpacked:
+    """A payload read back, not yet decoded into any namespace."""
+
+    def __init__(self, path):  # type: ignore[no-untyped-def]
+        header, self.buffers = framing.read_payload(path)
+        self.items = header["items"]
+        self.globals = header["globals"]
+        self.definitions = header["definitions"]
+
+    def _decode(self, name, entry):  # type: ignore[no-untyped-def]
+        kind, data, _late = entry
+        try:
+            if kind == "module":
+                return importlib.import_module(data)
+            return codec.decode(data, self.buffers)
+        except Exception as error:
+            raise CrossError(name, kind, f"{type(error).__name__}: {error}") from None
+
+    def apply(self, namespace, bind=True):  # type: ignore[no-untyped-def]
+        """Decode everything; bind globals and definitions (and items, if ``bind``).
+
+        Returns the decoded items as a dict. On any failure, every name this call bound in
+        ``namespace`` gets its previous value back (or is removed) and :class:`CrossError`
+        is raised.
+        """
+        previous = {}
+
+        def bind_name(name, value):  # type: ignore[no-untyped-def]
+            if name not in previous:
+                previous[name] = namespace.get(name, _MISSING)
+            namespace[name] = value
+
+        try:
+            decoded = {}
+            for group in (self.globals, self.items):
+                for name, entry in group.items():
+                    if not entry[2]:
+                        decoded[name] = self._decode(name, entry)
+            for name in self.globals:
+                if name in decoded:
+                    bind_name(name, decoded.pop(name))
+            for name, text in self.definitions:
+                previous.setdefault(name, namespace.get(name, _MISSING))
+                try:
+                    source.define(name, text, namespace)
+                except Exception as error:
+                    raise CrossError(
+                        name, "definition", f"{type(error).__name__}: {error}"
+                    ) from None
+            for name, entry in self.globals.items():
+                if entry[2]:
+                    bind_name(name, self._decode(name, entry))
+            for name, entry in self.items.items():
+                if entry[2]:
+                    decoded[name] = self._decode(name, entry)
+            if bind:
+                for name, value in decoded.items():
+                    bind_name(name, value)
+            return decoded
+        except BaseException:
+            for name, value in previous.items():
+                if value is _MISSING:
+                    namespace.pop(name, None)
+                else:
+                    namespace[name] = value
+            raise
