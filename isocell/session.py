@@ -168,6 +168,7 @@ class Session:
         self.store = store or EnvStore()
         self.registry = Registry(self.store.home)
         self.children: dict[str, _Child] = {}
+        self.last: CellResult | None = None  # the latest successful cell, for inspection
         remove_stale_payloads()
         self._environments: dict[EnvRequest, Environment] = {}
 
@@ -278,7 +279,8 @@ class Session:
         environment = self.environment(request.environment, progress)
         child = self.child(environment, restart=request.restart)
         try:
-            return self._run(request, child, namespace, sink, hidden)
+            self.last = self._run(request, child, namespace, sink, hidden)
+            return self.last
         except ChildDiedError:
             self.children.pop(environment.key, None)
             child.kernel.stop(now=True)

@@ -96,8 +96,7 @@ def pack(path, values, cloudpickle, namespace):  # type: ignore[no-untyped-def]
         try:
             found, needed = source.collect(pending, namespace)
         except source.NoSource as error:
-            name = pending[0][0]
-            raise CrossError(name, "function or class", str(error)) from None
+            raise CrossError(error.name, "notebook code", str(error)) from None
         for name, text in found:
             if name not in defined:
                 defined.add(name)
@@ -152,6 +151,8 @@ class Unpacked:
                 if name in decoded:
                     bind_name(name, decoded.pop(name))
             for name, text in self.definitions:
+                if source.unchanged(namespace.get(name), text):
+                    continue  # the same definition: keep the object its instances refer to
                 previous.setdefault(name, namespace.get(name, _MISSING))
                 try:
                     source.define(name, text, namespace)

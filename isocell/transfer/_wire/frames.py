@@ -277,7 +277,12 @@ def _string_layout(values, buffers):  # type: ignore[no-untyped-def]
     if getattr(values.dtype, "storage", "python") != "python":
         import pyarrow as pa  # the storage itself is pyarrow: it is there
 
-        chunked = pa.chunked_array(pa.array(values))  # through __arrow_array__, no copy
+        # The ChunkedArray behind the column (pandas >= 2: _pa_array; 1.x: _data), no copy.
+        chunked = getattr(values, "_pa_array", None)
+        if not isinstance(chunked, pa.ChunkedArray):
+            chunked = getattr(values, "_data", None)
+        if not isinstance(chunked, pa.ChunkedArray):
+            chunked = pa.chunked_array(pa.array(values))
         return arrays._strings_from_arrow(chunked.combine_chunks(), buffers)
     objects = np.asarray(values, dtype=object)
     return arrays._encode_strings(objects, np.asarray(values.isna()), buffers)

@@ -32,7 +32,17 @@ _counter = [0]
 
 
 class NoSource(Exception):
-    """A notebook-defined function or class whose definition text cannot be shipped."""
+    """A notebook-defined function or class whose definition text cannot be shipped.
+
+    ``name`` is the function's or class's name.
+    """
+
+    def __init__(self, name, message):  # type: ignore[no-untyped-def]
+        super().__init__(name, message)
+        self.name, self.message = name, message
+
+    def __str__(self):  # type: ignore[no-untyped-def]
+        return self.message
 
 
 def is_notebook_code(obj):  # type: ignore[no-untyped-def]
@@ -73,8 +83,14 @@ def _class_source(cls):  # type: ignore[no-untyped-def]
         except SyntaxError:
             continue
         for node in tree.body:
-            if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
-                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            # ``class X: ...``, or a class made by a call: ``X = namedtuple("X", ...)``.
+            made = isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+                isinstance(target, ast.Name) and target.id == cls.__name__
+                for target in getattr(node, "targets", [getattr(node, "target", None)])
+            )
+            if made or (isinstance(node, ast.ClassDef) and node.name == cls.__name__):
+                decorators = getattr(node, "decorator_list", [])
+                first = min([node.lineno] + [d.lineno for d in decorators])
                 lines = text.splitlines(True)[first - 1 : node.end_lineno]  # type: ignore[attr-defined]
                 found = "".join(lines)
                 if not wanted or filename in wanted:
@@ -84,7 +100,8 @@ def _class_source(cls):  # type: ignore[no-untyped-def]
     if fallback is not None:
         return fallback
     raise NoSource(
-        f"the definition of class {cls.__qualname__!r} was not found in the notebook's cells"
+        cls.__name__,
+        f"the definition of class {cls.__qualname__!r} was not found in the notebook's cells",
     )
 
 
@@ -98,17 +115,19 @@ def source_of(obj):  # type: ignore[no-untyped-def]
     """
     name = obj.__qualname__
     if "<locals>" in name or "." in name:
-        raise NoSource(f"{name!r} is defined inside another function or class")
+        raise NoSource(name, f"{name!r} is defined inside another function or class")
     if isinstance(obj, type):
         return textwrap.dedent(_class_source(obj))
     if obj.__name__ == "<lambda>":
-        raise NoSource("a lambda has no definition of its own; define it with def")
+        raise NoSource(name, "a lambda has no definition of its own; define it with def")
     if obj.__closure__:
-        raise NoSource(f"function {name!r} is a closure; its captured values have no source")
+        raise NoSource(name, f"function {name!r} is a closure; its captured values have no source")
     try:
         return textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError) as error:
-        raise NoSource(f"the source of function {name!r} is not available ({error})") from None
+        raise NoSource(
+            name, f"the source of function {name!r} is not available ({error})"
+        ) from None
 
 
 def _names_read(source):  # type: ignore[no-untyped-def]
@@ -164,6 +183,16 @@ def collect(roots, namespace):  # type: ignore[no-untyped-def]
     for name, obj in roots:
         visit(name, obj)
     return definitions, values
+
+
+def unchanged(existing, text):  # type: ignore[no-untyped-def]
+    """True if ``existing`` is notebook code whose definition text is ``text``."""
+    if not is_notebook_code(existing):
+        return False
+    try:
+        return source_of(existing) == text
+    except NoSource:
+        return False
 
 
 def define(name, source, namespace):  # type: ignore[no-untyped-def]
