@@ -331,6 +331,12 @@ class Session:
                     user_expressions={"load": load},
                 )
                 loaded = _expression(reply.user_expressions, "load", label, reply)
+                for name, error in loaded.get("errors", {}).items():
+                    if name in to_send:
+                        kind = type(to_send[name])
+                        error[0] = f"{kind.__module__}.{kind.__qualname__}"
+                    if "No module named" in error[1]:
+                        error[1] += "; add the package to the environment's requirements (--req)"
                 _raise_transfer_errors(loaded, "cannot be loaded in the child")
                 for name, value in to_send.items():
                     if name not in candidates and name not in names.binds:

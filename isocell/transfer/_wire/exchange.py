@@ -39,9 +39,16 @@ class CrossError(Exception):
 def fingerprint(value):  # type: ignore[no-untyped-def]
     """A digest of ``value`` as it is now (pickle + buffers, hashed in place), or None.
 
-    Compared within one process only, to tell whether a cell changed a value in place.
+    Compared within one process only, to tell whether a cell changed a value in place, so
+    the hash need only be fast and wide: xxHash's XXH3-128 (~25 GB/s here) where the side has
+    ``xxhash``, else SHA-256 (~1.8 GB/s with SHA extensions).
     """
-    digest = hashlib.blake2b(digest_size=16)
+    try:
+        import xxhash
+
+        digest = xxhash.xxh3_128()
+    except ImportError:
+        digest = hashlib.sha256()
 
     def hash_buffer(buffer):  # type: ignore[no-untyped-def]
         try:
