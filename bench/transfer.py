@@ -115,7 +115,8 @@ class _Row:
                 parts += ["", ""]
                 continue
             rate = self.rate(direction)
-            spread = f"{self.size / MiB / max(samples):.0f}–{self.size / MiB / min(samples):.0f}"
+            low, high = self.size / MiB / max(samples), self.size / MiB / min(samples)
+            spread = f"{low:.0f} to {high:.0f}"
             parts.append(f"{rate:.0f} ({spread})")
             parts.append(f"{rate / floor:.2f}" if floor else "")
         peak = " / ".join(f"{v / MiB:.0f}" for v in self.peak.values()) or "n/a"
@@ -296,13 +297,15 @@ def main() -> None:
     import pandas
 
     sizes = ", ".join(f"{name} {_nbytes(v) / MiB:.0f} MiB" for name, v in payloads.items())
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
         f"Transfer benchmark, {time.strftime('%Y-%m-%d')}: {platform.platform()}, "
-        f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
-        f"Python {platform.python_version()}, numpy {numpy.__version__}, pandas {pandas.__version__}; "
-        f"payloads: {sizes}; median of {args.repeat} (min–max in brackets).",
+        f"{os.cpu_count()} cores, {memory:.0f} GiB; Python {platform.python_version()}, "
+        f"numpy {numpy.__version__}, pandas {pandas.__version__}; payloads: {sizes}; "
+        f"median of {args.repeat} (min to max in brackets).",
         "",
-        "| path | payload | in: MiB/s | in ÷ floor | out: MiB/s | out ÷ floor | peak extra MiB (host in / child in / host out / child out) |",
+        "| path | payload | in: MiB/s | in ÷ floor | out: MiB/s | out ÷ floor "
+        "| peak extra MiB (host in / child in / host out / child out) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     lines += [row.cells(floors[row.payload]) for row in rows]
