@@ -14,6 +14,7 @@ import glob
 import os
 import pathlib
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -252,3 +253,22 @@ def test_child_killed_mid_transfer_leaves_no_segment_and_no_change(ip, ns, direc
     assert ns["result"] == "before"
     assert _segments() == []
     del ns["payload"]
+
+
+def test_segments_of_a_dead_notebook_kernel_are_removed(isocell_home):
+    from isocell.session import Session
+    from isocell.transfer._host import _scratch_dir
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs
+    stale = _scratch_dir() / f"isocell-{dead.pid}-0-in"
+    stale.write_bytes(b"left over")
+    mine = _scratch_dir() / f"isocell-{os.getpid()}-999999-in"
+    mine.write_bytes(b"in use")
+    try:
+        Session()
+        assert not stale.exists()
+        assert mine.exists()  # a live kernel's payloads are left alone
+    finally:
+        mine.unlink(missing_ok=True)
+        stale.unlink(missing_ok=True)
