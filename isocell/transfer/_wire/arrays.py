@@ -210,7 +210,9 @@ def _strings_from_arrow(array, buffers):  # type: ignore[no-untyped-def]
     start, end = int(offsets[0]), int(offsets[-1])
     data = _byte_view(data_buffer)[start:end] if data_buffer is not None else b""
     nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
-    return _strings_meta(n, data, offsets.astype("<i8") - start, nulls, buffers)
+    if offsets.dtype.str != "<i8" or start:
+        offsets = offsets.astype("<i8") - start  # else: shared as they are, no copy
+    return _strings_meta(n, data, offsets, nulls, buffers)
 
 
 # -- decoding ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import pickle
 import types
 
 from . import codec, framing, source
@@ -37,7 +36,7 @@ class CrossError(Exception):
 
 
 def fingerprint(value):  # type: ignore[no-untyped-def]
-    """A digest of ``value`` as it is now (pickle + buffers, hashed in place), or None.
+    """A digest of ``value`` as it is now (its encoding and buffers, hashed in place), or None.
 
     Compared within one process only, to tell whether a cell changed a value in place, so
     the hash need only be fast and wide: xxHash's XXH3-128 (~25 GB/s here) where the side has
@@ -50,17 +49,15 @@ def fingerprint(value):  # type: ignore[no-untyped-def]
     except ImportError:
         digest = hashlib.sha256()
 
-    def hash_buffer(buffer):  # type: ignore[no-untyped-def]
-        try:
-            digest.update(buffer.raw())
-        except BufferError:  # not contiguous
-            digest.update(bytes(buffer))
-        return False
-
+    # Encoded as for a transfer, so numpy, pandas and Arrow data are hashed where they lie.
+    buffers: list = []
     try:
-        digest.update(pickle.dumps(value, protocol=5, buffer_callback=hash_buffer))
+        digest.update(codec.encode(value, buffers, None, []))
     except Exception:
         return None
+    for buffer in buffers:
+        view = memoryview(buffer)
+        digest.update(view if view.contiguous else view.tobytes())
     return digest.digest()
 
 

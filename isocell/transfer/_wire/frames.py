@@ -283,7 +283,9 @@ def _string_layout(values, buffers):  # type: ignore[no-untyped-def]
             chunked = getattr(values, "_data", None)
         if not isinstance(chunked, pa.ChunkedArray):
             chunked = pa.chunked_array(pa.array(values))
-        return arrays._strings_from_arrow(chunked.combine_chunks(), buffers)
+        # One chunk (the usual case) is used as it is; combining copies the whole column.
+        single = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+        return arrays._strings_from_arrow(single, buffers)
     objects = np.asarray(values, dtype=object)
     return arrays._encode_strings(objects, np.asarray(values.isna()), buffers)
 
