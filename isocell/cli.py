@@ -81,6 +81,23 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("name")
     pythons = commands.add_parser("pythons", help="interpreters found on this machine")
     pythons.add_argument("--json", action="store_true")
+    export = commands.add_parser("export", help="export a notebook to an Airflow DAG file")
+    export.add_argument("notebook")
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE_OR_DIR",
+        help="a folder or a .py path (default: dags/ beside the notebook)",
+    )
+    export.add_argument("--dag-id", metavar="ID")
+    export.add_argument("--schedule", metavar="CRON|@daily|none", default="none")
+    export.add_argument("--start-date", metavar="YYYY-MM-DD")
+    export.add_argument("--airflow", type=int, choices=[2, 3], default=3)
+    export.add_argument(
+        "--data-dir",
+        metavar="URI",
+        help="where tasks keep the values they pass on: a folder or fsspec URL",
+    )
     run = commands.add_parser("run", help="execute a notebook headless and print isolated cells")
     run.add_argument("notebook")
     run.add_argument("-o", "--output", metavar="FILE", help="write the executed notebook here")
@@ -105,6 +122,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _env(args)
         if args.command == "pythons":
             return _pythons(args)
+        if args.command == "export":
+            from isocell.dag import export_notebook
+
+            result = export_notebook(
+                args.notebook,
+                args.output,
+                dag_id=args.dag_id,
+                schedule=args.schedule,
+                start_date=args.start_date,
+                airflow=args.airflow,
+                data_dir=args.data_dir,
+            )
+            print(f"wrote {result.dag_file} (DAG {result.dag_id}: {', '.join(result.tasks)})")
+            for path in result.files[1:]:
+                print(f"  and {path}")
+            return 0
         if args.command == "run":
             from isocell._run import run_notebook
 

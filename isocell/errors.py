@@ -13,6 +13,7 @@ __all__ = [
     "CellError",
     "ChildDiedError",
     "EnvironmentNotFoundError",
+    "ExportError",
     "InterpreterNotFoundError",
     "IsocellError",
     "RegistryError",
@@ -216,3 +217,30 @@ class CellError(IsocellError):
 
     def _render_traceback_(self) -> list[str]:
         return self.traceback or [str(self)]
+
+
+class ExportError(IsocellError):
+    """A notebook cannot be exported to an Airflow DAG as it is.
+
+    Parameters
+    ----------
+    cell : int or None
+        The cell's position in the notebook (0-based, as Jupyter counts cells), if one is at
+        fault.
+    line : int or None
+        The line within that cell (1-based), if known.
+    reason : str
+        What is wrong and what to do.
+    """
+
+    def __init__(self, cell: int | None, line: int | None, reason: str) -> None:
+        super().__init__(cell, line, reason)
+        self.cell = cell
+        self.line = line
+        self.reason = reason
+
+    def __str__(self) -> str:
+        where = ""
+        if self.cell is not None:
+            where = f"cell {self.cell}" + (f", line {self.line}" if self.line else "") + ": "
+        return f"cannot export: {where}{self.reason}"

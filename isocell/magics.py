@@ -236,6 +236,7 @@ class IsolatedMagics(Magics):
             %isocell restart [ENV]           restart one child (or all)
             %isocell stop [ENV]              stop one child (or all)
             %isocell env create|add|list|show|remove ...   as the `isocell` command
+            %isocell export [NOTEBOOK.ipynb] [options]      this notebook (saved) to a DAG
         """
         words = shlex.split(line)
         command = words[0] if words else "kernels"
@@ -259,11 +260,27 @@ class IsolatedMagics(Magics):
         from isocell.cli import main
 
         cli_words = {"envs": ["env", "list"]}.get(command, words)
+        if command == "export" and not (len(words) > 1 and words[1].endswith(".ipynb")):
+            cli_words = ["export", self._notebook_path(), *words[1:]]
         try:
             main(cli_words)
         except SystemExit as exit_:
             if exit_.code not in (0, None):
                 raise IsocellError(f"%isocell {line} failed (exit code {exit_.code})") from None
+
+    def _notebook_path(self) -> str:
+        """The running notebook's file: Jupyter Server names it in ``JPY_SESSION_NAME``, VS
+        Code in ``__vsc_ipynb_file__``. It must be saved: the export reads the file."""
+        import os
+
+        shell = self.shell
+        assert shell is not None
+        path = os.environ.get("JPY_SESSION_NAME") or shell.user_ns.get("__vsc_ipynb_file__")
+        if not path or not str(path).endswith(".ipynb"):
+            raise IsocellError(
+                "cannot tell which notebook this is; name it: %isocell export NOTEBOOK.ipynb"
+            )
+        return str(path)
 
 
 def register(shell: Any) -> None:

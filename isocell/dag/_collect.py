@@ -1,0 +1,150 @@
+"""Read a notebook into cells the export can use: the magic line parsed, IPython syntax handled.
+
+IPython syntax has no place in an Airflow task. Magics that only set up the notebook
+(``%load_ext``, ``%matplotlib``, ``%isocell``, ``%config``) are dropped with a comment; any
+other magic or shell line (``!pip install``, ``%timeit``, ``x = !ls``) cannot be exported and
+raises :class:`~isocell.errors.ExportError` naming the cell and line.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from isocell.errors import ExportError
+
+__all__ = ["NotebookCell", "read_cells"]
+
+#: Line magics that only configure the notebook session: dropped from the export.
+DROPPED_MAGICS = frozenset(
+    {"load_ext", "reload_ext", "matplotlib", "isocell", "config", "autoreload"}
+)
+
+
+@dataclass(frozen=True)
+class NotebookCell:
+    """One code cell, ready for the model.
+
+    Attributes
+    ----------
+    index : int
+        Its position among the notebook's cells (0-based, markdown cells counted).
+    source : str
+        Plain Python: the cell's body, dropped magics removed.
+    options : Any or None
+        For an ``%%isolated`` cell, its parsed options (an ``argparse.Namespace``).
+    magic_line : str
+        The ``%%isolated ...`` line, or ``""``.
+    dropped : tuple of str
+        The magic lines that were dropped, for comments in the DAG.
+    """
+
+    index: int
+    source: str
+    options: Any = None
+    magic_line: str = ""
+    dropped: tuple[str, ...] = ()
+
+    @property
+    def isolated(self) -> bool:
+        return self.options is not None
+
+
+def _parse_isolated(line: str, index: int) -> Any:
+    from IPython.core.error import UsageError
+    from IPython.core.magic_arguments import parse_argstring
+
+    from isocell.magics import IsolatedMagics
+
+    try:
+        return parse_argstring(IsolatedMagics.isolated, line)
+    except UsageError as error:
+        raise ExportError(index, 1, f"the %%isolated options are invalid: {error}") from None
+
+
+def _ipython_calls(python: str) -> list[tuple[int, str, str]]:
+    """``(line, kind, name)`` of each ``get_ipython()...`` call IPython's transformer made."""
+    found = []
+    for node in ast.walk(ast.parse(python)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Call)
+            and isinstance(node.func.value.func, ast.Name)
+            and node.func.value.func.id == "get_ipython"
+        ):
+            name = ""
+            if node.args and isinstance(node.args[0], ast.Constant):
+                name = str(node.args[0].value)
+            found.append((node.lineno, node.func.attr, name))
+    return found
+
+
+def _clean(body: str, index: int, first_line: int) -> tuple[str, tuple[str, ...]]:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    python = TransformerManager().transform_cell(body)
+    try:
+        calls = _ipython_calls(python)
+    except SyntaxError as error:
+        line = first_line + (error.lineno or 1) - 1
+        raise ExportError(index, line, f"syntax error: {error.msg}") from None
+    lines = python.splitlines()
+    original = body.splitlines()
+    dropped = []
+    for lineno, kind, name in calls:
+        text = original[lineno - 1].strip() if lineno - 1 < len(original) else ""
+        if (
+            kind == "run_line_magic"
+            and name in DROPPED_MAGICS
+            and lines[lineno - 1].startswith("get_ipython()")
+        ):
+            dropped.append(text)
+            lines[lineno - 1] = ""
+            continue
+        raise ExportError(
+            index,
+            first_line + lineno - 1,
+            f"{text!r} is IPython syntax ({kind} {name}) that an Airflow task cannot run; "
+            "do it in the environment's requirements or in plain Python",
+        )
+    return "\n".join(lines).strip("\n") + "\n", tuple(dropped)
+
+
+def read_cells(path: Path) -> list[NotebookCell]:
+    """The code cells of the notebook at ``path``, in order, as plain Python.
+
+    Raises
+    ------
+    ExportError
+        If the file is not a notebook, a magic line cannot be exported, or a cell does not
+        parse.
+    """
+    import nbformat
+
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+    except Exception as error:  # nbformat raises several kinds for a bad file
+        raise ExportError(None, None, f"{path} is not a readable notebook: {error}") from None
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        text = cell.source
+        stripped = text.lstrip()
+        if stripped.startswith("%%isolated"):
+            magic_line, _, body = stripped.partition("\n")
+            options = _parse_isolated(magic_line[len("%%isolated") :].strip(), index)
+            source, dropped = _clean(body, index, 2)
+            cells.append(NotebookCell(index, source, options, magic_line.strip(), dropped))
+        elif stripped.startswith("%%"):
+            raise ExportError(
+                index, 1, f"the cell magic {stripped.split()[0]!r} cannot be exported"
+            )
+        else:
+            source, dropped = _clean(text, index, 1)
+            if source.strip() or dropped:
+                cells.append(NotebookCell(index, source, None, "", dropped))
+    return cells

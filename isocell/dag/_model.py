@@ -1,0 +1,214 @@
+"""From notebook cells to tasks: bodies, inputs, outputs and dependencies by dataflow.
+
+A cell becomes a task when it does work; a plain cell that only imports modules or defines
+functions and classes does not: its imports and definitions go into the bodies of the tasks
+that use them (an Airflow task body must be self-contained, and ``@task.virtualenv`` ships
+only the function's own source). A task depends on the tasks whose outputs it reads, so
+independent cells may run in parallel, and a task returns only what later tasks read.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from isocell.analysis import analyze_cell
+from isocell.dag._collect import NotebookCell
+from isocell.errors import ExportError
+
+__all__ = ["Task", "build_tasks"]
+
+# Names Airflow fills from the task context when a task parameter has them (Airflow's
+# ``KNOWN_CONTEXT_KEYS``): never used as parameter names for data.
+CONTEXT_KEYS = frozenset(
+    """conf conn dag dag_run data_interval_end data_interval_start ds ds_nodash execution_date
+    expanded_ti_count inlet_events inlets logical_date macros map_index_template next_ds
+    next_ds_nodash next_execution_date outlet_events outlets params prev_data_interval_end_success
+    prev_data_interval_start_success prev_ds prev_ds_nodash prev_end_date_success
+    prev_execution_date prev_execution_date_success prev_start_date_success run_id start_date
+    task task_instance task_instance_key_str task_reschedule_count templates_dict test_mode ti
+    tomorrow_ds tomorrow_ds_nodash triggering_asset_events triggering_dataset_events ts
+    ts_nodash ts_nodash_with_tz var yesterday_ds yesterday_ds_nodash""".split()
+)
+_TASK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+# Methods of builtin containers that change them in place. Across tasks a value changes only
+# through these, ``inplace=True``, or a store into it: a task that calls any other method on
+# an input does not make it an output, so readers of the original need not wait for it.
+MUTATORS = frozenset(
+    "append extend insert pop remove clear update setdefault popitem sort reverse add "
+    "discard difference_update intersection_update symmetric_difference_update".split()
+)
+
+
+@dataclass
+class Task:
+    """One task of the DAG.
+
+    Attributes
+    ----------
+    task_id : str
+        From ``--name``, else ``cell_<index>``.
+    cell : NotebookCell
+        Where it comes from.
+    code : str
+        The cell's code (plain Python).
+    preamble : list of str
+        Import statements and definitions from other cells that the code uses, in order.
+    inputs : list of str
+        Variables it reads that earlier tasks produce (its parameters).
+    outputs : list of str
+        Variables it produces that later tasks read (its return value).
+    upstream : dict
+        Input name → the task id that produces it.
+    """
+
+    task_id: str
+    cell: NotebookCell
+    code: str
+    preamble: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    upstream: dict[str, str] = field(default_factory=dict)
+
+    def parameter(self, name: str) -> str:
+        """The parameter name for input ``name``: itself, unless Airflow would fill it."""
+        return f"{name}_value" if name in CONTEXT_KEYS else name
+
+
+@dataclass
+class _Scope:
+    imports: dict[str, str] = field(default_factory=dict)  # name -> import statement
+    definitions: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    producers: dict[str, Task] = field(default_factory=dict)
+
+
+def _segment(source: str, node: ast.stmt) -> str:
+    text = ast.get_source_segment(source, node, padded=False) or ""
+    decorators = getattr(node, "decorator_list", [])
+    if decorators:
+        first = min(d.lineno for d in decorators)
+        lines = source.splitlines()[first - 1 : node.end_lineno]
+        text = "\n".join(lines)
+    return text
+
+
+def _split(cell: NotebookCell) -> tuple[list[tuple[str, str]], list[tuple[str, str]], bool]:
+    """(imports as (name, statement), definitions as (name, source), does work)."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError as error:
+        raise ExportError(cell.index, error.lineno, f"syntax error: {error.msg}") from None
+    imports, definitions, work = [], [], False
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            statement = _segment(cell.source, node)
+            for alias in node.names:
+                if alias.name == "*":
+                    raise ExportError(cell.index, node.lineno, "star imports cannot be exported")
+                name = alias.asname or alias.name.split(".")[0]
+                imports.append((name, statement))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            definitions.append((node.name, _segment(cell.source, node)))
+        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            work = True
+    return imports, definitions, work
+
+
+def _base_name(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def mutated(source: str, names: set[str]) -> set[str]:
+    """Which of ``names`` the code changes in place: stores or deletes into them
+    (``frame["x"] = ...``, ``obj.a = ...``, ``del d[k]``, ``x[0] += 1``), container methods
+    (``items.append(...)``) and pandas' ``inplace=True``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        targets: list[ast.expr] = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, (ast.Attribute, ast.Subscript)):
+                found.add(_base_name(target) or "")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            inplace = any(
+                k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in node.keywords
+            )
+            if node.func.attr in MUTATORS or inplace:
+                found.add(_base_name(node.func.value) or "")
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            found.add(node.target.id)
+    return found & names
+
+
+def _closure(reads: set[str], scope: _Scope, own: set[str]) -> tuple[list[str], set[str]]:
+    """Definitions (from other cells) that code reading ``reads`` needs, dependencies first,
+    and every name that code and those definitions read."""
+    needed: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name in own or name not in scope.definitions:
+            return
+        seen.add(name)
+        for used in sorted(scope.definitions[name][1]):
+            visit(used)
+        needed.append(name)
+
+    for name in sorted(reads):
+        visit(name)
+    names = set(reads)
+    for name in needed:
+        names |= scope.definitions[name][1]
+    return needed, names
+
+
+def build_tasks(cells: list[NotebookCell]) -> list[Task]:
+    """The tasks of a notebook, in cell order, with their dataflow.
+
+    Raises
+    ------
+    ExportError
+        For a duplicate or invalid task id, or a cell that does not parse.
+    """
+    scope = _Scope()
+    tasks: list[Task] = []
+    for cell in cells:
+        imports, definitions, work = _split(cell)
+        names = analyze_cell(cell.source)
+        if work or cell.isolated:
+            task_id = getattr(cell.options, "name", None) or f"cell_{cell.index}"
+            if not _TASK_ID.match(task_id) or any(t.task_id == task_id for t in tasks):
+                raise ExportError(cell.index, 1, f"task id {task_id!r} is invalid or used twice")
+            task = Task(task_id, cell, cell.source)
+            own = {name for name, _ in imports} | {name for name, _ in definitions}
+            needed, reads = _closure(set(names.reads), scope, own)
+            for name in sorted(reads):
+                producer = scope.producers.get(name)
+                if producer is not None and name not in own:
+                    task.inputs.append(name)
+                    task.upstream[name] = producer.task_id
+                    if name not in producer.outputs:
+                        producer.outputs.append(name)
+            statements: list[str] = []
+            for name in sorted(reads - own - set(task.inputs)):
+                statement = scope.imports.get(name)
+                if statement is not None and statement not in statements:
+                    statements.append(statement)
+            task.preamble = statements + [scope.definitions[name][0] for name in needed]
+            tasks.append(task)
+            produced = set(names.binds) - {n for n, _ in imports} - {n for n, _ in definitions}
+            for name in sorted(produced | mutated(cell.source, set(task.inputs))):
+                scope.producers[name] = task
+        for name, statement in imports:
+            scope.imports[name] = statement
+        for name, text in definitions:
+            scope.definitions[name] = (text, frozenset(analyze_cell(text).reads) - {name})
+            scope.producers.pop(name, None)
+    return tasks

@@ -1,0 +1,69 @@
+"""The lock of an environment's *own* requirements, without the kernel's packages.
+
+An environment holds the user's requirements and ipykernel (with cloudpickle), resolved
+together. An Airflow task needs only the former, at the versions the environment has: uv
+resolves the user's requirements again, constrained to the environment's lock, for its Python
+version and cut-off date, which gives exactly the subset of the lock they need.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from isocell.envs._build import uv_binary
+from isocell.envs._store import Environment
+from isocell.errors import BuildError
+
+__all__ = ["task_requirements"]
+
+
+def task_requirements(environment: Environment, extra: tuple[str, ...] = ()) -> list[str]:
+    """``name==version`` for every package the environment's requirements need, sorted.
+
+    Parameters
+    ----------
+    environment : Environment
+        A built environment (from a spec).
+    extra : tuple of str
+        More requirements to include (resolved within the same constraints where the lock
+        has them).
+
+    Raises
+    ------
+    BuildError
+        If uv cannot run or the resolution fails.
+    """
+    spec = environment.spec
+    if spec is None:
+        return []
+    requirements = list(spec.requirements) + list(extra)
+    if not requirements:
+        return []
+    uv = uv_binary()
+    if uv is None:
+        raise BuildError("uv cannot run here; it is needed to compute the task's requirements")
+    with tempfile.TemporaryDirectory(prefix="isocell-lock-") as folder:
+        given = Path(folder) / "requirements.in"
+        given.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        constraints = Path(folder) / "constraints.txt"
+        constraints.write_text("\n".join(environment.lock) + "\n", encoding="utf-8")
+        argv = [
+            uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--no-config",
+            "--python-version", environment.python_version,
+            "--constraint", str(constraints),
+        ]  # fmt: skip
+        if spec.index_url:
+            argv += ["--index-url", spec.index_url]
+        for url in spec.extra_index_urls:
+            argv += ["--extra-index-url", url]
+        if environment.exclude_newer:
+            argv += ["--exclude-newer", environment.exclude_newer]
+        done = subprocess.run(
+            [*argv, str(given)], capture_output=True, text=True, cwd=folder, timeout=600
+        )
+    if done.returncode != 0:
+        raise BuildError("resolving the task's requirements failed", done.stderr)
+    pins = [line.strip() for line in done.stdout.splitlines()]
+    return sorted((line for line in pins if line and not line.startswith("#")), key=str.lower)

@@ -1,0 +1,166 @@
+"""``isocell export``: the DAG file's shape, determinism, lint, and bad notebooks.
+
+The runs in a real Airflow are in ``test_airflow_export.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from isocell.dag import export_notebook
+from isocell.errors import ExportError
+from tests.conftest import needs_py39
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+
+
+def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    from ruff.__main__ import find_ruff_bin
+
+    return subprocess.run(
+        [find_ruff_bin(), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def notebook(tmp_path: Path, *sources: str, name: str = "nb.ipynb") -> Path:
+    path = tmp_path / name
+    nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), path)
+    return path
+
+
+def tasks_of(text: str) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(text)
+    dag = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    return {n.name: n for n in dag.body if isinstance(n, ast.FunctionDef)}
+
+
+@pytest.mark.slow
+@needs_py39
+def test_demo_export_is_deterministic_formatted_and_airflow_lint_clean(isocell_home, tmp_path):
+    first = export_notebook(NOTEBOOKS / "etl_to_airflow.ipynb", tmp_path / "a")
+    second = export_notebook(NOTEBOOKS / "etl_to_airflow.ipynb", tmp_path / "b")
+    assert first.text == second.text
+    assert first.dag_file.read_bytes() == second.dag_file.read_bytes()
+    assert (
+        ruff("format", "--isolated", "--check", str(first.dag_file), cwd=tmp_path).returncode == 0
+    )
+    lint = ruff(
+        "check", "--isolated", "--select", "AIR", "--preview", str(first.dag_file), cwd=tmp_path
+    )
+    assert lint.returncode == 0, lint.stdout
+    tree = ast.parse(first.text)
+    assert "etl_to_airflow.ipynb" in ast.get_docstring(tree)
+    # nothing at top level but imports, one constant and the DAG definition and call
+    kinds = {type(node).__name__ for node in tree.body}
+    assert kinds <= {"Expr", "ImportFrom", "Import", "Assign", "FunctionDef"}
+    assert first.tasks == ("cell_4", "legacy_report", "scoring", "cell_7")
+    names = {path.name for path in first.files}
+    assert {"etl_helpers.py", "legacy_report.txt", "Dockerfile.isocell", "exchange.py"} <= names
+    lock = (first.dag_file.parent / "requirements" / "legacy_report.txt").read_text().split()
+    assert "pandas==1.4.4" in lock and "numpy==1.23.2" in lock
+    assert not any(line.startswith("ipykernel") for line in lock)  # only the cell's own packages
+
+
+@pytest.mark.slow
+@needs_py39
+def test_mapping_to_airflow_decorators(isocell_home, tmp_path):
+    result = export_notebook(NOTEBOOKS / "etl_to_airflow.ipynb", tmp_path)
+    text = result.text
+    assert "from airflow.sdk import dag, task" in text
+    assert 'python_version="3.9"' in text and "system_site_packages=False" in text
+    assert '"pandas==1.4.4"' in text
+    assert "catchup=False" in text and 'tz="UTC"' in text
+    functions = tasks_of(text)
+    # dataflow: the two isolated tasks read only the extract task's output, so they are
+    # independent of each other; the summary reads both
+    assert [a.arg for a in functions["legacy_report"].args.args] == ["orders"]
+    assert [a.arg for a in functions["scoring"].args.args] == ["orders"]
+    assert sorted(a.arg for a in functions["cell_7"].args.args) == [
+        "cleaned", "legacy_version", "report", "scores",
+    ]  # fmt: skip
+    # the function defined in an earlier cell travels inside the task that uses it
+    assert any(
+        isinstance(n, ast.FunctionDef) and n.name == "normalize"
+        for n in ast.walk(functions["legacy_report"])
+    )
+    v2 = export_notebook(NOTEBOOKS / "etl_to_airflow.ipynb", tmp_path / "v2", airflow=2)
+    assert "from airflow.decorators import dag, task" in v2.text
+
+
+def test_external_python_for_an_interpreter_used_as_it_is(isocell_home, tmp_path):
+    path = notebook(tmp_path, f"%%isolated --python {sys.executable}\nvalue = 1 + 1")
+    text = export_notebook(path, tmp_path / "out").text
+    assert "@task.external_python(" in text
+    assert 'os.environ.get("ASTRO_PYENV_py' in text
+
+
+def test_setup_magics_are_dropped_and_shell_lines_refused(isocell_home, tmp_path):
+    path = notebook(tmp_path, "%load_ext isocell\n%matplotlib inline\nx = 1")
+    text = export_notebook(path, tmp_path / "ok").text
+    assert "(dropped from the export: %matplotlib inline)" in text
+    bad = notebook(tmp_path, "x = 1", "y = 2\n!pip install pandas\n", name="bad.ipynb")
+    with pytest.raises(ExportError) as caught:
+        export_notebook(bad, tmp_path / "bad")
+    assert caught.value.cell == 1 and caught.value.line == 2
+    assert "!pip install pandas" in str(caught.value)
+    assert not (tmp_path / "bad").exists()  # nothing written
+
+
+def test_context_key_names_are_not_used_as_parameters(isocell_home, tmp_path):
+    path = notebook(tmp_path, "ds = [1, 2]\nparams = {'a': 1}", "total = sum(ds) + params['a']")
+    text = export_notebook(path, tmp_path / "out").text
+    functions = tasks_of(text)
+    assert [a.arg for a in functions["cell_1"].args.args] == ["ds_value", "params_value"]
+    assert "ds = load(ds_value)" in text
+
+
+def test_hash_lines_inside_strings_survive_airflows_source_shipping(isocell_home, tmp_path):
+    path = notebook(
+        tmp_path, 'text = """first\n# not a comment\nlast"""\nn = len(text)', "m = n * 2"
+    )
+    body = export_notebook(path, tmp_path / "out").text
+    # no line of the task body starts with "#" inside the string: the code is one literal
+    assert "exec(" in body and "compile(" in body and 'cell["n"]' in body
+    assert not any(line.strip() == "# not a comment" for line in body.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"schedule": "every day"}, "--schedule"),
+        ({"start_date": "01/02/2024"}, "--start-date"),
+        ({"airflow": 1}, "--airflow"),
+        ({"dag_id": "bad id!"}, "invalid DAG id"),
+    ],
+)
+def test_bad_options_are_refused_before_writing(isocell_home, tmp_path, kwargs, message):
+    path = notebook(tmp_path, "x = 1")
+    with pytest.raises(ExportError, match=message):
+        export_notebook(path, tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_a_notebook_is_a_clear_error(tmp_path):
+    path = tmp_path / "junk.ipynb"
+    path.write_text("{not json")
+    with pytest.raises(ExportError, match="not a readable notebook"):
+        export_notebook(path, tmp_path / "out")
+
+
+def test_export_command(isocell_home, tmp_path):
+    path = notebook(tmp_path, "x = 1", "y = x + 1")
+    done = subprocess.run(
+        [sys.executable, "-m", "isocell.cli", "export", str(path), "-o", str(tmp_path / "out"),
+         "--dag-id", "tiny", "--schedule", "@daily", "--start-date", "2025-02-03"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "out" / "tiny.py").read_text()
+    assert 'schedule="@daily"' in text and "pendulum.datetime(2025, 2, 3" in text
