@@ -117,13 +117,15 @@ def _decorator(task: Task, environment: TaskEnvironment) -> str:
             f"requirements={list(environment.requirements)!r}",
             "system_site_packages=False",
             "venv_cache_path=VENV_CACHE",
+            'env_vars={"PYTHONPATH": DAG_FOLDER}',
         ]
         if environment.index_urls:
             arguments.append(f"index_urls={list(environment.index_urls)!r}")
         return f"@task.virtualenv({', '.join(arguments)})"
     if environment.kind == "external_python":
         python = f"os.environ.get({environment.variable!r}, {environment.python!r})"
-        return f"@task.external_python({', '.join([*arguments, f'python={python}'])})"
+        arguments += [f"python={python}", 'env_vars={"PYTHONPATH": DAG_FOLDER}']
+        return f"@task.external_python({', '.join(arguments)})"
     return f"@task({', '.join(arguments)})"
 
 
