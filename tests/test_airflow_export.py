@@ -75,3 +75,27 @@ def test_fidelity_notebook_and_airflow_compute_the_same(isocell_home, tmp_path):
     assert expected["legacy_version"] == "1.4.4"
     # the values really travelled as payload files, not inside XCom
     assert list((tmp_path / "data").glob("legacy_report-*.isocell"))
+
+
+@needs_py39
+def test_values_can_travel_through_an_fsspec_url(isocell_home, tmp_path):
+    """``--data-dir`` as a URL: payloads go through fsspec (here its ``file://`` filesystem,
+    as through ``s3://`` in a deployment on many machines)."""
+    _airflow(3)
+    result = export_notebook(
+        NOTEBOOKS / "etl_to_airflow.ipynb",
+        tmp_path / "dags",
+        data_dir=f"file://{tmp_path / 'store'}",
+    )
+    assert "fsspec==" in (result.dag_file.parent / "requirements" / "legacy_report.txt").read_text()
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent,
+        result.dag_id,
+        env={
+            "ISOCELL_RESULTS": str(tmp_path / "r.json"),
+            "ISOCELL_VENV_CACHE": str(tmp_path / "v"),
+        },
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert json.loads((tmp_path / "r.json").read_text())["legacy_version"] == "1.4.4"
+    assert list((tmp_path / "store").glob("scoring-*.isocell"))

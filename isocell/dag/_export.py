@@ -76,7 +76,7 @@ def _schedule(text: str | None) -> str | None:
     )
 
 
-def _environment(cell: NotebookCell) -> TaskEnvironment:
+def _environment(cell: NotebookCell, remote: bool) -> TaskEnvironment:
     if not cell.isolated:
         return TaskEnvironment()
     from isocell.envs import EnvRequest, EnvStore, resolve_environment
@@ -93,9 +93,10 @@ def _environment(cell: NotebookCell) -> TaskEnvironment:
         )
     spec = environment.spec
     urls = tuple(u for u in (spec.index_url, *spec.extra_index_urls) if u)
-    return TaskEnvironment(
-        "virtualenv", minor, tuple(task_requirements(environment)), index_urls=urls
-    )
+    # A remote data location is opened through fsspec, which the task's environment needs.
+    extra = ("fsspec",) if remote else ()
+    requirements = tuple(task_requirements(environment, extra))
+    return TaskEnvironment("virtualenv", minor, requirements, index_urls=urls)
 
 
 def _local_modules(cells: list[NotebookCell], folder: Path) -> list[Path]:
@@ -203,14 +204,16 @@ def export_notebook(
     tasks = build_tasks(cells)
     if not tasks:
         raise ExportError(None, None, f"{path} has no cell that does work: nothing to export")
-    environments = {task.task_id: _environment(task.cell) for task in tasks}
+    location = data_dir or f"/tmp/isocell-data/{identifier}"
+    remote = "://" in location
+    environments = {task.task_id: _environment(task.cell, remote) for task in tasks}
     options = DagOptions(
         dag_id=identifier,
         notebook=path.name,
         schedule=options_schedule,
         start_date=options_start,
         airflow=airflow,
-        data_dir=data_dir or f"/tmp/isocell-data/{identifier}",
+        data_dir=location,
         environments=environments,
     )
     text = render_dag(tasks, options)

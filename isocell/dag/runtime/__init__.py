@@ -24,11 +24,7 @@ PREFIX = "isocell:"
 
 
 def _is_url(location):  # type: ignore[no-untyped-def]
-    return "://" in location and not location.startswith("file://")
-
-
-def _local(location):  # type: ignore[no-untyped-def]
-    return location[len("file://") :] if location.startswith("file://") else location
+    return "://" in location
 
 
 def store(values, task_id, location):  # type: ignore[no-untyped-def]
@@ -47,9 +43,8 @@ def store(values, task_id, location):  # type: ignore[no-untyped-def]
             with open(local, "rb") as source, fsspec.open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink, 16 * 1024 * 1024)
     else:
-        folder = _local(location)
-        os.makedirs(folder, exist_ok=True)
-        target = os.path.join(folder, name)
+        os.makedirs(location, exist_ok=True)
+        target = os.path.join(location, name)
         exchange.pack(target, values, None, {})
     return {key: f"{PREFIX}{target}#{key}" for key in values}
 
