@@ -1,8 +1,8 @@
 """Run DAG files in a real Apache Airflow: cached Airflow environments, import checks, dag runs.
 
 Airflow lives in its own virtual environment (it pulls ~250 packages and must not meet the dev
-environment's pins), built once with uv and kept across test sessions under
-``$ISOCELL_AIRFLOW_CACHE`` (default ``~/.cache/isocell-tests``) as ``airflow-3`` and ``airflow-2``.
+environment's pins), built once with uv and kept across test sessions in
+``$ISOCELL_AIRFLOW_CACHE`` (default ``~/.cache/isocell-tests``) as ``airflow-<major>-<hash>``.
 Airflow 3 runs DAGs for real; Airflow 2 is only used to check that a rendering imports.
 
 Everything here talks to Airflow through subprocesses: its own interpreter, its own CLI.
@@ -14,11 +14,13 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -349,7 +351,7 @@ def dags_test(
     RuntimeError
         If the Airflow environment or its database template cannot be made.
     subprocess.TimeoutExpired
-        If the run takes longer than ``timeout``.
+        If the run takes longer than ``timeout``; its ``output`` holds the log so far.
     """
     bin_dir = _require(3)
     database = _migrated_database(bin_dir)
@@ -371,9 +373,9 @@ def dags_test(
             try:
                 output, _ = process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.communicate()
-                raise
+                os.killpg(process.pid, signal.SIGKILL)
+                output, _ = process.communicate()
+                raise subprocess.TimeoutExpired(process.args, timeout, output=output) from None
         seconds = time.monotonic() - started
         states = _task_states(home / "airflow.db", dag_id)
     return DagsTestResult(process.returncode, output, round(seconds, 2), states)
@@ -417,7 +419,8 @@ def _migrated_database(bin_dir: Path) -> Path:
     with FileLock(str(template.parent) + ".lock"):
         if not template.exists():
             template.parent.mkdir(exist_ok=True)
-            with tempfile.TemporaryDirectory(prefix="airflow-migrate-") as tmp:
+            # Migrated beside the template, so that the move below stays on one file system.
+            with tempfile.TemporaryDirectory(prefix="migrate-", dir=bin_dir.parent) as tmp:
                 home = Path(tmp)
                 _run(
                     [str(bin_dir / "airflow"), "db", "migrate"],
@@ -431,7 +434,7 @@ def _migrated_database(bin_dir: Path) -> Path:
 def _task_states(database: Path, dag_id: str) -> dict[str, str]:
     if not database.exists():
         return {}
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:
         rows = connection.execute(
             "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ?", (dag_id,)
         ).fetchall()

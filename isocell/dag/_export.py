@@ -4,6 +4,7 @@ Written into the output folder::
 
     <dag_id>.py                     the DAG
     isocell_runtime/                the codec tasks use to pass values (see its docstring)
+    .airflowignore                  keeps Airflow's DAG processor out of isocell_runtime/
     <module>.py, <package>/         local modules the notebook imports, copied from beside it
     requirements/<task_id>.txt      the lock of each virtualenv task's environment
     Dockerfile.isocell              builds those environments into an image, for teams that run
@@ -223,6 +224,12 @@ def export_notebook(
     folder.mkdir(parents=True, exist_ok=True)
     dag_file.write_text(text, encoding="utf-8")
     files = [dag_file, *_copy_runtime(folder)]
+    # The runtime package is no DAG: keep Airflow's DAG processor out of it.
+    ignore = folder / ".airflowignore"
+    entries = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    if "isocell_runtime/" not in entries:
+        ignore.write_text("\n".join([*entries, "isocell_runtime/"]) + "\n", encoding="utf-8")
+    files.append(ignore)
     for module in _local_modules(cells, path.parent):
         destination = folder / module.name
         if module.is_dir():
