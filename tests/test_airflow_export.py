@@ -99,3 +99,17 @@ def test_values_can_travel_through_an_fsspec_url(isocell_home, tmp_path):
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert json.loads((tmp_path / "r.json").read_text())["legacy_version"] == "1.4.4"
     assert list((tmp_path / "store").glob("scoring-*.isocell"))
+
+
+@needs_py39
+def test_quickstart_dag_runs_in_airflow(isocell_home, tmp_path):
+    _airflow(3)
+    result = export_notebook(
+        NOTEBOOKS / "quickstart.ipynb", tmp_path / "dags", data_dir=str(tmp_path / "data")
+    )
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent, result.dag_id, env={"ISOCELL_VENV_CACHE": str(tmp_path / "v")}
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert set(outcome.task_states.values()) == {"success"}
+    assert set(outcome.task_states) == set(result.tasks)

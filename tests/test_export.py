@@ -164,3 +164,18 @@ def test_export_command(isocell_home, tmp_path):
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "out" / "tiny.py").read_text()
     assert 'schedule="@daily"' in text and "pendulum.datetime(2025, 2, 3" in text
+
+
+def test_line_magic_exports_the_named_notebook(ip, tmp_path, capsys):
+    path = notebook(tmp_path, "x = 1", "y = x * 2")
+    ip.run_line_magic("isocell", f"export {path} -o {tmp_path / 'out'} --dag-id from_magic")
+    assert "from_magic" in capsys.readouterr().out
+    assert (tmp_path / "out" / "from_magic.py").is_file()
+
+
+def test_line_magic_without_a_notebook_says_how(ip, monkeypatch):
+    from isocell.errors import IsocellError
+
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    with pytest.raises(IsocellError, match="name it"):
+        ip.run_line_magic("isocell", "export")
