@@ -47,6 +47,10 @@ class BuildProgress:
 
 ProgressCallback = Callable[[BuildProgress], None]
 
+#: The environment's own lock: its requirements' resolution, without the kernel's packages.
+OWN_LOCK = "requirements.own.txt"
+OWN_REQUIREMENTS_IN = ".requirements.own.in"
+
 
 def env_python(env_dir: Path) -> Path:
     """The interpreter of a virtual environment folder (POSIX layout: ``bin/python``)."""
@@ -251,16 +255,42 @@ def _build_with_uv(
     runner.run("venv", [*venv, str(target)], cwd, env)
     if spec.overlay_of:
         _link_overlay(spec.overlay_of, target)
-    install = [uv, "pip", "install", "--python", str(env_python(target))]
-    install += _index_options(spec)
+    python = str(env_python(target))
+    cutoff = ["--exclude-newer", exclude_newer] if exclude_newer is not None else []
+    own: list[str] = []
+    if spec.requirements and not spec.overlay_of:
+        # First the user's requirements alone, as of the cut-off: the environment's own lock
+        # (what an exported Airflow task installs), pinned for the install below.
+        wanted = target / OWN_REQUIREMENTS_IN
+        wanted.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
+        compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
+        compile_ += ["--python", python, *_index_options(spec), *cutoff]
+        compile_ += [str(wanted), "-o", str(target / OWN_LOCK)]
+        runner.run("resolve", compile_, cwd, env)
+        own = [
+            line.strip()
+            for line in (target / OWN_LOCK).read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        wanted.unlink()
+        requirements_file.write_text(
+            "\n".join(own + [r for r in spec.install_requirements() if r not in spec.requirements])
+            + "\n",
+            encoding="utf-8",
+        )
+    install = [uv, "pip", "install", "--python", python, *_index_options(spec), *cutoff]
     if exclude_newer is not None:
-        install += ["--exclude-newer", exclude_newer]
         # The cut-off is for the user's old pins. The kernel's own packages must be recent
         # enough for the interpreter (a 2021 cut-off on Python 3.11 would find no pyzmq wheel),
-        # so they are resolved as of now, per package (uv's --exclude-newer-package).
+        # so those the user's packages do not need are resolved as of now, per package (uv's
+        # --exclude-newer-package); the user's own lock stays as resolved above.
+        from packaging.utils import canonicalize_name
+
+        pinned = {canonicalize_name(line.split("==")[0]) for line in own}
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         for name in kernel_packages(spec):
-            install += ["--exclude-newer-package", f"{name}={now}"]
+            if canonicalize_name(name) not in pinned:
+                install += ["--exclude-newer-package", f"{name}={now}"]
     runner.run("install", [*install, "-r", str(requirements_file)], cwd, env)
 
 

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from isocell.envs._build import uv_binary
+from isocell.envs._build import OWN_LOCK, uv_binary
 from isocell.envs._store import Environment
 from isocell.errors import BuildError
 
@@ -36,11 +36,14 @@ def task_requirements(environment: Environment, extra: tuple[str, ...] = ()) -> 
         If uv cannot run or the resolution fails.
     """
     spec = environment.spec
-    if spec is None:
+    if spec is None or not (spec.requirements or extra):
         return []
+    own = environment.path / OWN_LOCK
+    if own.is_file() and not extra:
+        lines = own.read_text(encoding="utf-8").splitlines()
+        pins = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        return sorted(pins, key=str.lower)
     requirements = list(spec.requirements) + list(extra)
-    if not requirements:
-        return []
     uv = uv_binary()
     if uv is None:
         raise BuildError("uv cannot run here; it is needed to compute the task's requirements")
@@ -48,7 +51,8 @@ def task_requirements(environment: Environment, extra: tuple[str, ...] = ()) -> 
         given = Path(folder) / "requirements.in"
         given.write_text("\n".join(requirements) + "\n", encoding="utf-8")
         constraints = Path(folder) / "constraints.txt"
-        constraints.write_text("\n".join(environment.lock) + "\n", encoding="utf-8")
+        pinned = own.read_text(encoding="utf-8") if own.is_file() else "\n".join(environment.lock)
+        constraints.write_text(pinned + "\n", encoding="utf-8")
         argv = [
             uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--no-config",
             "--python-version", environment.python_version,
