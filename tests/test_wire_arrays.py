@@ -107,7 +107,7 @@ def _load_wire(root):  # type: ignore[no-untyped-def]
     package = types.ModuleType("wirepkg")
     package.__path__ = []
     sys.modules["wirepkg"] = package
-    for name in ("arrays", "frames"):
+    for name in ("arrays", "restore", "frames"):
         spec = importlib.util.spec_from_file_location(f"wirepkg.{name}", f"{root}/{name}.py")
         module = importlib.util.module_from_spec(spec)
         module.__package__ = "wirepkg"
@@ -493,10 +493,10 @@ def test_a_substitute_column_goes_back_as_it_arrived(monkeypatch: pytest.MonkeyP
     assert_same_pandas(original, pandas_round_trip(received))
     replaced = received.assign(s=received["s"].copy())  # a new array: nothing to restore
     assert pandas_round_trip(replaced)["s"].dtype == object
-    remembered = len(frames._wanted)
+    remembered = len(frames.restore._wanted)
     del received, replaced
     gc.collect()
-    assert len(frames._wanted) < remembered  # entries die with the arrays they describe
+    assert len(frames.restore._wanted) < remembered  # entries die with the arrays they describe
 
 
 # -- the real boundary: Python 3.9, pandas 1.4.4, numpy 1.23 ---------------------------------

@@ -26,7 +26,7 @@ from isocell.errors import ExportError
 
 __all__ = ["ExportResult", "export_notebook"]
 
-_WIRE = ("framing", "arrays", "frames", "source", "codec", "exchange")
+_WIRE = ("framing", "arrays", "restore", "frames", "source", "codec", "exchange")
 
 
 @dataclass(frozen=True)

@@ -22,27 +22,20 @@ values raise there); index dtypes pandas 1.x lacks (int32, float32, bool) → in
 object.
 
 Coming back untouched: when a decoded column or index takes such a substitute, the dtype it
-left as is remembered in a module-level table keyed by the address, shape, strides and dtype
-of the numpy array that holds the substitute, with a weak reference to that array's owner (an
-entry dies with its data, and another array reusing the address does not match). Encoding
-looks the array up and sends the remembered dtype as ``want``; the receiver converts to it
-when it has it and the conversion is exact. So a ``str`` column received by pandas 1.4 as
-``object`` and sent back unreplaced arrives as ``str``. Not ``attrs``: they would show in the
-user's code. A column replaced by a new array, or a copied frame, comes back as what the child
-made of it; zero-length object columns of one pandas block share an address, so one remembered
-``str`` applies to all of them.
+left as is remembered (see :mod:`.restore`) and sent back as ``want`` when the same data, or a
+copy of it, is encoded again; the receiver converts to it when it has it and the conversion is
+exact. So a ``str`` column received by pandas 1.4 as ``object`` and sent back arrives as
+``str``. A column the child computed anew comes back as what the child made of it.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 import warnings
-import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import arrays
+from . import arrays, restore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,14 +51,6 @@ _MASKED = ("IntegerArray", "BooleanArray", "FloatingArray")  # FloatingArray: pa
 _RENAMED = {"ME": "M", "QE": "Q", "YE": "A", "Y": "A", "YS": "AS", "BME": "BM", "BQE": "BQ",
             "BYE": "BA", "BYS": "BAS", "SME": "SM", "h": "H", "bh": "BH", "min": "T", "s": "S",
             "ms": "L", "us": "U", "ns": "N"}  # fmt: skip
-
-# (address, shape, strides, dtype) -> (weakref to the owning ndarray, family, wanted spec)
-_wanted: dict = {}
-# The same by content, for copies: (dtype, shape, digest) -> (family, spec); the newest
-# entries only. _content_heads counts entries per (dtype, shape).
-_by_content: dict = {}
-_content_heads: dict = {}
-_CONTENT_ENTRIES = 1024
 
 
 def is_pandas(obj: Any) -> bool:
@@ -192,7 +177,7 @@ def _encode_values(obj, buffers):  # type: ignore[no-untyped-def]
     if type(values).__name__ in ("PandasArray", "NumpyExtensionArray"):
         values = values.to_numpy()
         dtype = values.dtype
-    remembered = _lookup(values)
+    remembered = restore.lookup(values)
     if isinstance(values, np.ndarray):
         text = remembered is not None and remembered[0] == "strings"
         strings = _string_nulls(values, text) if dtype.kind == "O" else None
@@ -536,54 +521,8 @@ def _remember(obj, note):  # type: ignore[no-untyped-def]
         held = getattr(dtype, "unit", "ns")
     else:
         held = dtype.str if isinstance(dtype, np.dtype) else str(dtype)
-    if held == spec:
-        return
-    content = _content_key(values, True)
-    if content is not None:
-        _by_content[content] = (family, spec)
-        _content_heads[content[:2]] = _content_heads.get(content[:2], 0) + 1
-        while len(_by_content) > _CONTENT_ENTRIES:
-            oldest = next(iter(_by_content))
-            del _by_content[oldest]
-            _content_heads[oldest[:2]] -= 1
-    address = _address(values)
-    if address is None:
-        return
-    key, owner = address
-
-    def forget(ref, key=key):  # type: ignore[no-untyped-def]
-        if _wanted.get(key, (None,))[0] is ref:
-            del _wanted[key]
-
-    _wanted[key] = (weakref.ref(owner, forget), family, spec)
-
-
-def _lookup(values):  # type: ignore[no-untyped-def]
-    """``(family, spec)`` remembered for the data of ``values``, or None."""
-    address = _address(values) if _wanted else None
-    entry = _wanted.get(address[0]) if address is not None else None
-    if entry is not None and entry[0]() is address[1]:
-        return entry[1], entry[2]
-    # A copy of a received column (``df.copy()``) holds the same data elsewhere.
-    content = _content_key(values, False)
-    return _by_content.get(content) if content is not None else None
-
-
-def _content_key(values, always):  # type: ignore[no-untyped-def]
-    """``(dtype, shape, digest)`` of the fixed-width ndarray behind ``values``, or None.
-
-    Without ``always``, only computed when some remembered data has that dtype and shape, so
-    that encoding pays for hashing only where a match is possible.
-    """
-    np = _np()
-    for array in (values, getattr(values, "_ndarray", None), getattr(values, "_data", None)):
-        if isinstance(array, np.ndarray) and array.dtype.kind not in "OV":
-            head = (array.dtype.str, array.shape)
-            if not always and not _content_heads.get(head):
-                return None
-            data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
-            return (*head, hashlib.blake2b(data, digest_size=16).digest())
-    return None
+    if held != spec:
+        restore.remember(values, family, spec)
 
 
 def _values_of(obj):  # type: ignore[no-untyped-def]
@@ -592,20 +531,6 @@ def _values_of(obj):  # type: ignore[no-untyped-def]
     if not hasattr(obj, "array"):
         return obj
     return np.asarray(obj) if isinstance(obj.dtype, np.dtype) else obj.array
-
-
-def _address(values):  # type: ignore[no-untyped-def]
-    """``(key, owner)`` of the ndarray holding ``values``: its address, shape, strides and
-    dtype, and the ndarray at the root of its ``base`` chain. None if no ndarray holds it."""
-    np = _np()
-    for array in (values, getattr(values, "_ndarray", None), getattr(values, "_data", None)):
-        if isinstance(array, np.ndarray):
-            key = (array.__array_interface__["data"][0], array.shape, array.strides)
-            key += (array.dtype.str,)
-            while isinstance(array.base, np.ndarray):
-                array = array.base
-            return key, array
-    return None
 
 
 def _label(value):  # type: ignore[no-untyped-def]
