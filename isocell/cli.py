@@ -12,25 +12,15 @@
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from isocell.envs import (
-    BuildProgress,
-    EnvRequest,
-    EnvStore,
-    Registry,
-    check_name,
-    find_interpreter,
-    find_interpreters,
-    spec_for,
-)
-from isocell.envs._resolve import build
-from isocell.errors import IsocellError, RegistryError
+from isocell.envs import BuildProgress, EnvRequest, EnvStore, Registry, find_interpreters
+from isocell.envs import _catalog as catalog
+from isocell.errors import IsocellError
 
 __all__ = ["main"]
 
@@ -156,23 +146,15 @@ def _env(args: argparse.Namespace) -> int:
     store = EnvStore()
     registry = Registry(store.home)
     if args.env_command == "create":
-        check_name(args.name)
-        if args.name in {entry.name for entry in registry.all()}:
-            raise RegistryError(str(registry.path), f"an environment named {args.name!r} exists")
-        request = EnvRequest.from_arguments(args)
-        spec = spec_for(request)
-        environment = build(spec, store, _progress)
-        registry.add(args.name, spec=spec)
+        created = catalog.create(args.name, EnvRequest.from_arguments(args), _progress, store=store)
         print(
-            f"created {args.name}: Python {spec.python_version}, "
-            f"{len(environment.lock)} packages, at {environment.path}"
+            f"created {args.name}: Python {created['python_version']}, "
+            f"{len(created['lock'])} packages, at {created['path']}"
         )
         return 0
     if args.env_command == "add":
-        check_name(args.name)
-        interpreter = find_interpreter(args.python)
-        registry.add(args.name, python=interpreter.path)
-        print(f"registered {args.name}: Python {interpreter.version_str} at {interpreter.path}")
+        added = catalog.register_external(args.name, args.python, store=store)
+        print(f"registered {args.name}: Python {added['python_version']} at {added['python']}")
         return 0
     if args.env_command == "list":
         rows = _rows(store, registry, args.all)
@@ -186,16 +168,11 @@ def _env(args: argparse.Namespace) -> int:
             )
         return 0
     if args.env_command == "show":
-        entry = registry.get(args.name)
-        print(
-            json.dumps(_describe(store, entry.name, entry.kind, entry.spec, entry.python), indent=2)
-        )
+        shown = catalog.describe(store, registry.get(args.name))
+        print(json.dumps(_shape(shown), indent=2))
         return 0
     if args.env_command == "remove":
-        entry = registry.remove(args.name)
-        still_used = {e.spec.key for e in registry.all() if e.spec is not None}
-        if entry.spec is not None and entry.spec.key not in still_used:
-            store.remove(entry.spec)
+        catalog.remove(args.name, store=store)
         print(f"removed {args.name}")
         return 0
     return 2
@@ -216,55 +193,34 @@ def _pythons(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(
-    store: EnvStore, name: str, kind: str, spec: object, python: str
-) -> dict[str, object]:
-    from isocell.envs import EnvSpec
-
-    row: dict[str, object] = {"name": name, "kind": kind, "python": python}
-    if isinstance(spec, EnvSpec):
-        path = store.path_for(spec)
-        row.update(
-            python=spec.python_version,
-            interpreter=spec.python,
-            requirements=list(spec.requirements),
-            path=str(path),
-            built=path.is_dir(),
-        )
-        meta_file = path / "isocell-env.json"
-        if meta_file.is_file():
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            row.update(
-                lock=meta.get("lock", []),
-                exclude_newer=meta.get("exclude_newer"),
-                built_at=meta.get("built_at"),
-                builder=meta.get("builder"),
-                size_bytes=_size(path),
-                last_used=_mtime(meta_file),
-            )
-    return row
+def _shape(row: dict[str, Any]) -> dict[str, Any]:
+    """The command's own JSON shape of a catalog row, kept as scripts have read it so far:
+    ``python`` is the version of a built environment and the path of an external one."""
+    if row["kind"] == "external":
+        return {"name": row["name"], "kind": row["kind"], "python": row["python"]}
+    shaped = {
+        "name": row["name"],
+        "kind": row["kind"],
+        "python": row["python_version"],
+        "interpreter": row["base_python"],
+        "requirements": row["requirements"],
+        "path": row["path"],
+        "built": row["built"],
+    }
+    if row["built"]:
+        for key in ("lock", "exclude_newer", "built_at", "builder", "size_bytes", "last_used"):
+            shaped[key] = row[key]
+    return shaped
 
 
-def _rows(store: EnvStore, registry: Registry, everything: bool) -> list[dict[str, object]]:
-    rows = []
-    named = {}
-    for entry in registry.all():
-        row = _describe(store, entry.name, entry.kind, entry.spec, entry.python)
-        rows.append(row)
-        if entry.spec is not None:
-            named[entry.spec.key] = entry.name
-    if everything:
-        for path, meta in store.list():
-            if path.name in named:
-                continue
-            from isocell.envs import EnvSpec
-
-            spec = EnvSpec.from_dict(meta["spec"])  # type: ignore[arg-type]
-            rows.append(_describe(store, "", "cached", spec, ""))
+def _rows(store: EnvStore, registry: Registry, everything: bool) -> list[dict[str, Any]]:
+    rows = [
+        _shape(row) for row in catalog.catalog(store, registry, everything=everything, detail=True)
+    ]
     for row in rows:
-        row["packages"] = len(row.get("lock", []))  # type: ignore[arg-type]
+        row["packages"] = len(row.get("lock", []))
         row["size"] = _human(row.get("size_bytes"))
-        row["requirements"] = " ".join(row.get("requirements", []))  # type: ignore[arg-type]
+        row["requirements"] = " ".join(row.get("requirements", []))
     return rows
 
 
@@ -276,17 +232,6 @@ def _table(rows: list[dict[str, object]], columns: list[str]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
 
 
-def _size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def _human(size: object) -> str:
     if not isinstance(size, int):
         return ""
@@ -296,11 +241,6 @@ def _human(size: object) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return ""
-
-
-def _mtime(path: Path) -> str:
-    stamp = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
-    return stamp.isoformat(timespec="seconds")
 
 
 if __name__ == "__main__":

@@ -179,3 +179,14 @@ def test_line_magic_without_a_notebook_says_how(ip, monkeypatch):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     with pytest.raises(IsocellError, match="name it"):
         ip.run_line_magic("isocell", "export")
+
+
+def test_user_text_cannot_escape_the_docstring(isocell_home, tmp_path):
+    path = notebook(tmp_path, "x = 1", name='we"ird.ipynb')
+    evil = '/x"""+__import__("os").system("touch PWNED")+"""'
+    result = export_notebook(path, tmp_path / "out", data_dir=evil)
+    tree = ast.parse(result.text)
+    docstring = ast.get_docstring(tree)
+    assert evil in docstring and 'we"ird.ipynb' in docstring
+    calls = [n for n in ast.walk(tree.body[0]) if isinstance(n, ast.Call)]
+    assert calls == []  # the docstring is one plain string, nothing runs at import

@@ -146,6 +146,8 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    # Text from the user inside the module docstring: no quote or backslash may end it early.
+    jinja.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"', '\\"')
     rendered = []
     for task in tasks:
         environment = options.environments.get(task.task_id, TaskEnvironment())

@@ -1,0 +1,203 @@
+"""What every isocell route shares: JSON errors, reading the body, running work off the loop.
+
+Errors are JSON, ``{"message": ..., "error": ...}``, never an HTML page: a message a person can
+act on (the text of the :class:`~isocell.errors.IsocellError` behind it), the error's class
+name, and the data it carries where the client can use it (a cell and a line for an export).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable, Mapping
+from http.client import responses
+from typing import Any, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from tornado.web import HTTPError
+
+from isocell.envs import check_name
+from isocell.errors import (
+    EnvironmentNotFoundError,
+    ExportError,
+    InterpreterNotFoundError,
+    IsocellError,
+    RegistryError,
+    RequirementError,
+)
+
+__all__ = ["ApiError", "Body", "IsocellHandler"]
+
+T = TypeVar("T")
+
+# What an error means for a route: bad input, or an unknown name; anything else is a 500.
+_STATUS: dict[type[IsocellError], int] = {
+    RequirementError: 400,
+    InterpreterNotFoundError: 400,
+    ExportError: 400,
+    EnvironmentNotFoundError: 404,
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ApiError(HTTPError):
+    """An HTTP error with a JSON body.
+
+    Parameters
+    ----------
+    status : int
+        The HTTP status (400 bad input, 403 refused, 404 unknown, 409 conflict, 500 failed).
+    message : str
+        What went wrong and what to do, for a person.
+    **extra
+        More fields for the JSON body (``cell``, ``line``, ``error``).
+    """
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        # tornado formats log_message with %; the message is user-facing text, not a format.
+        super().__init__(status, message.replace("%", "%%"))
+        self.message = message
+        self.extra = extra
+
+    @classmethod
+    def of(cls, error: IsocellError, status: int | None = None) -> ApiError:
+        """The response for ``error``: its message, class name and data."""
+        extra: dict[str, Any] = {"error": type(error).__name__}
+        if isinstance(error, ExportError):
+            extra.update(cell=error.cell, line=error.line)
+        elif isinstance(error, RequirementError):
+            extra.update(requirement=error.requirement)
+        elif isinstance(error, EnvironmentNotFoundError):
+            extra.update(known=error.known)
+        code = status or next((c for t, c in _STATUS.items() if isinstance(error, t)), 500)
+        return cls(code, str(error), **extra)
+
+
+class Body:
+    """The JSON object of a request, read field by field with its type checked.
+
+    Unknown fields are ignored; a field of the wrong type is a 400 naming the field.
+    """
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """A string field, None when absent or null (a 400 when ``required``)."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise ApiError(400, f"the request needs a {key!r} field (a string)")
+            return None
+        if not isinstance(value, str):
+            raise ApiError(400, f"{key!r} must be a string, not {_json_type(value)}")
+        if _CONTROL.search(value):
+            raise ApiError(400, f"{key!r} must be one line of text without control characters")
+        if required and not value.strip():
+            raise ApiError(400, f"{key!r} must not be empty")
+        return value
+
+    def texts(self, key: str) -> list[str]:
+        """A list-of-strings field, empty when absent or null."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ApiError(400, f"{key!r} must be a list of strings")
+        return list(value)
+
+    def flag(self, key: str) -> bool:
+        """A boolean field, False when absent or null."""
+        value = self.data.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise ApiError(400, f"{key!r} must be true or false, not {_json_type(value)}")
+        return value
+
+    def integer(self, key: str, default: int) -> int:
+        """An integer field (not a boolean), ``default`` when absent or null."""
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ApiError(400, f"{key!r} must be an integer, not {_json_type(value)}")
+        return value
+
+
+class IsocellHandler(APIHandler):
+    """Base of isocell's routes: the ``isocell`` authorization resource and JSON errors.
+
+    Subclasses decorate every verb with ``@tornado.web.authenticated`` and ``@authorized``,
+    as the JupyterLab extension template does.
+    """
+
+    auth_resource = "isocell"
+
+    def body(self) -> Body:
+        """The request's JSON object (an empty one for an empty body)."""
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError as error:
+            raise ApiError(400, f"the request body is not JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, f"the request body must be a JSON object, not {_json_type(data)}")
+        return Body(data)
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``work(*args)`` in a worker thread; an isocell error becomes a response.
+
+        ``work`` reads or writes files or runs interpreters, so never on the event loop. The
+        status follows the error: 400 for bad input, 404 for an unknown name, 500 otherwise.
+        """
+        try:
+            return await asyncio.to_thread(work, *args)
+        except IsocellError as error:
+            raise ApiError.of(error) from error
+
+    def checked_name(self, name: str) -> str:
+        """``name`` if it is a valid environment name, else a 400 saying what names may be."""
+        try:
+            return check_name(name)
+        except RegistryError as error:
+            raise ApiError(400, str(error), error="RegistryError") from None
+
+    def reply(self, payload: Any, status: int = 200) -> None:
+        """Finish with ``payload`` as JSON."""
+        self.set_status(status)
+        self.finish(json.dumps(payload))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error as JSON with a ``message`` a person can act on."""
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        reply: dict[str, Any]
+        if isinstance(error, ApiError):
+            reply = {"message": error.message, **error.extra}
+        elif isinstance(error, HTTPError):
+            text = error.log_message % error.args if error.log_message else ""
+            if status_code == 403 and not getattr(self, "_jupyter_current_user", None):
+                text = (
+                    "not authenticated: send the Jupyter server's token (an 'Authorization: "
+                    "token ...' header) or log in to the server first"
+                )
+            elif status_code == 403 and "xsrf" in text.lower():
+                text += (
+                    " (a request authenticated by the login cookie must echo the '_xsrf' "
+                    "cookie in an 'X-XSRFToken' header, as JupyterLab's ServerConnection does)"
+                )
+            reply = {"message": text or responses.get(status_code, "error"), "reason": error.reason}
+        else:
+            reply = {
+                "message": f"isocell failed unexpectedly ({type(error).__name__}: {error}); "
+                "the Jupyter server's log has the traceback",
+                "error": type(error).__name__,
+            }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(reply))
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "an object", type(None): "null"})
+    return names.get(type(value), type(value).__name__)

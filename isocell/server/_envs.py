@@ -1,0 +1,222 @@
+"""Named environments over HTTP: list, create or register, show, remove, rebuild; interpreters.
+
+The routes are thin: they check the request, then call :mod:`isocell.envs._catalog`, as
+``isocell env`` does. Everything that could be wrong with a new environment (its name, its
+requirements, its interpreter, a name already taken) is refused before a build starts.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+
+from isocell.envs import (
+    EnvRequest,
+    EnvStore,
+    Registry,
+    find_interpreters,
+    parse_requirements,
+    spec_for,
+)
+from isocell.envs import _catalog as catalog
+from isocell.envs._spec import BUILDERS
+from isocell.errors import RequirementError
+from isocell.server._base import ApiError, Body, IsocellHandler
+from isocell.server._tasks import Task, TaskBoard
+
+__all__ = ["EnvHandler", "EnvsHandler", "PythonsHandler", "RebuildHandler"]
+
+
+class _EnvRoute(IsocellHandler):
+    """What the environment routes share: the store, the task board, conflict checks."""
+
+    @property
+    def board(self) -> TaskBoard:
+        board: TaskBoard = self.settings["isocell_tasks"]
+        return board
+
+    def store(self) -> EnvStore:
+        # Read per request: ISOCELL_HOME is the server process's, and tests change it.
+        return EnvStore()
+
+    def refuse_if_busy(self, name: str) -> None:
+        """A 409 while a build of ``name`` runs."""
+        task = self.board.running(name)
+        if task is not None:
+            raise ApiError(
+                409,
+                f"environment {name!r} is being built (task {task.id}); wait for it to finish",
+                task=task.id,
+            )
+
+    def accepted(self, task: Task) -> None:
+        """Answer 202 with the task and where to poll it."""
+        base = self.settings.get("base_url", "/")
+        self.set_header("Location", url_path_join(base, "isocell", "tasks", task.id))
+        self.reply({"task": task.to_json()}, 202)
+
+
+def _refuse_if_kernel_runs(store: EnvStore, name: str, doing: str) -> None:
+    # Deleting the files under a live kernel would break it at its next import.
+    if catalog.kernel_running(store, Registry(store.home).get(name)):
+        raise ApiError(
+            409,
+            f"a kernel is running in environment {name!r}: stop it first (`%isocell stop` in "
+            f"the notebook that uses it, or shut that notebook's kernel down), then {doing} it",
+            kernel_running=True,
+        )
+
+
+class EnvsHandler(_EnvRoute):
+    """``GET /isocell/envs`` (the named environments); ``POST`` creates or registers one."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        store = self.store()
+        rows = await self.call(catalog.catalog, store, Registry(store.home))
+        self.reply({"environments": rows})
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        name = self.checked_name(body.text("name", required=True) or "")
+        if body.flag("external"):
+            await self._register(name, body)
+        else:
+            await self._create(name, body)
+
+    async def _register(self, name: str, body: Body) -> None:
+        python = body.text("python")
+        if not python:
+            raise ApiError(
+                400, "an external environment needs 'python': an interpreter's path or version"
+            )
+        if body.texts("requirements"):
+            raise ApiError(
+                400,
+                "an external interpreter is used as it is: install requirements into it "
+                "yourself, or create an environment without 'external' to have them built",
+            )
+        store = self.store()
+        await self._refuse_if_taken(store, name)
+        row = await self.call(partial(catalog.register_external, name, python, store=store))
+        self.reply({"environment": row}, 201)
+
+    async def _create(self, name: str, body: Body) -> None:
+        request = _request(body)
+        try:
+            parse_requirements(request.requirements)
+        except RequirementError as error:
+            raise ApiError.of(error) from None
+        store = self.store()
+        await self._refuse_if_taken(store, name)
+        self.refuse_if_busy(name)
+        spec = await self.call(spec_for, request)
+
+        def work(progress: Any) -> dict[str, Any]:
+            return catalog.create_named(name, spec, progress, store=store)
+
+        self.accepted(self.board.start("build", name, work))
+
+    async def _refuse_if_taken(self, store: EnvStore, name: str) -> None:
+        if await self.call(catalog.taken, name, Registry(store.home)):
+            raise ApiError(
+                409,
+                f"an environment named {name!r} exists already; choose another name, or "
+                "remove it first",
+                error="RegistryError",
+            )
+
+
+def _request(body: Body) -> EnvRequest:
+    builder = body.text("builder")
+    if builder is not None and builder not in BUILDERS:
+        raise ApiError(400, f"'builder' must be one of {', '.join(BUILDERS)}, not {builder!r}")
+    index_url = body.text("index_url")
+    extra = body.texts("extra_index_urls")
+    for url in ([index_url] if index_url else []) + extra:
+        if url.strip().startswith("-") or not url.strip():
+            raise ApiError(400, f"{url!r} is not a package index URL")
+    return EnvRequest(
+        python=body.text("python") or None,
+        requirements=tuple(body.texts("requirements")),
+        system_site_packages=body.flag("system_site_packages"),
+        index_url=index_url or None,
+        extra_index_urls=tuple(extra),
+        exclude_newer=body.text("exclude_newer") or None,
+        builder=builder,
+    )
+
+
+class EnvHandler(_EnvRoute):
+    """``GET /isocell/envs/{name}`` (with its lock); ``DELETE`` unregisters and deletes it."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        self.checked_name(name)
+        store = self.store()
+        entry = await self.call(Registry(store.home).get, name)
+        row = await self.call(catalog.describe, store, entry)
+        self.reply({"environment": row})
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        self.checked_name(name)
+        self.refuse_if_busy(name)
+        store = self.store()
+        await self.call(_refuse_if_kernel_runs, store, name, "remove")
+        await self.call(partial(catalog.remove, name, store=store))
+        self.set_status(204)
+        self.finish()
+
+
+class RebuildHandler(_EnvRoute):
+    """``POST /isocell/envs/{name}/rebuild``: delete the built environment and build it again."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        self.checked_name(name)
+        self.refuse_if_busy(name)
+        store = self.store()
+        entry = await self.call(Registry(store.home).get, name)
+        if entry.spec is None:
+            raise ApiError(
+                400,
+                f"{name!r} is the interpreter {entry.python}, used as it is: isocell did not "
+                "build it and cannot rebuild it",
+                error="RegistryError",
+            )
+        await self.call(_refuse_if_kernel_runs, store, name, "rebuild")
+
+        def work(progress: Any) -> dict[str, Any]:
+            return catalog.rebuild(name, progress, store=store)
+
+        self.accepted(self.board.start("rebuild", name, work))
+
+
+class PythonsHandler(IsocellHandler):
+    """``GET /isocell/pythons``: the interpreters discovery finds, newest first."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        found = await self.call(find_interpreters)
+        pythons = [
+            {
+                "version": i.version_str,
+                "path": i.path,
+                "source": i.source,
+                "implementation": i.implementation,
+            }
+            for i in found
+        ]
+        self.reply({"pythons": pythons})

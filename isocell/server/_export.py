@@ -1,0 +1,123 @@
+"""``POST /isocell/export``: a notebook under the server's root folder to an Airflow DAG.
+
+Paths come from the client relative to the server's ``root_dir``, as Jupyter's contents API
+names files, and must stay inside it once symlinks are resolved: an absolute path is a 400,
+a path that leads out (``..``, a symlink) a 403.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+
+from isocell.server._base import ApiError, IsocellHandler
+
+__all__ = ["ExportHandler", "inside_root"]
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def inside_root(root: str, relative: str, what: str) -> Path:
+    """``root / relative``, refused unless it stays inside ``root``.
+
+    Parameters
+    ----------
+    root : str
+        The server's root folder.
+    relative : str
+        A ``/``-separated path relative to it, as the contents API gives paths.
+    what : str
+        What the path is for, in messages (``"notebook"``).
+
+    Returns
+    -------
+    Path
+        The path under ``root``, normalized but not resolved (a symlinked notebook keeps its
+        own name).
+
+    Raises
+    ------
+    ApiError
+        400 for an empty or absolute path, 403 for one that leads outside ``root``.
+    """
+    if not relative.strip():
+        raise ApiError(400, f"the {what} path is empty")
+    if relative.startswith(("/", "\\")) or _DRIVE.match(relative) or os.path.isabs(relative):
+        raise ApiError(
+            400,
+            f"the {what} path {relative!r} is absolute: give it relative to the folder the "
+            "Jupyter server serves, as the file browser shows it",
+        )
+    candidate = Path(os.path.normpath(os.path.join(root, relative)))
+    top = Path(root).resolve()
+    if not candidate.resolve().is_relative_to(top):
+        raise ApiError(
+            403,
+            f"the {what} path {relative!r} leads outside the folder the Jupyter server "
+            "serves; only files under it can be exported",
+        )
+    return candidate
+
+
+class ExportHandler(IsocellHandler):
+    """Export a notebook to an Airflow DAG file, as ``isocell export`` does."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        root = str(self.settings["server_root_dir"])
+        path, output = body.text("path", required=True) or "", body.text("output")
+        notebook, target = await self.call(_paths, root, path, output)
+        # Both are written into the DAG file's docstring; a quote there would end it.
+        for label, text in (("notebook name", notebook.name), ("data_dir", body.text("data_dir"))):
+            if text and ('"' in text or "\\" in text):
+                raise ApiError(400, f"the {label} {text!r} must not contain '\"' or '\\'")
+        options: dict[str, Any] = {
+            "dag_id": body.text("dag_id") or None,
+            "schedule": body.text("schedule") or None,
+            "start_date": body.text("start_date") or None,
+            "airflow": body.integer("airflow", 3),
+            "data_dir": body.text("data_dir") or None,
+        }
+        try:
+            result = await self.call(_export, notebook, target, options)
+        except ApiError as error:
+            # The export's errors always say where, if only that it is nowhere in particular.
+            error.extra.setdefault("cell", None)
+            error.extra.setdefault("line", None)
+            raise
+        self.reply(
+            {
+                "dag_file": _relative(result.dag_file, root),
+                "dag_id": result.dag_id,
+                "tasks": list(result.tasks),
+                "files": [_relative(path, root) for path in result.files],
+                "text": result.text,
+            }
+        )
+
+
+def _paths(root: str, path: str, output: str | None) -> tuple[Path, Path | None]:
+    notebook = inside_root(root, path, "notebook")
+    target = inside_root(root, output, "output") if output is not None else None
+    if notebook.suffix != ".ipynb":
+        raise ApiError(400, f"{_relative(notebook, root)} is not a notebook (.ipynb)")
+    if not notebook.is_file():
+        raise ApiError(404, f"no notebook at {_relative(notebook, root)}")
+    return notebook, target
+
+
+def _export(notebook: Path, output: Path | None, options: dict[str, Any]) -> Any:
+    from isocell.dag import export_notebook  # imports jinja2 and the analysis: only when used
+
+    return export_notebook(notebook, output, **options)
+
+
+def _relative(path: Path, root: str) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()

@@ -1,0 +1,403 @@
+"""The jupyter_server extension's REST API, through a real Jupyter server and real builds.
+
+Requests go through jupyter_server's own test fixtures (``jp_fetch`` sends the server's
+token); every test has its own server, its own root folder and an empty ``ISOCELL_HOME``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from tornado.httpclient import HTTPClientError, HTTPResponse
+from traitlets.config import Config
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+HOST_PYTHON = getattr(sys, "_base_executable", None) or sys.executable
+# jupyter_server's fixtures give each test a new HOME; uv keeps its download cache where it was.
+UV_CACHE = os.environ.get("UV_CACHE_DIR") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "uv"
+)
+
+
+@pytest.fixture
+def jp_server_config() -> Config:
+    return Config({"ServerApp": {"jpserver_extensions": {"isocell.server": True}}})
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ISOCELL_HOME (not ``tmp_path / "home"``: that is the fixtures' HOME)."""
+    isocell_home = tmp_path / "isocell-home"
+    monkeypatch.setenv("ISOCELL_HOME", str(isocell_home))
+    monkeypatch.setenv("UV_CACHE_DIR", UV_CACHE)
+    return isocell_home
+
+
+async def call(
+    jp_fetch: Any, *parts: str, method: str = "GET", body: Any = None, **kwargs: Any
+) -> tuple[int, Any]:
+    """(status, JSON body or None) of a request, whatever the status."""
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    try:
+        response: HTTPResponse = await jp_fetch("isocell", *parts, method=method, **kwargs)
+    except HTTPClientError as error:
+        assert error.response is not None, error
+        response = error.response
+    assert response.headers.get("Content-Type", "").startswith("application/json") or (
+        response.code == 204
+    ), response.body
+    return response.code, json.loads(response.body) if response.body else None
+
+
+async def finished(jp_fetch: Any, task: dict[str, Any], seconds: float = 600) -> dict[str, Any]:
+    """Poll a task with ``?since=`` until it ends; check that the log arrives in order."""
+    deadline = time.monotonic() + seconds
+    lines: list[str] = list(task["log"])
+    while task["state"] == "running":
+        assert time.monotonic() < deadline, f"task still running: {task}"
+        await asyncio.sleep(0.2)
+        code, reply = await call(jp_fetch, "tasks", task["id"], params={"since": len(lines)})
+        assert code == 200
+        task = reply["task"]
+        assert task["log_offset"] == len(lines)
+        lines += task["log"]
+    task["all_lines"] = lines
+    return task
+
+
+def write_notebook(folder: Path, *sources: str, name: str = "nb.ipynb") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), path)
+    return path
+
+
+SIX = {"name": "tiny", "python": None, "requirements": ["six==1.16.0"]}
+
+
+# ---- environments -----------------------------------------------------------------------
+
+
+async def test_list_is_empty_on_a_fresh_home(jp_fetch, home):
+    assert await call(jp_fetch, "envs") == (200, {"environments": []})
+
+
+@pytest.mark.slow
+async def test_create_answers_at_once_then_builds_in_the_background(jp_fetch, home):
+    code, reply = await call(jp_fetch, "envs", method="POST", body=SIX)
+    assert code == 202, reply
+    task = reply["task"]
+    assert (task["kind"], task["name"], task["state"]) == ("build", "tiny", "running")
+    # the same name again, while it builds (or just after): a conflict, not a second build
+    again, refused = await call(jp_fetch, "envs", method="POST", body=SIX)
+    assert again == 409 and "tiny" in refused["message"]
+
+    task = await finished(jp_fetch, task)
+    assert task["state"] == "done", task["error"]
+    assert task["error"] is None and task["all_lines"] and task["packages"] > 5
+    assert task["environment"]["name"] == "tiny" and task["environment"]["built"]
+
+    code, listing = await call(jp_fetch, "envs")
+    [row] = listing["environments"]
+    assert row["name"] == "tiny" and row["kind"] == "spec" and row["built"]
+    assert row["packages"] > 5 and row["requirements"] == ["six==1.16.0"]
+    assert row["size_bytes"] > 0 and row["kernel_running"] is False
+    assert row["python_version"] == "{}.{}.{}".format(*sys.version_info[:3])
+    assert Path(row["python"]).is_file() and row["created"] and row["last_used"]
+
+    code, refused = await call(jp_fetch, "envs", method="POST", body=SIX)
+    assert code == 409 and "exists already" in refused["message"]
+
+
+@pytest.mark.slow
+async def test_show_rebuild_and_delete(jp_fetch, home):
+    _, reply = await call(jp_fetch, "envs", method="POST", body=SIX)
+    assert (await finished(jp_fetch, reply["task"]))["state"] == "done"
+
+    code, shown = await call(jp_fetch, "envs", "tiny")
+    assert code == 200
+    environment = shown["environment"]
+    assert "six==1.16.0" in environment["lock"] and environment["builder"] == "uv"
+    folder = Path(environment["path"])
+    assert folder.is_dir() and folder.is_relative_to(home)
+
+    # a kernel running in it (as a notebook's child would): neither rebuilt nor removed
+    kernel = subprocess.Popen(
+        [environment["python"], "-m", "ipykernel_launcher", "-f", str(home / "kernel.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _, listing = await call(jp_fetch, "envs")
+        assert listing["environments"][0]["kernel_running"] is True
+        for method, parts in [("DELETE", ()), ("POST", ("rebuild",))]:
+            body = {} if method == "POST" else None
+            code, refused = await call(jp_fetch, "envs", "tiny", *parts, method=method, body=body)
+            assert code == 409 and "a kernel is running" in refused["message"]
+    finally:
+        kernel.kill()
+        kernel.wait()
+    assert folder.is_dir()
+
+    code, reply = await call(jp_fetch, "envs", "tiny", "rebuild", method="POST", body={})
+    assert code == 202 and reply["task"]["kind"] == "rebuild"
+    task = await finished(jp_fetch, reply["task"])
+    assert task["state"] == "done", task["error"]
+    assert "six==1.16.0" in task["environment"]["lock"] and folder.is_dir()
+
+    code, _ = await call(jp_fetch, "envs", "tiny", method="DELETE")
+    assert code == 204
+    assert await call(jp_fetch, "envs") == (200, {"environments": []})
+    assert not folder.exists()
+    code, missing = await call(jp_fetch, "envs", "tiny")
+    assert code == 404 and "no environment named 'tiny'" in missing["message"]
+    assert (await call(jp_fetch, "envs", "tiny", method="DELETE"))[0] == 404
+
+
+@pytest.mark.parametrize("requirement", ["pandas; rm -rf ~", "--index-url=x"])
+async def test_a_bad_requirement_is_refused_and_nothing_is_created(jp_fetch, home, requirement):
+    body = {"name": "bad", "requirements": ["six", requirement]}
+    code, reply = await call(jp_fetch, "envs", method="POST", body=body)
+    assert code == 400 and "invalid requirement" in reply["message"]
+    assert reply["requirement"] == requirement
+    assert not (home / "registry.json").exists()
+    assert not (home / "envs").exists() or not any((home / "envs").iterdir())
+    assert (await call(jp_fetch, "tasks"))[1] == {"tasks": []}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": "../evil", "requirements": ["six"]}, "invalid environment name"),
+        ({"requirements": ["six"]}, "needs a 'name'"),
+        ({"name": "ok", "requirements": "six"}, "'requirements' must be a list of strings"),
+        ({"name": "ok", "system_site_packages": "yes"}, "must be true or false"),
+        ({"name": "ok", "builder": "conda"}, "'builder' must be one of"),
+        ({"name": "ok", "python": "3.99"}, "no Python interpreter matches '3.99'"),
+        ({"name": "ok", "exclude_newer": "last week"}, "--exclude-newer takes"),
+        ({"name": "ok", "external": True}, "needs 'python'"),
+        ({"name": "ok", "external": True, "python": "/no/such/python"}, "no Python interpreter"),
+        (["not", "an", "object"], "must be a JSON object"),
+    ],
+)
+async def test_bad_input_is_a_400_with_a_message(jp_fetch, home, body, message):
+    code, reply = await call(jp_fetch, "envs", method="POST", body=body)
+    assert code == 400 and message in reply["message"], reply
+    assert not (home / "registry.json").exists()
+
+
+async def test_a_body_that_is_not_json_is_a_400(jp_fetch, home):
+    response = await call(
+        jp_fetch, "envs", method="POST", body=None, allow_nonstandard_methods=True
+    )
+    assert response[0] == 400  # an empty body is an empty object: no name
+    try:
+        await jp_fetch("isocell", "envs", method="POST", body="{nope")
+    except HTTPClientError as error:
+        assert error.code == 400 and "not JSON" in json.loads(error.response.body)["message"]
+    else:
+        raise AssertionError("accepted a body that is not JSON")
+
+
+@pytest.mark.parametrize("name", ["..", "..evil", "a b", "-rf"])
+async def test_a_bad_name_in_the_url_is_refused(jp_fetch, home, name):
+    for method, parts in [("GET", ()), ("DELETE", ()), ("POST", ("rebuild",))]:
+        body = {} if method == "POST" else None
+        code, reply = await call(jp_fetch, "envs", name, *parts, method=method, body=body)
+        assert code == 400 and "invalid environment name" in reply["message"], (method, reply)
+
+
+async def test_register_an_external_interpreter(jp_fetch, home):
+    body = {"name": "host", "python": HOST_PYTHON, "external": True, "unknown": "ignored"}
+    code, reply = await call(jp_fetch, "envs", method="POST", body=body)
+    assert code == 201, reply
+    row = reply["environment"]
+    assert row["kind"] == "external" and row["python"] == HOST_PYTHON and row["built"]
+    assert row["python_version"] == "{}.{}.{}".format(*sys.version_info[:3])
+    assert row["packages"] == len(row["lock"]) > 0 and row["size_bytes"] is None
+
+    code, listing = await call(jp_fetch, "envs")
+    assert [r["name"] for r in listing["environments"]] == ["host"]
+    code, shown = await call(jp_fetch, "envs", "host")
+    assert code == 200 and shown["environment"]["lock"] == row["lock"]
+
+    code, refused = await call(jp_fetch, "envs", method="POST", body=body)
+    assert code == 409 and "exists already" in refused["message"]
+    code, refused = await call(jp_fetch, "envs", method="POST", body={**SIX, "name": "host"})
+    assert code == 409
+    code, refused = await call(jp_fetch, "envs", "host", "rebuild", method="POST", body={})
+    assert code == 400 and "used as it is" in refused["message"]
+    assert (await call(jp_fetch, "envs", "host", method="DELETE"))[0] == 204
+    assert Path(HOST_PYTHON).is_file()  # unregistered, never deleted
+
+
+async def test_pythons_lists_the_host_version(jp_fetch, home):
+    code, reply = await call(jp_fetch, "pythons")
+    assert code == 200
+    versions = {row["version"].rsplit(".", 1)[0] for row in reply["pythons"]}
+    assert "{}.{}".format(*sys.version_info[:2]) in versions
+    assert all({"version", "path", "source"} <= set(row) for row in reply["pythons"])
+
+
+async def test_unknown_task_and_route_are_json_404s(jp_fetch, home):
+    code, reply = await call(jp_fetch, "tasks", "0123abcd")
+    assert code == 404 and "no task" in reply["message"]
+    code, reply = await call(jp_fetch, "nothing", "here")
+    assert code == 404 and "no route" in reply["message"]
+
+
+async def test_a_damaged_registry_is_a_500_that_says_what_to_do(jp_fetch, home):
+    home.mkdir(parents=True)
+    (home / "registry.json").write_text("{not json")
+    code, reply = await call(jp_fetch, "envs")
+    assert code == 500 and "is damaged" in reply["message"]
+    assert "delete the file" in reply["message"] and reply["error"] == "RegistryError"
+
+
+def test_the_task_board_keeps_the_last_tasks_and_every_running_one():
+    import logging
+    import threading
+
+    from isocell.server._tasks import TaskBoard
+
+    board = TaskBoard(logging.getLogger("test"), keep=3)
+    release = threading.Event()
+
+    def slow(progress: Any) -> dict[str, Any]:
+        release.wait(30)
+        return {"name": "slow", "packages": 1}
+
+    running = board.start("build", "slow", slow)
+    done = [board.start("build", f"e{i}", lambda progress: {"packages": 0}) for i in range(5)]
+    deadline = time.monotonic() + 30
+    while any(t.state == "running" for t in done) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    board.start("build", "last", lambda progress: {"packages": 0})
+    kept = board.all()
+    assert running in kept and len(kept) == 3 and kept[-1].name == "last"
+    assert board.running("slow") is running and board.get(done[0].id) is None
+    release.set()
+
+
+# ---- export -------------------------------------------------------------------------------
+
+
+async def test_export_writes_the_dag_beside_the_notebook(jp_fetch, jp_root_dir, home):
+    write_notebook(jp_root_dir / "work", "x = 1", "y = x + 1")
+    code, reply = await call(
+        jp_fetch, "export", method="POST", body={"path": "work/nb.ipynb", "schedule": "@daily"}
+    )
+    assert code == 200, reply
+    assert reply["dag_file"] == "work/dags/nb.py" and reply["dag_id"] == "nb"
+    assert reply["tasks"] == ["cell_0", "cell_1"] and reply["files"][0] == "work/dags/nb.py"
+    dag = jp_root_dir / "work" / "dags" / "nb.py"
+    assert dag.read_text(encoding="utf-8") == reply["text"] and '"@daily"' in reply["text"]
+    assert all((jp_root_dir / path).exists() for path in reply["files"])
+
+    body = {"path": "work/nb.ipynb", "output": "out", "dag_id": "other", "airflow": 2}
+    code, reply = await call(jp_fetch, "export", method="POST", body=body)
+    assert code == 200 and reply["dag_file"] == "out/other.py"
+    assert (jp_root_dir / "out" / "other.py").is_file()
+
+
+async def test_export_error_names_the_cell_and_line(jp_fetch, jp_root_dir, home):
+    write_notebook(jp_root_dir, "x = 1", "y = 2\n!pip install x", name="bad.ipynb")
+    code, reply = await call(jp_fetch, "export", method="POST", body={"path": "bad.ipynb"})
+    assert code == 400 and (reply["cell"], reply["line"]) == (1, 2)
+    assert "!pip install x" in reply["message"] and reply["error"] == "ExportError"
+    assert not (jp_root_dir / "dags").exists()
+    code, reply = await call(
+        jp_fetch, "export", method="POST", body={"path": "bad.ipynb", "airflow": "3"}
+    )
+    assert code == 400 and "'airflow' must be an integer" in reply["message"]
+
+
+async def test_export_paths_must_stay_inside_the_root(jp_fetch, jp_root_dir, tmp_path, home):
+    outside = write_notebook(tmp_path / "elsewhere", "x = 1", name="outside.ipynb")
+    write_notebook(jp_root_dir, "x = 1")
+    (jp_root_dir / "link.ipynb").symlink_to(outside)
+    (jp_root_dir / "escape").symlink_to(outside.parent, target_is_directory=True)
+    refused = [
+        ({"path": "../outside.ipynb"}, 403),
+        ({"path": "sub/../../outside.ipynb"}, 403),
+        ({"path": str(outside)}, 400),
+        ({"path": "/etc/passwd"}, 400),
+        ({"path": "link.ipynb"}, 403),
+        ({"path": "escape/outside.ipynb"}, 403),
+        ({"path": "nb.ipynb", "output": "../dags"}, 403),
+        ({"path": "nb.ipynb", "output": "escape"}, 403),
+        ({"path": "nb.ipynb", "output": str(tmp_path / "dags")}, 400),
+        ({"path": "missing.ipynb"}, 404),
+        ({"path": "nb.ipynb", "data_dir": '/x"""+str(1)+"""'}, 400),
+        ({"path": ""}, 400),
+    ]
+    for body, status in refused:
+        code, reply = await call(jp_fetch, "export", method="POST", body=body)
+        assert code == status and reply["message"], (body, reply)
+    assert not (outside.parent / "dags").exists() and not (tmp_path / "dags").exists()
+    assert sorted(p.name for p in outside.parent.iterdir()) == ["outside.ipynb"]
+
+
+# ---- authentication -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "parts", "body"),
+    [
+        ("GET", ("envs",), None),
+        ("POST", ("envs",), {"name": "x", "python": HOST_PYTHON, "external": True}),
+        ("GET", ("envs", "x"), None),
+        ("DELETE", ("envs", "x"), None),
+        ("POST", ("envs", "x", "rebuild"), {}),
+        ("GET", ("tasks",), None),
+        ("GET", ("tasks", "abc"), None),
+        ("GET", ("pythons",), None),
+        ("POST", ("export",), {"path": "nb.ipynb"}),
+        ("GET", ("no-such-route",), None),
+    ],
+)
+@pytest.mark.parametrize("authorization", ["", "token wrong-token"])
+async def test_an_unauthenticated_request_is_refused(
+    jp_fetch, jp_root_dir, home, method, parts, body, authorization
+):
+    write_notebook(jp_root_dir, "x = 1")
+    headers = {"Authorization": authorization}
+    code, reply = await call(jp_fetch, *parts, method=method, body=body, headers=headers)
+    assert code == 403 and "not authenticated" in reply["message"]
+    assert not (home / "registry.json").exists() and not (jp_root_dir / "dags").exists()
+
+
+async def test_a_browser_session_needs_the_xsrf_token(jp_fetch, jp_serverapp, jp_root_dir, home):
+    """JupyterLab's way: a login cookie, and for POST/DELETE the ``_xsrf`` cookie echoed in
+    the ``X-XSRFToken`` header (``ServerConnection.makeRequest`` does both)."""
+    token = jp_serverapp.identity_provider.token
+    # Opening a page with ?token= logs the browser in: the server sets its login cookie.
+    response = await jp_fetch(
+        "api", "status", params={"token": token}, headers={"Authorization": ""}
+    )
+    cookies = [c.split(";")[0] for c in response.headers.get_list("Set-Cookie")]
+    login = next(c for c in cookies if c.startswith("username-"))
+    write_notebook(jp_root_dir, "x = 1")
+    browser = {"Authorization": "", "Cookie": login}
+
+    code, _ = await call(jp_fetch, "envs", headers=browser)
+    assert code == 200  # reading needs only the login cookie
+    export = {"path": "nb.ipynb"}
+    code, reply = await call(jp_fetch, "export", method="POST", body=export, headers=browser)
+    assert code == 403 and "_xsrf" in reply["message"]
+    xsrf = "c0ffee" * 6
+    with_xsrf = {**browser, "Cookie": f"{login}; _xsrf={xsrf}", "X-XSRFToken": xsrf}
+    code, reply = await call(jp_fetch, "export", method="POST", body=export, headers=with_xsrf)
+    assert code == 200 and reply["dag_file"] == "dags/nb.py"
