@@ -2,6 +2,7 @@
 # The two set-up commands of the README:
 #   bash dev.sh demo   install isocell, execute notebooks/quickstart.ipynb headless, print its isolated cells
 #   bash dev.sh test   install isocell with its test tools, run the whole test suite
+#                      (Python tests, then the JupyterLab front end's tests in a real browser)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,7 +39,10 @@ test)
     .venv/bin/ruff check isocell tests bench
     .venv/bin/ruff format --check isocell tests bench
     .venv/bin/mypy isocell
-    exec .venv/bin/python -m pytest "${@:2}"
+    .venv/bin/python -m pytest "${@:2}"
+    # The JupyterLab front end: jest, eslint + prettier, and the browser tests (Debian's
+    # chromium, installed by the script when missing).
+    bash ui-tests/run.sh
     ;;
 *)
     echo "usage: bash dev.sh demo | bash dev.sh test [pytest options]" >&2

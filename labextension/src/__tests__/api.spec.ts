@@ -1,0 +1,147 @@
+import { ExportError, IsocellAPI, parseEnvironment, parseTask } from '../api';
+import { IsocellRequestError } from '../request';
+import { MockServer, rejection, row, task } from './server';
+
+describe('IsocellAPI', () => {
+  let server: MockServer;
+  let api: IsocellAPI;
+  beforeEach(() => {
+    server = new MockServer();
+    api = new IsocellAPI(server.settings);
+  });
+
+  it('lists environments as typed rows', async () => {
+    server.on('GET envs', {
+      json: { environments: [row(), row({ name: 'b', size_bytes: null })] }
+    });
+    const environments = await api.listEnvironments();
+    expect(environments.map(e => e.name)).toEqual(['analytics', 'b']);
+    expect(environments[0].size_bytes).toBe(12_582_912);
+    expect(environments[1].size_bytes).toBeNull();
+  });
+
+  it('names the field when a row has the wrong shape', async () => {
+    server.on('GET envs', {
+      json: { environments: [row({ packages: 'many' })] }
+    });
+    await expect(api.listEnvironments()).rejects.toThrow(
+      /environments\[0\]\.packages/
+    );
+  });
+
+  it('rejects an unknown kind', () => {
+    expect(() => parseEnvironment(row({ kind: 'conda' }))).toThrow(
+      /"spec" or "external"/
+    );
+  });
+
+  it('creates a spec environment as a task and an external one as a row', async () => {
+    server.on('POST envs', request => {
+      const body = request.body as { external?: boolean };
+      return body.external
+        ? {
+            status: 201,
+            json: { environment: row({ kind: 'external', name: 'x' }) }
+          }
+        : { status: 202, json: { task: task() } };
+    });
+    const built = await api.createEnvironment({
+      name: 'a',
+      python: null,
+      requirements: ['six']
+    });
+    expect('task' in built && built.task.state).toBe('running');
+    const external = await api.createEnvironment({
+      name: 'x',
+      python: '/usr/bin/python3',
+      requirements: [],
+      external: true
+    });
+    expect('environment' in external && external.environment.kind).toBe(
+      'external'
+    );
+    expect(server.requests[0].body).toEqual({
+      name: 'a',
+      python: null,
+      requirements: ['six']
+    });
+  });
+
+  it('escapes names in paths and asks tasks from a log line', async () => {
+    server.on('GET tasks/t%201', {
+      json: { task: task({ log: ['c'], log_offset: 2 }) }
+    });
+    server.on('DELETE envs/a%2Fb', { status: 204 });
+    const polled = await api.getTask('t 1', 2);
+    expect(polled.log_offset).toBe(2);
+    expect(server.requests[0].path).toBe('tasks/t%201?since=2');
+    await api.removeEnvironment('a/b');
+  });
+
+  it('reads an environment with its lock, and the interpreters', async () => {
+    server.on('GET envs/analytics', {
+      json: { environment: { ...row(), lock: ['six==1.16.0'] } }
+    });
+    server.on('GET pythons', {
+      json: {
+        pythons: [
+          { version: '3.9.19', path: '/py/3.9/bin/python', source: 'pyenv' }
+        ]
+      }
+    });
+    expect((await api.getEnvironment('analytics')).lock).toEqual([
+      'six==1.16.0'
+    ]);
+    expect((await api.listPythons())[0].version).toBe('3.9.19');
+  });
+
+  it('returns the export result', async () => {
+    server.on('POST export', {
+      json: {
+        dag_file: 'dags/nb.py',
+        dag_id: 'nb',
+        tasks: ['a'],
+        files: ['dags/nb.py'],
+        text: ''
+      }
+    });
+    const result = await api.exportNotebook({ path: 'nb.ipynb', airflow: 3 });
+    expect(result.dag_file).toBe('dags/nb.py');
+  });
+
+  it('turns a 400 export answer into an ExportError with cell and line', async () => {
+    server.on('POST export', {
+      status: 400,
+      json: { message: 'cannot export: cell 1, line 2: bad', cell: 1, line: 2 }
+    });
+    const error = (await rejection(
+      api.exportNotebook({ path: 'nb.ipynb' })
+    )) as ExportError;
+    expect(error).toBeInstanceOf(ExportError);
+    expect(error).toBeInstanceOf(IsocellRequestError);
+    expect([error.cell, error.line]).toEqual([1, 2]);
+  });
+
+  it('keeps other export failures as they are', async () => {
+    server.on('POST export', {
+      status: 404,
+      json: { message: 'no notebook at x.ipynb' }
+    });
+    const error = await rejection(api.exportNotebook({ path: 'x.ipynb' }));
+    expect(error).not.toBeInstanceOf(ExportError);
+    expect(error.status).toBe(404);
+  });
+});
+
+describe('parseTask', () => {
+  it('accepts a finished task with its environment', () => {
+    const parsed = parseTask(
+      task({ state: 'done', environment: row(), packages: 1 })
+    );
+    expect(parsed.environment?.name).toBe('analytics');
+  });
+
+  it('rejects an unknown state', () => {
+    expect(() => parseTask(task({ state: 'paused' }))).toThrow(/task\.state/);
+  });
+});

@@ -1,0 +1,150 @@
+import { IsocellAPI } from '../api';
+import { EnvironmentsModel } from '../model';
+import { MockServer, row, task } from './server';
+
+/** Wait until `check` holds (the model follows builds in the background). */
+async function until(check: () => boolean, timeout = 2000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeout) {
+      throw new Error('timed out');
+    }
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+}
+
+describe('EnvironmentsModel', () => {
+  let server: MockServer;
+  let model: EnvironmentsModel;
+  beforeEach(() => {
+    server = new MockServer();
+    model = new EnvironmentsModel(new IsocellAPI(server.settings), 1);
+  });
+  afterEach(() => model.dispose());
+
+  it('follows a build to its end and then lists the new environment', async () => {
+    const log = [
+      'Using CPython 3.11',
+      'Resolved 1 package',
+      'Installed 1 package'
+    ];
+    let polls = 0;
+    let built = false;
+    server.on('GET envs', () => ({
+      json: { environments: built ? [row()] : [] }
+    }));
+    server.on('POST envs', { status: 202, json: { task: task() } });
+    server.on('GET tasks/t1', request => {
+      const since = Number(request.path.split('since=')[1]);
+      polls += 1;
+      built = polls >= 3;
+      const visible = Math.min(polls, log.length);
+      return {
+        json: {
+          task: task({
+            state: built ? 'done' : 'running',
+            phase: built ? 'done' : 'installing',
+            log: log.slice(since, visible),
+            log_offset: since,
+            environment: built ? row() : null
+          })
+        }
+      };
+    });
+    let changes = 0;
+    model.changed.connect(() => (changes += 1));
+
+    await model.create({
+      name: 'analytics',
+      python: null,
+      requirements: ['six==1.16.0']
+    });
+    await until(() => model.environments.length === 1);
+
+    expect(model.builds[0].task.state).toBe('done');
+    expect(model.builds[0].log).toEqual(log);
+    expect(changes).toBeGreaterThan(3);
+    model.dismiss('t1');
+    expect(model.builds).toHaveLength(0);
+  });
+
+  it('keeps a refresh failure as its error', async () => {
+    server.on('GET envs', {
+      status: 500,
+      json: { message: 'registry unreadable' }
+    });
+    await model.refresh();
+    expect(model.error).toBe('registry unreadable');
+    expect(model.loading).toBe(false);
+  });
+
+  it('lets a refused creation reach the form', async () => {
+    server.on('POST envs', {
+      status: 409,
+      json: { message: 'exists already' }
+    });
+    await expect(
+      model.create({ name: 'a', python: null, requirements: [] })
+    ).rejects.toThrow('exists already');
+  });
+
+  it('registers an external interpreter without a build', async () => {
+    server.on('POST envs', {
+      status: 201,
+      json: { environment: row({ kind: 'external' }) }
+    });
+    server.on('GET envs', {
+      json: { environments: [row({ kind: 'external' })] }
+    });
+    await model.create({
+      name: 'analytics',
+      python: '/usr/bin/python3',
+      requirements: [],
+      external: true
+    });
+    expect(model.builds).toHaveLength(0);
+    expect(model.environments[0].kind).toBe('external');
+  });
+
+  it('keeps the log when following a build fails', async () => {
+    server.on('POST envs', {
+      status: 202,
+      json: { task: task({ log: ['start'] }) }
+    });
+    server.on('GET tasks/t1', { status: 404, json: { message: 'no task t1' } });
+    await model.create({ name: 'analytics', python: null, requirements: [] });
+    await until(() => model.builds[0]?.error !== null);
+    expect(model.builds[0].error).toBe('no task t1');
+    expect(model.builds[0].log).toEqual(['start']);
+  });
+
+  it('follows the builds already running on the server', async () => {
+    server.on('GET tasks', {
+      json: {
+        tasks: [
+          task({ id: 'old', state: 'done', log_offset: 9 }),
+          task({ id: 't1', log_offset: 2 })
+        ]
+      }
+    });
+    server.on('GET tasks/t1', request => ({
+      json: {
+        task: task({
+          state: 'done',
+          log: ['a', 'b'].slice(Number(request.path.split('since=')[1])),
+          log_offset: Number(request.path.split('since=')[1])
+        })
+      }
+    }));
+    server.on('GET envs', { json: { environments: [row()] } });
+    await model.resume();
+    await until(() => model.builds[0]?.task.state === 'done');
+    expect(model.builds.map(build => build.task.id)).toEqual(['t1']);
+    expect(model.builds[0].log).toEqual(['a', 'b']);
+  });
+
+  it('ignores a server without the task list', async () => {
+    await model.resume();
+    expect(model.builds).toHaveLength(0);
+  });
+});

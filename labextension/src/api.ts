@@ -1,0 +1,345 @@
+/**
+ * Typed calls to isocell's REST API (`isocell.server`).
+ *
+ * Field names keep the server's spelling (snake_case), so a field reads the same here, in
+ * the Python handlers and in the API's description. Every answer is checked on arrival:
+ * a server that sends an unexpected shape fails here with a message naming the field,
+ * not later in a widget.
+ */
+import { ServerConnection } from '@jupyterlab/services';
+
+import { IsocellRequestError, requestAPI } from './request';
+
+/** One environment, as listed by `GET /isocell/envs`. */
+export interface IEnvironment {
+  name: string;
+  /** `spec`: built by isocell from requirements; `external`: a registered interpreter. */
+  kind: 'spec' | 'external';
+  /** The interpreter's absolute path. */
+  python: string;
+  python_version: string;
+  requirements: string[];
+  /** How many packages are installed. */
+  packages: number;
+  /** Size on disk in bytes; `null` when unknown (external interpreters). */
+  size_bytes: number | null;
+  /** ISO 8601 time stamps. */
+  created: string;
+  last_used: string | null;
+  built: boolean;
+  /** Whether a child kernel runs in this environment now. */
+  kernel_running: boolean;
+}
+
+/** One environment with its lock (`GET /isocell/envs/{name}`). */
+export interface IEnvironmentDetail extends IEnvironment {
+  /** The resolved, pinned requirements (`name==version` lines). */
+  lock: string[];
+}
+
+/** A build or rebuild running on the server (`GET /isocell/tasks/{id}`). */
+export interface ITask {
+  id: string;
+  kind: 'build' | 'rebuild';
+  /** The environment's name. */
+  name: string;
+  state: 'running' | 'done' | 'failed';
+  /** What the build is doing now, e.g. `resolving`, `installing`. */
+  phase: string;
+  /** Packages resolved or installed so far; `null` before that is known. */
+  packages: number | null;
+  /** Seconds since the task started. */
+  elapsed: number;
+  /** The log lines from `log_offset` on. */
+  log: string[];
+  /** The index of `log[0]` in the whole log. */
+  log_offset: number;
+  error: string | null;
+  /** The environment, once built. */
+  environment: IEnvironment | null;
+}
+
+/** An interpreter the server found (`GET /isocell/pythons`). */
+export interface IPython {
+  version: string;
+  path: string;
+  /** Where it was found, e.g. `pyenv`, `PATH`. */
+  source: string;
+}
+
+/** The body of `POST /isocell/envs`. */
+export interface ICreateRequest {
+  name: string;
+  /** A version (`3.9`), an interpreter path, or `null` for the server's Python. */
+  python: string | null;
+  requirements: string[];
+  system_site_packages?: boolean;
+  index_url?: string;
+  extra_index_urls?: string[];
+  /** Resolve as of this date (uv's `--exclude-newer`), e.g. `2022-09-01`. */
+  exclude_newer?: string;
+  builder?: 'uv' | 'virtualenv';
+  /** Register the interpreter at `python` instead of building. */
+  external?: boolean;
+}
+
+/** What `POST /isocell/envs` started: a build task, or an environment at once (external). */
+export type CreateResult = { task: ITask } | { environment: IEnvironment };
+
+/** The options of `POST /isocell/export`. */
+export interface IExportRequest {
+  /** The notebook's path relative to the server root. */
+  path: string;
+  dag_id?: string;
+  /** `null`/absent for no schedule, a preset such as `@daily`, or a cron expression. */
+  schedule?: string | null;
+  airflow?: 3 | 2;
+}
+
+/** The answer of a successful export. */
+export interface IExportResult {
+  /** The DAG file's path relative to the server root. */
+  dag_file: string;
+  dag_id: string;
+  /** The task ids of the DAG. */
+  tasks: string[];
+  /** Every file written (relative paths). */
+  files: string[];
+  /** The DAG file's text. */
+  text: string;
+}
+
+/** A thrown export failure: where in the notebook it comes from, when known. */
+export class ExportError extends IsocellRequestError {
+  constructor(
+    message: string,
+    status: number,
+    body: Readonly<Record<string, unknown>>,
+    /** The cell the error concerns (as the server numbers it), if any. */
+    readonly cell: number | null,
+    /** The line within that cell, if any. */
+    readonly line: number | null
+  ) {
+    super(message, status, body);
+    this.name = 'ExportError';
+  }
+}
+
+/** The REST API bound to one server connection. */
+export class IsocellAPI {
+  constructor(
+    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  async listEnvironments(): Promise<IEnvironment[]> {
+    const body = asObject(await this._call('envs'), 'answer');
+    return asArray(body.environments, 'environments').map((row, index) =>
+      parseEnvironment(row, `environments[${index}]`)
+    );
+  }
+
+  async getEnvironment(name: string): Promise<IEnvironmentDetail> {
+    const body = asObject(
+      await this._call(`envs/${encodeURIComponent(name)}`),
+      'answer'
+    );
+    const environment = asObject(body.environment, 'environment');
+    return {
+      ...parseEnvironment(environment, 'environment'),
+      lock: asStrings(environment.lock, 'environment.lock')
+    };
+  }
+
+  async createEnvironment(request: ICreateRequest): Promise<CreateResult> {
+    const body = asObject(await this._call('envs', post(request)), 'answer');
+    if (body.task !== undefined) {
+      return { task: parseTask(body.task, 'task') };
+    }
+    return { environment: parseEnvironment(body.environment, 'environment') };
+  }
+
+  async removeEnvironment(name: string): Promise<void> {
+    await this._call(`envs/${encodeURIComponent(name)}`, { method: 'DELETE' });
+  }
+
+  async rebuildEnvironment(name: string): Promise<ITask> {
+    const path = `envs/${encodeURIComponent(name)}/rebuild`;
+    const body = asObject(await this._call(path, post({})), 'answer');
+    return parseTask(body.task, 'task');
+  }
+
+  /** The task with its log lines from `since` on. */
+  async getTask(id: string, since = 0): Promise<ITask> {
+    const path = `tasks/${encodeURIComponent(id)}?since=${since}`;
+    const body = asObject(await this._call(path), 'answer');
+    return parseTask(body.task, 'task');
+  }
+
+  /** The builds the server remembers, without their logs (`GET /isocell/tasks`). */
+  async listTasks(): Promise<ITask[]> {
+    const body = asObject(await this._call('tasks'), 'answer');
+    return asArray(body.tasks, 'tasks').map((raw, index) =>
+      parseTask(raw, `tasks[${index}]`)
+    );
+  }
+
+  async listPythons(): Promise<IPython[]> {
+    const body = asObject(await this._call('pythons'), 'answer');
+    return asArray(body.pythons, 'pythons').map((raw, index) => {
+      const where = `pythons[${index}]`;
+      const python = asObject(raw, where);
+      return {
+        version: asString(python.version, `${where}.version`),
+        path: asString(python.path, `${where}.path`),
+        source: asString(python.source, `${where}.source`)
+      };
+    });
+  }
+
+  /**
+   * Export a saved notebook to an Airflow DAG file.
+   *
+   * @throws {ExportError} when the notebook cannot be exported (`400`), carrying the
+   *   cell and line the server named
+   */
+  async exportNotebook(request: IExportRequest): Promise<IExportResult> {
+    let answer: unknown;
+    try {
+      answer = await this._call('export', post(request));
+    } catch (error) {
+      if (error instanceof IsocellRequestError && error.status === 400) {
+        const { cell, line } = error.body;
+        throw new ExportError(
+          error.message,
+          error.status,
+          error.body,
+          typeof cell === 'number' ? cell : null,
+          typeof line === 'number' ? line : null
+        );
+      }
+      throw error;
+    }
+    const body = asObject(answer, 'answer');
+    return {
+      dag_file: asString(body.dag_file, 'dag_file'),
+      dag_id: asString(body.dag_id, 'dag_id'),
+      tasks: asStrings(body.tasks ?? [], 'tasks'),
+      files: asStrings(body.files ?? [], 'files'),
+      text: typeof body.text === 'string' ? body.text : ''
+    };
+  }
+
+  private _call(endPoint: string, init: RequestInit = {}): Promise<unknown> {
+    return requestAPI(endPoint, init, this.settings);
+  }
+}
+
+function post(body: object): RequestInit {
+  return { method: 'POST', body: JSON.stringify(body) };
+}
+
+/** Check one environment row of an answer. */
+export function parseEnvironment(
+  raw: unknown,
+  where = 'environment'
+): IEnvironment {
+  const row = asObject(raw, where);
+  const kind = asString(row.kind, `${where}.kind`);
+  if (kind !== 'spec' && kind !== 'external') {
+    throw shapeError(`${where}.kind`, '"spec" or "external"', kind);
+  }
+  return {
+    name: asString(row.name, `${where}.name`),
+    kind,
+    python: asString(row.python, `${where}.python`),
+    python_version: asString(row.python_version, `${where}.python_version`),
+    requirements: asStrings(row.requirements ?? [], `${where}.requirements`),
+    packages: asNumber(row.packages ?? 0, `${where}.packages`),
+    size_bytes:
+      row.size_bytes == null
+        ? null
+        : asNumber(row.size_bytes, `${where}.size_bytes`),
+    created: asString(row.created, `${where}.created`),
+    last_used:
+      row.last_used == null
+        ? null
+        : asString(row.last_used, `${where}.last_used`),
+    built: Boolean(row.built),
+    kernel_running: Boolean(row.kernel_running)
+  };
+}
+
+/** Check one task of an answer. */
+export function parseTask(raw: unknown, where = 'task'): ITask {
+  const task = asObject(raw, where);
+  const state = asString(task.state, `${where}.state`);
+  if (state !== 'running' && state !== 'done' && state !== 'failed') {
+    throw shapeError(`${where}.state`, '"running", "done" or "failed"', state);
+  }
+  const kind = task.kind === 'rebuild' ? 'rebuild' : 'build';
+  return {
+    id: String(task.id ?? ''),
+    kind,
+    name: asString(task.name, `${where}.name`),
+    state,
+    phase: typeof task.phase === 'string' ? task.phase : '',
+    packages:
+      task.packages == null
+        ? null
+        : asNumber(task.packages, `${where}.packages`),
+    elapsed: asNumber(task.elapsed ?? 0, `${where}.elapsed`),
+    log: asStrings(task.log ?? [], `${where}.log`),
+    log_offset: asNumber(task.log_offset ?? 0, `${where}.log_offset`),
+    error: task.error == null ? null : String(task.error),
+    environment:
+      task.environment == null
+        ? null
+        : parseEnvironment(task.environment, `${where}.environment`)
+  };
+}
+
+function shapeError(
+  where: string,
+  expected: string,
+  value: unknown
+): IsocellRequestError {
+  return new IsocellRequestError(
+    `Unexpected answer from isocell's server: ${where} should be ${expected}, ` +
+      `got ${JSON.stringify(value)}`,
+    200
+  );
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw shapeError(where, 'an object', value);
+  }
+  return value as Record<string, unknown>;
+}
+
+function asArray(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) {
+    throw shapeError(where, 'a list', value);
+  }
+  return value;
+}
+
+function asString(value: unknown, where: string): string {
+  if (typeof value !== 'string') {
+    throw shapeError(where, 'a string', value);
+  }
+  return value;
+}
+
+function asNumber(value: unknown, where: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw shapeError(where, 'a number', value);
+  }
+  return value;
+}
+
+function asStrings(value: unknown, where: string): string[] {
+  return asArray(value, where).map((item, index) =>
+    asString(item, `${where}[${index}]`)
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * isocell's commands. The sidebar's buttons, the palette, the File menu and the notebook
+ * toolbar all run these, so each action is written once.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import {
+  Clipboard,
+  Dialog,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+
+import { IsocellAPI } from './api';
+import { isolatedLine, withIsolatedLine } from './cells';
+import { exportNotebookToDag } from './export';
+import { dagIcon, environmentsIcon } from './icons';
+import { EnvironmentsModel, messageOf } from './model';
+
+export namespace CommandIDs {
+  export const showEnvironments = 'isocell:show-environments';
+  export const refreshEnvironments = 'isocell:refresh-environments';
+  export const insertIsolatedLine = 'isocell:insert-isolated-line';
+  export const copyIsolatedLine = 'isocell:copy-isolated-line';
+  export const removeEnvironment = 'isocell:remove-environment';
+  export const rebuildEnvironment = 'isocell:rebuild-environment';
+  export const exportDag = 'isocell:export-dag';
+}
+
+/** The palette's category for isocell's commands. */
+export const PALETTE_CATEGORY = 'Isolated environments';
+
+export interface ICommandContext {
+  app: JupyterFrontEnd;
+  model: EnvironmentsModel;
+  api: IsocellAPI;
+  tracker: INotebookTracker;
+  /** The sidebar's widget id. */
+  panelId: string;
+}
+
+/** The environment name a command was given (`{ name }`); throws without one. */
+function nameOf(args: Record<string, unknown>): string {
+  if (typeof args.name !== 'string' || !args.name) {
+    throw new Error(
+      'This command needs the environment\'s name: { "name": "NAME" }'
+    );
+  }
+  return args.name;
+}
+
+export function addCommands(context: ICommandContext): void {
+  const { app, model, api, tracker, panelId } = context;
+  const { commands, shell } = app;
+
+  commands.addCommand(CommandIDs.showEnvironments, {
+    label: 'Show Isolated Environments',
+    caption: 'Show the isolated environments sidebar',
+    icon: environmentsIcon,
+    execute: () => shell.activateById(panelId)
+  });
+
+  commands.addCommand(CommandIDs.refreshEnvironments, {
+    label: 'Refresh Isolated Environments',
+    execute: () => model.refresh()
+  });
+
+  commands.addCommand(CommandIDs.insertIsolatedLine, {
+    label: args =>
+      args.name
+        ? `Insert "${isolatedLine(nameOf(args))}"`
+        : 'Insert %%isolated Line',
+    caption: 'Make the active cell run in this environment (its first line)',
+    execute: args => {
+      const name = nameOf(args);
+      const notebook = tracker.currentWidget;
+      const cell = tracker.activeCell;
+      if (!notebook || !cell) {
+        Notification.warning(
+          `Open a notebook and select a cell to insert "${isolatedLine(name)}" into.`,
+          { autoClose: 5000 }
+        );
+        return;
+      }
+      const source = cell.model.sharedModel.getSource();
+      cell.model.sharedModel.setSource(withIsolatedLine(source, name));
+      shell.activateById(notebook.id);
+    }
+  });
+
+  commands.addCommand(CommandIDs.copyIsolatedLine, {
+    label: args =>
+      args.name
+        ? `Copy "${isolatedLine(nameOf(args))}"`
+        : 'Copy %%isolated Line',
+    caption: 'Copy the magic line that runs a cell in this environment',
+    execute: args => {
+      const line = isolatedLine(nameOf(args));
+      Clipboard.copyToSystem(line);
+      Notification.info(`Copied "${line}" to the clipboard.`, {
+        autoClose: 3000
+      });
+    }
+  });
+
+  commands.addCommand(CommandIDs.removeEnvironment, {
+    label: args =>
+      args.name
+        ? `Remove Environment ${String(args.name)}…`
+        : 'Remove Environment…',
+    execute: async args => {
+      const name = nameOf(args);
+      const answer = await showDialog({
+        title: `Remove environment "${name}"?`,
+        body:
+          'isocell forgets the name and deletes the environment it built (an external ' +
+          'interpreter is only forgotten). Cells with "--env ' +
+          name +
+          '" will fail until it exists again.',
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      try {
+        await model.remove(name);
+      } catch (error) {
+        Notification.error(`Could not remove "${name}": ${messageOf(error)}`, {
+          autoClose: false
+        });
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.rebuildEnvironment, {
+    label: args =>
+      args.name
+        ? `Rebuild Environment ${String(args.name)}`
+        : 'Rebuild Environment',
+    execute: async args => {
+      const name = nameOf(args);
+      try {
+        await model.rebuild(name);
+      } catch (error) {
+        Notification.error(`Could not rebuild "${name}": ${messageOf(error)}`, {
+          autoClose: false
+        });
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.exportDag, {
+    label: args => (args.toolbar ? '' : 'Export Notebook to Airflow DAG…'),
+    caption: 'Export this notebook to an Airflow DAG file',
+    icon: dagIcon,
+    isEnabled: () => tracker.currentWidget !== null,
+    execute: async () => {
+      const panel = tracker.currentWidget;
+      if (panel) {
+        await exportNotebookToDag(panel, api, commands);
+      }
+    }
+  });
+}

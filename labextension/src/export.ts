@@ -1,0 +1,96 @@
+/**
+ * Export the current notebook to an Airflow DAG: ask for the options, save, call the
+ * server, open the written DAG file, and say where it is (or which cell went wrong).
+ */
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { CommandRegistry } from '@lumino/commands';
+
+import { ExportError, IExportResult, IsocellAPI } from './api';
+import { messageOf } from './model';
+import { describeLocation } from './widgets/format';
+import { dagIdFor, ExportOptionsBody } from './widgets/ExportDialog';
+
+/**
+ * Run the export of `panel`'s notebook.
+ *
+ * @returns the export's result, or `null` when it was cancelled or failed (a failure is
+ *   shown in a notification, with a button that selects the cell it concerns)
+ */
+export async function exportNotebookToDag(
+  panel: NotebookPanel,
+  api: IsocellAPI,
+  commands: CommandRegistry
+): Promise<IExportResult | null> {
+  const path = panel.context.path;
+  const choice = await showDialog({
+    title: 'Export to Airflow DAG',
+    body: new ExportOptionsBody(dagIdFor(path)),
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Export' })],
+    focusNodeSelector: 'input'
+  });
+  if (!choice.button.accept || !choice.value) {
+    return null;
+  }
+  const options = choice.value;
+  const toast = Notification.emit(
+    `Exporting ${path} to an Airflow DAG…`,
+    'in-progress',
+    {
+      autoClose: false
+    }
+  );
+  try {
+    // The server reads the notebook from disk: what is on screen must be there first.
+    await panel.context.save();
+    const result = await api.exportNotebook({
+      path,
+      dag_id: options.dag_id || undefined,
+      schedule: options.schedule,
+      airflow: options.airflow
+    });
+    const open = () =>
+      commands.execute('docmanager:open', { path: result.dag_file });
+    await open();
+    Notification.update({
+      id: toast,
+      type: 'success',
+      message: `DAG "${result.dag_id}" (${plural(result.tasks.length, 'task')}) written to ${result.dag_file}`,
+      autoClose: 10000,
+      actions: [{ label: 'Open', callback: () => void open() }]
+    });
+    return result;
+  } catch (error) {
+    const location =
+      error instanceof ExportError ? describeLocation(error) : '';
+    Notification.update({
+      id: toast,
+      type: 'error',
+      message: `Export to Airflow failed: ${messageOf(error)}${location}`,
+      autoClose: false,
+      actions:
+        error instanceof ExportError && error.cell !== null
+          ? [
+              {
+                label: 'Show cell',
+                callback: () => selectCell(panel, error.cell ?? 0)
+              }
+            ]
+          : []
+    });
+    return null;
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function selectCell(panel: NotebookPanel, index: number): void {
+  const notebook = panel.content;
+  if (index >= 0 && index < notebook.widgets.length) {
+    notebook.activeCellIndex = index;
+    notebook.deselectAll();
+    void notebook.scrollToItem(index);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * isocell's JupyterLab extension: the "Isolated environments" sidebar and the export of a
+ * notebook to an Airflow DAG (toolbar button, File menu and palette; the button and the
+ * menu item are declared in `schema/plugin.json`).
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+
+import { IsocellAPI } from './api';
+import { addCommands, CommandIDs, PALETTE_CATEGORY } from './commands';
+import { EnvironmentsModel } from './model';
+import { EnvironmentsPanel, PANEL_ID } from './widgets/EnvironmentsPanel';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'isocell:plugin',
+  description:
+    'Isolated environments for notebook cells, and the export to an Airflow DAG.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ) => {
+    const api = new IsocellAPI();
+    const model = new EnvironmentsModel(api);
+    addCommands({ app, model, api, tracker, panelId: PANEL_ID });
+
+    const panel = new EnvironmentsPanel(model, app.commands);
+    app.shell.add(panel, 'left', { rank: 210 });
+    restorer?.add(panel, 'isocell-environments');
+
+    // An isolated cell that ran changes its environment's "last used" and kernel state.
+    NotebookActions.executed.connect((_, { cell }) => {
+      if (
+        panel.isVisible &&
+        cell.model.sharedModel.getSource().startsWith('%%isolated')
+      ) {
+        void model.refresh();
+      }
+    });
+
+    for (const command of [
+      CommandIDs.showEnvironments,
+      CommandIDs.refreshEnvironments,
+      CommandIDs.exportDag
+    ]) {
+      palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
+  }
+};
+
+export default plugin;

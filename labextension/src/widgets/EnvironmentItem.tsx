@@ -1,0 +1,116 @@
+/**
+ * One environment in the sidebar's list: what it holds and what can be done with it.
+ */
+import {
+  addAboveIcon,
+  circleEmptyIcon,
+  circleIcon,
+  copyIcon,
+  deleteIcon,
+  refreshIcon,
+  ToolbarButtonComponent
+} from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import * as React from 'react';
+
+import { IEnvironment } from '../api';
+import { isolatedLine } from '../cells';
+import { CommandIDs } from '../commands';
+import { formatBytes, formatRelative } from './format';
+
+export interface IEnvironmentItemProps {
+  environment: IEnvironment;
+  commands: CommandRegistry;
+}
+
+export function EnvironmentItem(props: IEnvironmentItemProps): JSX.Element {
+  const { environment, commands } = props;
+  const { name } = environment;
+  const run = (id: string) => () => void commands.execute(id, { name });
+  const line = isolatedLine(name);
+  return (
+    <li className="jp-isocell-Environment" data-environment={name}>
+      <div className="jp-isocell-Environment-head">
+        <KernelIndicator running={environment.kernel_running} />
+        <span
+          className="jp-isocell-Environment-name"
+          title={environment.python}
+        >
+          {name}
+        </span>
+        {environment.kind === 'external' && (
+          <span className="jp-isocell-Badge">external</span>
+        )}
+        {!environment.built && (
+          <span className="jp-isocell-Badge">not built</span>
+        )}
+        <span className="jp-isocell-Environment-actions">
+          <ToolbarButtonComponent
+            icon={addAboveIcon}
+            tooltip={`Insert "${line}" into the active cell`}
+            onClick={run(CommandIDs.insertIsolatedLine)}
+            dataset={{ action: 'insert' }}
+          />
+          <ToolbarButtonComponent
+            icon={copyIcon}
+            tooltip={`Copy "${line}"`}
+            onClick={run(CommandIDs.copyIsolatedLine)}
+            dataset={{ action: 'copy' }}
+          />
+          {environment.kind === 'spec' && (
+            <ToolbarButtonComponent
+              icon={refreshIcon}
+              tooltip={`Rebuild environment ${name}`}
+              onClick={run(CommandIDs.rebuildEnvironment)}
+              dataset={{ action: 'rebuild' }}
+            />
+          )}
+          <ToolbarButtonComponent
+            icon={deleteIcon}
+            tooltip={`Remove environment ${name}`}
+            onClick={run(CommandIDs.removeEnvironment)}
+            dataset={{ action: 'remove' }}
+          />
+        </span>
+      </div>
+      <div className="jp-isocell-Environment-details">
+        <span title={environment.python}>
+          Python {environment.python_version}
+        </span>
+        <span>
+          {environment.packages}{' '}
+          {environment.packages === 1 ? 'package' : 'packages'}
+        </span>
+        <span>{formatBytes(environment.size_bytes)}</span>
+        <span title={environment.last_used ?? undefined}>
+          used {formatRelative(environment.last_used)}
+        </span>
+      </div>
+      {environment.requirements.length > 0 && (
+        <div
+          className="jp-isocell-Environment-requirements"
+          title="Requirements"
+        >
+          {environment.requirements.join(', ')}
+        </div>
+      )}
+    </li>
+  );
+}
+
+function KernelIndicator(props: { running: boolean }): JSX.Element {
+  const label = props.running
+    ? 'A kernel runs in this environment'
+    : 'No kernel running';
+  const Icon = props.running ? circleIcon : circleEmptyIcon;
+  return (
+    <span
+      className={`jp-isocell-Kernel ${props.running ? 'jp-mod-running' : ''}`}
+      role="img"
+      aria-label={label}
+      title={label}
+    >
+      <Icon.react tag="span" width="10px" height="10px" />
+    </span>
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * The list of environments, or what to do when there is none.
+ */
+import { CommandRegistry } from '@lumino/commands';
+import * as React from 'react';
+
+import { IEnvironment } from '../api';
+import { EnvironmentItem } from './EnvironmentItem';
+
+export interface IEnvironmentListProps {
+  environments: ReadonlyArray<IEnvironment>;
+  commands: CommandRegistry;
+  loading: boolean;
+}
+
+export function EnvironmentList(props: IEnvironmentListProps): JSX.Element {
+  if (props.environments.length === 0) {
+    return (
+      <p className="jp-isocell-Empty">
+        {props.loading
+          ? 'Loading environments…'
+          : 'No environment yet. Create one below, or let `%%isolated` build one.'}
+      </p>
+    );
+  }
+  return (
+    <ul className="jp-isocell-EnvironmentList" aria-label="Environments">
+      {props.environments.map(environment => (
+        <EnvironmentItem
+          key={environment.name}
+          environment={environment}
+          commands={props.commands}
+        />
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * The body of the "Export to Airflow DAG" dialog: DAG id, schedule and Airflow version.
+ */
+import { Dialog } from '@jupyterlab/apputils';
+import { HTMLSelect, InputGroup, ReactWidget } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+/** What the dialog asks for. */
+export interface IExportOptions {
+  dag_id: string;
+  /** `null` for no schedule, `@daily`, or a cron expression. */
+  schedule: string | null;
+  airflow: 3 | 2;
+}
+
+type ScheduleChoice = 'none' | '@daily' | 'cron';
+
+/** A DAG id from a notebook's file name: letters, digits and underscores. */
+export function dagIdFor(notebookPath: string): string {
+  const file = notebookPath.split('/').pop() ?? notebookPath;
+  const stem = file.replace(/\.ipynb$/i, '');
+  const id = stem.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  return id || 'notebook';
+}
+
+export class ExportOptionsBody
+  extends ReactWidget
+  implements Dialog.IBodyWidget<IExportOptions>
+{
+  constructor(dagId: string) {
+    super();
+    this.addClass('jp-isocell-ExportDialog');
+    this._options = { dag_id: dagId, schedule: null, airflow: 3 };
+  }
+
+  getValue(): IExportOptions {
+    return { ...this._options };
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <ExportForm
+        initial={this._options}
+        onChange={options => {
+          this._options = options;
+        }}
+      />
+    );
+  }
+
+  private _options: IExportOptions;
+}
+
+function ExportForm(props: {
+  initial: IExportOptions;
+  onChange: (options: IExportOptions) => void;
+}): JSX.Element {
+  const id = React.useId();
+  const [dagId, setDagId] = React.useState(props.initial.dag_id);
+  const [choice, setChoice] = React.useState<ScheduleChoice>('none');
+  const [cron, setCron] = React.useState('0 6 * * *');
+  const [airflow, setAirflow] = React.useState<3 | 2>(props.initial.airflow);
+
+  React.useEffect(() => {
+    const schedule =
+      choice === 'none' ? null : choice === 'cron' ? cron.trim() : choice;
+    props.onChange({ dag_id: dagId.trim(), schedule, airflow });
+  }, [dagId, choice, cron, airflow]);
+
+  return (
+    <div className="jp-isocell-Form">
+      <label htmlFor={`${id}-dag`}>DAG id</label>
+      <InputGroup
+        id={`${id}-dag`}
+        aria-label="DAG id"
+        value={dagId}
+        onChange={event => setDagId(event.target.value)}
+      />
+      <label htmlFor={`${id}-schedule`}>Schedule</label>
+      <HTMLSelect
+        id={`${id}-schedule`}
+        aria-label="Schedule"
+        value={choice}
+        options={[
+          { value: 'none', label: 'None (run when triggered)' },
+          { value: '@daily', label: 'Daily (@daily)' },
+          { value: 'cron', label: 'Cron expression' }
+        ]}
+        onChange={event => setChoice(event.target.value as ScheduleChoice)}
+      />
+      {choice === 'cron' && (
+        <InputGroup
+          aria-label="Cron expression"
+          placeholder="0 6 * * *"
+          value={cron}
+          onChange={event => setCron(event.target.value)}
+        />
+      )}
+      <label htmlFor={`${id}-airflow`}>Airflow version</label>
+      <HTMLSelect
+        id={`${id}-airflow`}
+        aria-label="Airflow version"
+        value={String(airflow)}
+        options={[
+          { value: '3', label: 'Airflow 3' },
+          { value: '2', label: 'Airflow 2' }
+        ]}
+        onChange={event => setAirflow(event.target.value === '2' ? 2 : 3)}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * How the sidebar writes sizes, times and build progress, and reads requirement lines.
+ */
+import { ITask } from '../api';
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** A size in bytes in binary units, e.g. `12.3 MiB`; `unknown` for `null`. */
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null || !Number.isFinite(bytes) || bytes < 0) {
+    return 'unknown';
+  }
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+}
+
+/**
+ * How long ago an ISO 8601 time was, e.g. `5 min ago`; `never` for `null`.
+ *
+ * @param now - the present, in milliseconds since the epoch
+ */
+export function formatRelative(
+  iso: string | null,
+  now: number = Date.now()
+): string {
+  if (iso === null) {
+    return 'never';
+  }
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) {
+    return iso;
+  }
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 60) {
+    return 'just now';
+  }
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) {
+    return `${minutes} min ago`;
+  }
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) {
+    return `${hours} h ago`;
+  }
+  const days = Math.floor(hours / 24);
+  if (days < 30) {
+    return days === 1 ? 'yesterday' : `${days} days ago`;
+  }
+  return new Date(then).toISOString().slice(0, 10);
+}
+
+/** A duration in seconds, e.g. `4.2 s` or `2 min 05 s`. */
+export function formatElapsed(seconds: number): string {
+  if (seconds < 60) {
+    return `${seconds.toFixed(1)} s`;
+  }
+  const whole = Math.floor(seconds);
+  const rest = String(whole % 60).padStart(2, '0');
+  return `${Math.floor(whole / 60)} min ${rest} s`;
+}
+
+/** A task's progress in one line, e.g. `installing · 12 packages · 4.2 s`. */
+export function describeProgress(task: ITask): string {
+  const state =
+    task.state === 'running'
+      ? task.phase || 'starting'
+      : task.state === 'done'
+        ? 'built'
+        : 'failed';
+  const parts = [state];
+  if (task.packages !== null) {
+    parts.push(task.packages === 1 ? '1 package' : `${task.packages} packages`);
+  }
+  parts.push(formatElapsed(task.elapsed));
+  return parts.join(' · ');
+}
+
+// CSI sequences (colours, cursor moves) that pip and uv print even into a pipe at times.
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+
+/** A builder's log line as plain text, without terminal colour codes. */
+export function plainLogLine(line: string): string {
+  return line.replace(ANSI_ESCAPE, '');
+}
+
+/** The requirements typed in a text area, one per line; blank lines and `#` comments dropped. */
+export function parseRequirementLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map(line => line.replace(/(^|\s)#.*$/, '').trim())
+    .filter(line => line.length > 0);
+}
+
+/**
+ * Where an export error is, when its message does not say it already: ` (cell 3, line 2)`.
+ *
+ * Cells are counted as the server counts them, from 0 (nbformat's index), so the words
+ * match those of `isocell export` on the command line.
+ */
+export function describeLocation(error: {
+  cell: number | null;
+  line: number | null;
+  message: string;
+}): string {
+  if (error.cell === null || error.message.includes(`cell ${error.cell}`)) {
+    return '';
+  }
+  const line = error.line === null ? '' : `, line ${error.line}`;
+  return ` (cell ${error.cell}${line})`;
+}

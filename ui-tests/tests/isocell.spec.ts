@@ -1,0 +1,243 @@
+/**
+ * isocell in a real JupyterLab, against the real server extension (start-lab.sh):
+ * build an environment from the sidebar, run a cell in it, export the notebook.
+ *
+ * The tests run in order and share the server: the environment built by the first is
+ * used by the next ones. Screenshots go to docs/screenshots/.
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { Locator } from '@playwright/test';
+import * as path from 'path';
+
+const ENV = 'e2e-six';
+const NOTEBOOK = 'demo.ipynb';
+const SHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+const SERVER_PYTHON =
+  process.env.PYTHON ??
+  path.resolve(__dirname, '..', '..', '.venv', 'bin', 'python');
+
+test.describe.configure({ mode: 'serial' });
+
+async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
+  await page.sidebar.openTab('isocell-environments');
+  // Wider than Lab's default, so the screenshots read well.
+  await page.sidebar.setWidth(320);
+  const panel = page.locator('#isocell-environments');
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+async function openNotebook(page: IJupyterLabPageFixture): Promise<void> {
+  // The notebook sits at the server's root, outside the folder Galata gives each test.
+  await page.evaluate(
+    path => window.jupyterapp.commands.execute('docmanager:open', { path }),
+    NOTEBOOK
+  );
+  await expect(
+    page
+      .locator(`.jp-NotebookPanel[aria-label="${NOTEBOOK}"], .jp-NotebookPanel`)
+      .first()
+  ).toBeVisible();
+  await page.notebook.activate(NOTEBOOK);
+}
+
+function environmentItem(panel: Locator, name: string): Locator {
+  return panel.locator(`.jp-isocell-Environment[data-environment="${name}"]`);
+}
+
+test('the sidebar builds an environment and shows its live log', async ({
+  page
+}) => {
+  const panel = await openSidebar(page);
+  await expect(panel.getByText('No environment yet')).toBeVisible();
+
+  const picker = panel.getByLabel('Python interpreter');
+  await expect(picker.locator('option').first()).toHaveText(
+    "The server's Python"
+  );
+  await panel.getByLabel('Environment name').fill(ENV);
+  await panel.getByLabel('Requirements, one per line').fill('six==1.16.0');
+  // virtualenv + pip rather than uv: a build of several seconds whose log streams in, so
+  // the screenshot below catches it running.
+  await panel.getByText('Options').click();
+  await panel.getByLabel('Builder').selectOption('virtualenv');
+  await panel.getByRole('button', { name: 'Create environment' }).click();
+
+  const build = panel.locator('.jp-isocell-Build');
+  await expect(build).toBeVisible();
+  const log = build.locator('.jp-isocell-Log');
+  await expect(log).toContainText('Collecting', { timeout: 60000 });
+  const running = await build.evaluate(node =>
+    node.classList.contains('jp-mod-running')
+  );
+  await panel.screenshot({ path: path.join(SHOTS, 'sidebar-build.png') });
+  if (!running) {
+    console.warn(
+      'sidebar-build.png: the build had finished before the screenshot'
+    );
+  }
+  await expect(build.getByRole('progressbar')).toBeVisible();
+
+  await expect(build).toHaveClass(/jp-mod-done/, { timeout: 200000 });
+  const item = environmentItem(panel, ENV);
+  await expect(item).toBeVisible();
+  await expect(item).toContainText('Python 3.');
+  await expect(item).toContainText('six==1.16.0');
+  await expect(item).toContainText(/\d+ packages?/);
+  await expect(item).toContainText(/(KiB|MiB|GiB)/);
+  await expect(
+    item.getByRole('img', { name: 'No kernel running' })
+  ).toBeVisible();
+  await build
+    .getByRole('button', { name: `Dismiss the build of ${ENV}` })
+    .click();
+  await expect(build).toHaveCount(0);
+  await panel.screenshot({
+    path: path.join(SHOTS, 'sidebar-environments.png')
+  });
+
+  // Lab's CSS variables carry the sidebar into the dark theme.
+  await page.theme.setDarkTheme();
+  await panel.screenshot({ path: path.join(SHOTS, 'sidebar-dark.png') });
+});
+
+test('the sidebar puts "%%isolated --env NAME" into a cell that then runs there', async ({
+  page
+}) => {
+  await openNotebook(page);
+  await page.notebook.selectCells(2);
+  const panel = await openSidebar(page);
+  await environmentItem(panel, ENV).locator('[data-action="insert"]').click();
+
+  const cell = await page.notebook.getCellLocator(2);
+  await expect(cell!.locator('.jp-InputArea-editor')).toContainText(
+    `%%isolated --env ${ENV}`
+  );
+  await expect(cell!.locator('.jp-InputArea-editor')).toContainText(
+    'import six'
+  );
+
+  await page.notebook.run();
+  await expect(cell!.locator('.jp-OutputArea-output')).toContainText(
+    'six 1.16.0',
+    { timeout: 120000 }
+  );
+  await page.notebook.save();
+
+  // The child kernel now runs in that environment.
+  await expect(
+    environmentItem(panel, ENV).getByRole('img', {
+      name: 'A kernel runs in this environment'
+    })
+  ).toBeVisible();
+});
+
+test('the copy button puts the line on the clipboard', async ({
+  page,
+  context
+}) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const panel = await openSidebar(page);
+  await environmentItem(panel, ENV).locator('[data-action="copy"]').click();
+  await expect(
+    page.locator('.jp-toast-message').filter({ hasText: 'Copied' })
+  ).toBeVisible();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toBe(`%%isolated --env ${ENV}`);
+});
+
+test('the toolbar button exports the notebook and opens the DAG file', async ({
+  page
+}) => {
+  await openNotebook(page);
+  const button = page.locator(
+    '.jp-NotebookPanel-toolbar [data-command="isocell:export-dag"]'
+  );
+  await expect(button).toBeVisible();
+  await button.click();
+
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.getByLabel('DAG id')).toHaveValue('demo');
+  await dialog.getByLabel('Schedule').selectOption('@daily');
+  await dialog.getByLabel('Airflow version').selectOption('3');
+  await dialog.getByRole('button', { name: 'Export' }).click();
+
+  const editor = page.locator('.jp-FileEditor');
+  await expect(editor).toBeVisible();
+  await expect(editor).toContainText('dag_id');
+  await expect(
+    page.locator('.jp-toast-message').filter({ hasText: 'written to' })
+  ).toBeVisible();
+  const tab = page.locator(
+    '.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current'
+  );
+  await expect(tab).toContainText('.py');
+  await page.screenshot({ path: path.join(SHOTS, 'export-dag.png') });
+});
+
+test('an export error names the cell it concerns', async ({ page }) => {
+  await openNotebook(page);
+  // A fourth cell (index 3, as the server counts) whose code does not parse.
+  await page.notebook.addCell('code', '%%isolated\nbroken = (1 +');
+  await page
+    .locator('.jp-NotebookPanel-toolbar [data-command="isocell:export-dag"]')
+    .click();
+  await page
+    .locator('.jp-Dialog')
+    .getByRole('button', { name: 'Export' })
+    .click();
+  const toast = page
+    .locator('.jp-toast-message')
+    .filter({ hasText: 'Export to Airflow failed' });
+  await expect(toast).toBeVisible();
+  await expect(toast).toContainText('cell 3');
+  await page.getByRole('button', { name: 'Show cell' }).click();
+  await expect(
+    page.locator('.jp-Notebook .jp-Cell.jp-mod-active')
+  ).toContainText('broken = (1 +');
+});
+
+test('an interpreter is registered, then removed after a confirmation', async ({
+  page
+}) => {
+  const panel = await openSidebar(page);
+  // By keyboard: the section opens with Enter on its summary.
+  await panel.getByText('Register an interpreter').focus();
+  await page.keyboard.press('Enter');
+  await panel.getByLabel('Interpreter name').fill('e2e-external');
+  await panel.getByLabel('Interpreter path').fill(SERVER_PYTHON);
+  await panel.getByRole('button', { name: 'Register interpreter' }).click();
+  const item = environmentItem(panel, 'e2e-external');
+  await expect(item).toContainText('external');
+
+  await item.locator('[data-action="remove"]').focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toContainText('Remove environment "e2e-external"?');
+  await dialog.getByRole('button', { name: 'Remove' }).click();
+  await expect(item).toHaveCount(0);
+  await expect(environmentItem(panel, ENV)).toBeVisible();
+});
+
+test('the command palette and the File menu offer the export', async ({
+  page
+}) => {
+  await openNotebook(page);
+  await page.menu.open('File');
+  await expect(
+    page.locator('.lm-Menu-itemLabel', {
+      hasText: 'Export Notebook to Airflow DAG…'
+    })
+  ).toBeVisible();
+  await page.keyboard.press('Escape');
+  const ids = await page.evaluate(() =>
+    window.jupyterapp.commands.listCommands()
+  );
+  expect(ids).toEqual(
+    expect.arrayContaining(['isocell:export-dag', 'isocell:show-environments'])
+  );
+  await page.evaluate(() =>
+    window.jupyterapp.commands.execute('isocell:show-environments')
+  );
+  await expect(page.locator('#isocell-environments')).toBeVisible();
+});
