@@ -17,8 +17,8 @@ from isocell.envs._discovery import (
     find_interpreter,
     find_interpreters,
     inspect_interpreter,
-    probe_count,
 )
+from isocell.envs._probe import probe_count
 from isocell.errors import InterpreterNotFoundError
 
 PYENV_ROOT = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
@@ -181,7 +181,8 @@ def test_a_second_process_probes_nothing(
     # The cache dir comes from ISOCELL_HOME here, as in a user's session.
     monkeypatch.setenv("ISOCELL_HOME", str(tmp_path / "home"))
     code = (
-        "from isocell.envs._discovery import find_interpreter, probe_count\n"
+        "from isocell.envs._discovery import find_interpreter\n"
+        "from isocell.envs._probe import probe_count\n"
         "found = find_interpreter('3.9')\n"
         "print(probe_count(), found.path)\n"
     )

@@ -14,20 +14,22 @@ not selected. A candidate that fails to run is treated as absent, never as an er
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import functools
-import json
 import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-from isocell.envs._files import write_atomic
+from isocell.envs._files import default_cache_dir
+from isocell.envs._probe import (
+    PROBE_TIMEOUT,
+    Probe,
+    ProbeFailure,
+    probe_all,
+    run_probe,
+)
 from isocell.errors import InterpreterNotFoundError
 
 __all__ = [
@@ -41,24 +43,9 @@ __all__ = [
 MINIMUM_VERSION = (3, 8)
 SOURCES = ("path", "pyenv", "uv", "conda", "explicit")
 
-_CACHE_FILE = "interpreters.json"
-_CACHE_FORMAT = 1
-_PROBE_TIMEOUT = 10.0  # seconds; a healthy interpreter answers in ~30 ms
 _WINDOWS = sys.platform == "win32"
 _NAME = re.compile(r"python(?:3(?:\.\d+)?)?(?:\.exe)?" if _WINDOWS else r"python(?:3(?:\.\d+)?)?")
 _VERSION_REQUEST = re.compile(r"(?P<impl>python|cpython|pypy)?(?P<version>\d+(?:\.\d+){0,2})")
-# Kept runnable by Python 2 too, so an old `python` reports "too old" instead of a crash.
-_PROBE_SCRIPT = (
-    "import sys\n"
-    "impl = getattr(sys, 'implementation', None)\n"
-    "name = impl.name if impl is not None else 'cpython'\n"
-    "v = sys.version_info\n"
-    "line = 'isocell-probe %s %d %d %d %s\\n' % (name, v[0], v[1], v[2], sys.executable)\n"
-    "sys.stdout.write(line)\n"
-)
-
-_probes_lock = threading.Lock()
-_probes_run = 0
 
 
 @dataclass(frozen=True)
@@ -101,23 +88,6 @@ class Interpreter:
         return f"{self.version_str}  {self.path}  ({origin})"
 
 
-def default_cache_dir() -> Path:
-    """The folder for isocell's caches.
-
-    Returns
-    -------
-    pathlib.Path
-        ``$ISOCELL_HOME/cache`` when ``ISOCELL_HOME`` is set, else
-        ``platformdirs.user_cache_dir("isocell")`` (``~/.cache/isocell`` on Linux).
-    """
-    home = os.environ.get("ISOCELL_HOME")
-    if home:
-        return Path(home).expanduser().absolute() / "cache"
-    from platformdirs import user_cache_path
-
-    return user_cache_path("isocell")
-
-
 def find_interpreters(*, cache_dir: str | os.PathLike[str] | None = None) -> list[Interpreter]:
     """Every working Python ≥ 3.8 found on ``PATH``, in pyenv, in uv's pythons and in conda.
 
@@ -137,11 +107,11 @@ def find_interpreters(*, cache_dir: str | os.PathLike[str] | None = None) -> lis
     chosen: dict[str, tuple[str, str]] = {}
     for path, source in _candidates():
         chosen.setdefault(os.path.realpath(path), (path, source))
-    probes = _probe_all({real: path for real, (path, _) in chosen.items()}, cache_dir)
+    probes = probe_all({real: path for real, (path, _) in chosen.items()}, cache_dir)
     found: list[Interpreter] = []
     for real, (path, source) in chosen.items():
         probe = probes[real]
-        if isinstance(probe, _Probe) and probe.version[:2] >= MINIMUM_VERSION:
+        if isinstance(probe, Probe) and probe.version[:2] >= MINIMUM_VERSION:
             found.append(Interpreter(path, probe.version, probe.implementation, source))
     # sorted() is stable, so discovery order breaks the remaining ties.
     return sorted(found, key=lambda i: (_negated(i.version), SOURCES.index(i.source)))
@@ -224,8 +194,8 @@ def inspect_interpreter(
     if not _is_executable(path):
         raise InterpreterNotFoundError(path, [f"not usable: {path} is not an executable file"])
     real = os.path.realpath(path)
-    probe = _probe(path) if _in_shim_dir(path) else _probe_all({real: path}, cache_dir)[real]
-    if isinstance(probe, _Failure):
+    probe = run_probe(path) if _in_shim_dir(path) else probe_all({real: path}, cache_dir)[real]
+    if isinstance(probe, ProbeFailure):
         raise InterpreterNotFoundError(path, [f"not usable: {probe.reason}"])
     if probe.version[:2] < MINIMUM_VERSION:
         too_old = ".".join(map(str, probe.version))
@@ -233,11 +203,6 @@ def inspect_interpreter(
     if _in_shim_dir(path):
         path = probe.executable
     return Interpreter(path, probe.version, probe.implementation, source)
-
-
-def probe_count() -> int:
-    """How many interpreters this process has run to probe them (for tests and diagnostics)."""
-    return _probes_run
 
 
 def _find_by_path(request: str, cache_dir: str | os.PathLike[str] | None) -> Interpreter:
@@ -320,7 +285,7 @@ def _ask_uv_python_dir() -> str | None:
         from uv import find_uv_bin
 
         argv = [find_uv_bin(), "python", "dir"]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=_PROBE_TIMEOUT)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
     except (OSError, subprocess.SubprocessError, ImportError):
         return None
     return (done.stdout.strip() or None) if done.returncode == 0 else None
@@ -350,119 +315,6 @@ def _in_shim_dir(path: str) -> bool:
 
 def _is_executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
-# --- probing and its cache --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Probe:
-    version: tuple[int, int, int]
-    implementation: str
-    executable: str
-
-
-@dataclass(frozen=True)
-class _Failure:
-    reason: str
-    lasting: bool = True  # False for a timeout: that may be load, so ask again next time
-
-
-def _probe(path: str) -> _Probe | _Failure:
-    """Run ``path`` once to learn its version, or why it is not a working Python."""
-    global _probes_run
-    with _probes_lock:
-        _probes_run += 1
-    # -E -s -S: ignore PYTHON* variables, user site and site.py; all exist in Python 2 too.
-    argv = [path, "-E", "-s", "-S", "-c", _PROBE_SCRIPT]
-    try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=_PROBE_TIMEOUT, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        return _Failure(f"{path} did not answer within {_PROBE_TIMEOUT:g} s", lasting=False)
-    except OSError as error:
-        return _Failure(f"{path} cannot run: {error.strerror or error}")
-    lines = [line for line in done.stdout.splitlines() if line.startswith("isocell-probe ")]
-    if done.returncode != 0 or not lines:
-        detail = (done.stderr.strip() or done.stdout.strip()).splitlines()[:3]
-        return _Failure(f"{path} exited with status {done.returncode}: {' / '.join(detail)}")
-    _, implementation, major, minor, micro, executable = lines[-1].split(" ", 5)
-    return _Probe((int(major), int(minor), int(micro)), implementation, executable)
-
-
-def _probe_all(
-    targets: dict[str, str], cache_dir: str | os.PathLike[str] | None
-) -> dict[str, _Probe | _Failure]:
-    """Probe each real path (run as the path it maps to), from the cache when its file is
-    unchanged, else in parallel, and record the new answers in the cache."""
-    cache_file = Path(cache_dir or default_cache_dir()) / _CACHE_FILE
-    cache = _read_cache(cache_file)
-    results: dict[str, _Probe | _Failure] = {}
-    misses: dict[str, tuple[int, int]] = {}
-    for real in targets:
-        try:
-            stat = os.stat(real)
-        except OSError as error:
-            results[real] = _Failure(f"{real} cannot be read: {error.strerror}", lasting=False)
-            continue
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        entry = cache.get(real)
-        if entry is not None and (entry.get("mtime_ns"), entry.get("size")) == stamp:
-            results[real] = _from_entry(entry)
-        else:
-            misses[real] = stamp
-    if not misses:
-        return results
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(misses))) as pool:
-        futures = {real: pool.submit(_probe, targets[real]) for real in misses}
-    for real, future in futures.items():
-        results[real] = probe = future.result()
-        if not isinstance(probe, _Failure) or probe.lasting:
-            cache[real] = _to_entry(probe, *misses[real])
-    _write_cache(cache_file, cache)
-    return results
-
-
-def _to_entry(probe: _Probe | _Failure, mtime_ns: int, size: int) -> dict[str, object]:
-    entry: dict[str, object] = {"mtime_ns": mtime_ns, "size": size}
-    if isinstance(probe, _Failure):
-        entry["error"] = probe.reason
-    else:
-        entry.update(
-            version=list(probe.version),
-            implementation=probe.implementation,
-            executable=probe.executable,
-        )
-    return entry
-
-
-def _from_entry(entry: dict[str, object]) -> _Probe | _Failure:
-    if "error" in entry:
-        return _Failure(str(entry["error"]))
-    version = entry["version"]
-    if not isinstance(version, list) or len(version) != 3:
-        return _Failure(f"damaged cache entry: {entry!r}", lasting=False)
-    implementation, executable = str(entry["implementation"]), str(entry["executable"])
-    return _Probe((int(version[0]), int(version[1]), int(version[2])), implementation, executable)
-
-
-def _read_cache(cache_file: Path) -> dict[str, dict[str, object]]:
-    try:
-        payload = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # absent or damaged: probing again rebuilds it
-    if not isinstance(payload, dict) or payload.get("format") != _CACHE_FORMAT:
-        return {}
-    entries = payload.get("interpreters")
-    return entries if isinstance(entries, dict) else {}
-
-
-def _write_cache(cache_file: Path, entries: dict[str, dict[str, object]]) -> None:
-    """Replace the cache file atomically; a cache that cannot be written is only slower."""
-    payload = {"format": _CACHE_FORMAT, "interpreters": entries}
-    with contextlib.suppress(OSError):
-        write_atomic(cache_file, json.dumps(payload, indent=1, sort_keys=True))
 
 
 def _negated(version: tuple[int, int, int]) -> tuple[int, ...]:

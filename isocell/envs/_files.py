@@ -1,4 +1,4 @@
-"""Replacing a small file atomically, for the registry and the caches under ``ISOCELL_HOME``."""
+"""Files under ``ISOCELL_HOME``: where caches live, and replacing a small file atomically."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["default_cache_dir", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str, *, durable: bool = False) -> None:
@@ -44,3 +44,20 @@ def write_atomic(path: Path, text: str, *, durable: bool = False) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def default_cache_dir() -> Path:
+    """The folder for isocell's caches.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$ISOCELL_HOME/cache`` when ``ISOCELL_HOME`` is set, else
+        ``platformdirs.user_cache_dir("isocell")`` (``~/.cache/isocell`` on Linux).
+    """
+    home = os.environ.get("ISOCELL_HOME")
+    if home:
+        return Path(home).expanduser().absolute() / "cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path("isocell")
