@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from isocell.envs._build import ProgressCallback, env_python
 from isocell.envs._discovery import find_interpreter, inspect_interpreter
+from isocell.envs._installed import installed_cached
 from isocell.envs._registry import NamedEnvironment, Registry, check_name
 from isocell.envs._resolve import EnvRequest, build, spec_for
 from isocell.envs._spec import EnvSpec
@@ -377,7 +377,7 @@ def _external(entry: NamedEnvironment, running: set[str], detail: bool) -> dict[
         version: str | None = inspect_interpreter(entry.python).version_str
     except InterpreterNotFoundError:
         version = None
-    lock = _installed(entry.python) if version else []
+    lock = installed_cached(entry.python) if version else []
     row: dict[str, Any] = {
         "name": entry.name,
         "kind": "external",
@@ -439,43 +439,3 @@ def _mtime(path: Path) -> str | None:
     except OSError:
         return None
     return stamp.isoformat(timespec="seconds")
-
-
-# Runs in the external interpreter (any Python >= 3.8): its packages and where they live.
-_INSTALLED = """
-import importlib.metadata as m, json, sysconfig
-paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-seen = {}
-for dist in m.distributions(path=paths):
-    name = dist.metadata["Name"]
-    if name and name.lower() not in seen:
-        seen[name.lower()] = name + "==" + dist.version
-print(json.dumps({"paths": paths, "lock": sorted(seen.values(), key=str.lower)}))
-"""
-
-# interpreter -> (its site folders' modification times, its packages): installing or removing
-# a package changes the folder's time, and only then is the interpreter run again.
-_installed_cache: dict[str, tuple[dict[str, int], list[str]]] = {}
-
-
-def _installed(python: str) -> list[str]:
-    cached = _installed_cache.get(python)
-    if cached is not None and all(_mtime_ns(p) == t for p, t in cached[0].items()):
-        return cached[1]
-    try:
-        done = subprocess.run(
-            [python, "-I", "-c", _INSTALLED], capture_output=True, text=True, timeout=60
-        )
-        answer = json.loads(done.stdout)
-        paths, lock = list(answer["paths"]), [str(item) for item in answer["lock"]]
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
-        return []
-    _installed_cache[python] = ({p: _mtime_ns(p) for p in paths}, lock)
-    return lock
-
-
-def _mtime_ns(path: str) -> int:
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return -1

@@ -35,6 +35,7 @@ from isocell.envs._build import (
     env_python,
     fix_script_paths,
 )
+from isocell.envs._installed import installed
 from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
 
@@ -284,28 +285,8 @@ def _tail(log: list[str], lines: int = 40) -> str:
     return "\n".join(log[-lines:])
 
 
-# Runs inside the new environment (any Python >= 3.8): its own packages, not the base's.
-_LOCK_SCRIPT = """
-import importlib.metadata as m, json, sysconfig
-paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-seen = {}
-for dist in m.distributions(path=paths):
-    name = dist.metadata["Name"]
-    if name and name.lower() not in seen:
-        seen[name.lower()] = name + "==" + dist.version
-print(json.dumps(sorted(seen.values(), key=str.lower)))
-"""
-
-
 def _read_lock(python: Path) -> list[str]:
     try:
-        done = subprocess.run(
-            [str(python), "-I", "-c", _LOCK_SCRIPT],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        )
-    except (subprocess.SubprocessError, OSError) as error:
+        return installed(str(python))[1]
+    except (subprocess.SubprocessError, OSError, ValueError) as error:
         raise BuildError(f"cannot read the installed packages of {python}: {error}") from None
-    return list(json.loads(done.stdout))

@@ -1,0 +1,65 @@
+"""What an interpreter has installed in its own site-packages: ``name==version`` each.
+
+Asked of the interpreter itself (any CPython >= 3.8, ``importlib.metadata``), so it answers
+for its own folders, not for a base installation it may see through ``--system-site-packages``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+__all__ = ["installed", "installed_cached"]
+
+_SCRIPT = """
+import importlib.metadata as m, json, sysconfig
+paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+seen = {}
+for dist in m.distributions(path=paths):
+    name = dist.metadata["Name"]
+    if name and name.lower() not in seen:
+        seen[name.lower()] = name + "==" + dist.version
+print(json.dumps({"paths": paths, "lock": sorted(seen.values(), key=str.lower)}))
+"""
+
+
+def installed(python: str) -> tuple[list[str], list[str]]:
+    """``(site folders, packages)`` of ``python``.
+
+    Raises
+    ------
+    OSError, subprocess.SubprocessError, ValueError
+        If the interpreter cannot be run or answers nonsense.
+    """
+    done = subprocess.run(
+        [python, "-I", "-c", _SCRIPT], capture_output=True, text=True, check=True, timeout=120
+    )
+    answer = json.loads(done.stdout)
+    return [str(p) for p in answer["paths"]], [str(item) for item in answer["lock"]]
+
+
+# interpreter -> (its site folders' modification times, its packages): installing or removing
+# a package changes the folder's time, and only then is the interpreter run again.
+_cache: dict[str, tuple[dict[str, int], list[str]]] = {}
+
+
+def installed_cached(python: str) -> list[str]:
+    """The packages of ``python``, asked again only when its site folders changed; ``[]`` if it
+    cannot be asked."""
+    cached = _cache.get(python)
+    if cached is not None and all(_mtime_ns(p) == t for p, t in cached[0].items()):
+        return cached[1]
+    try:
+        paths, lock = installed(python)
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
+        return []
+    _cache[python] = ({p: _mtime_ns(p) for p in paths}, lock)
+    return lock
+
+
+def _mtime_ns(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
