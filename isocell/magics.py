@@ -50,9 +50,6 @@ class _CellOutput:
 
         clear_output(wait=wait)
 
-    def result(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
-        self.display(data, metadata, {}, False)
-
 
 class _Progress:
     """A live line while an environment builds (phase, packages, seconds), then a summary."""

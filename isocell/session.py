@@ -126,35 +126,6 @@ class _Child:
             self.holds[name] = (id(value), digest)
 
 
-class _ResultCatcher:
-    """Passes outputs on to the real sink, keeping the ``execute_result`` for the caller."""
-
-    def __init__(self, sink: OutputSink | None) -> None:
-        self.sink = sink
-        self.value: tuple[dict[str, Any], dict[str, Any]] | None = None
-
-    def stream(self, name: str, text: str) -> None:
-        if self.sink is not None:
-            self.sink.stream(name, text)
-
-    def display(
-        self,
-        data: dict[str, Any],
-        metadata: dict[str, Any],
-        transient: dict[str, Any],
-        update: bool,
-    ) -> None:
-        if self.sink is not None:
-            self.sink.display(data, metadata, transient, update)
-
-    def clear(self, wait: bool) -> None:
-        if self.sink is not None:
-            self.sink.clear(wait)
-
-    def result(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
-        self.value = (data, metadata)
-
-
 class Session:
     """The isolated cells of one notebook kernel.
 
@@ -345,11 +316,10 @@ class Session:
                 f"__import__('__isocell__').agent.dump({str(outbox)!r}, {outputs!r}, "
                 f"{candidates!r}, {deletes!r})"
             )
-            catcher = _ResultCatcher(sink)
             reply = execute(
                 child.kernel,
                 _with_header(request.header, request.code),
-                catcher,
+                sink,
                 user_expressions={"dump": dump},
                 timeout=request.timeout,
             )
@@ -373,7 +343,7 @@ class Session:
             if name in inputs:
                 child.remember(name, inputs[name])
         return CellResult(
-            child.environment, sorted(to_send), sorted(values), deleted, catcher.value
+            child.environment, sorted(to_send), sorted(values), deleted, reply.display
         )
 
 

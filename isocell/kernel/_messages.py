@@ -38,8 +38,6 @@ class OutputSink(Protocol):
 
     def clear(self, wait: bool) -> None: ...
 
-    def result(self, data: dict[str, Any], metadata: dict[str, Any]) -> None: ...
-
 
 @dataclass
 class ExecuteReply:
@@ -55,6 +53,10 @@ class ExecuteReply:
         The child's formatted traceback (ANSI colours), from the ``error`` message.
     user_expressions : dict
         The reply's evaluated ``user_expressions``.
+    display : tuple or None
+        The ``execute_result`` (mime bundle, metadata): the cell's last value, as the child
+        rendered it. Kept here, not sent to the sink, for the caller to return as the cell's
+        own value.
     interrupted : bool
         True if the notebook's interrupt (or the timeout) stopped the cell.
     timed_out : bool
@@ -66,6 +68,7 @@ class ExecuteReply:
     evalue: str = ""
     traceback: list[str] = field(default_factory=list)
     user_expressions: dict[str, Any] = field(default_factory=dict)
+    display: tuple[dict[str, Any], dict[str, Any]] | None = None
     interrupted: bool = False
     timed_out: bool = False
 
@@ -185,6 +188,9 @@ def _relay(message: dict[str, Any], sink: OutputSink | None, result: ExecuteRepl
         result.ename, result.evalue = content.get("ename", ""), content.get("evalue", "")
         result.traceback = list(content.get("traceback") or [])
         return
+    if kind == "execute_result":
+        result.display = (content.get("data", {}), content.get("metadata", {}))
+        return
     if sink is None:
         return
     if kind == "stream":
@@ -198,5 +204,3 @@ def _relay(message: dict[str, Any], sink: OutputSink | None, result: ExecuteRepl
         )
     elif kind == "clear_output":
         sink.clear(bool(content.get("wait", False)))
-    elif kind == "execute_result":
-        sink.result(content.get("data", {}), content.get("metadata", {}))
