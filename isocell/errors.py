@@ -17,6 +17,7 @@ __all__ = [
     "InterpreterNotFoundError",
     "IsocellError",
     "RegistryError",
+    "RegistryRepairedWarning",
     "RequirementError",
     "TransferError",
 ]
@@ -141,6 +142,26 @@ class RegistryError(IsocellError):
 
     def __str__(self) -> str:
         return f"environment registry {self.path}: {self.reason}"
+
+
+class RegistryRepairedWarning(UserWarning):
+    """The registry of named environments was damaged and has been repaired.
+
+    Parameters
+    ----------
+    path : str
+        The registry file.
+    detail : str
+        What was wrong, where the damaged copy was put, what was kept and what was lost.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(path, detail)
+        self.path = path
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"isocell: repaired the damaged environment registry {self.path}: it {self.detail}"
 
 
 class TransferError(IsocellError):

@@ -5,13 +5,23 @@ in the content-addressed store like any other, or for an existing interpreter us
 (``isocell env add NAME --python /path/to/python``), the twin of Airflow's
 ``@task.external_python``. The file is read and written under a file lock and replaced
 atomically (write a temporary file, then ``os.replace``), so a reader never sees half of it.
+
+Every write also refreshes a last good copy, ``registry.json.bak``. A registry damaged all
+the same (cut short, garbled, the wrong shape, one malformed entry, a folder in its place) is
+repaired on the next read: its damaged file is moved aside under a timestamped name, the
+well-formed entries it still holds are kept, the others come from the last good copy, and a
+:class:`~isocell.errors.RegistryRepairedWarning` says what was kept, what was lost and where
+the damaged copy went.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +32,7 @@ from filelock import FileLock
 
 from isocell.envs._files import write_atomic
 from isocell.envs._spec import EnvSpec
-from isocell.errors import EnvironmentNotFoundError, RegistryError
+from isocell.errors import EnvironmentNotFoundError, RegistryError, RegistryRepairedWarning
 
 __all__ = ["NamedEnvironment", "Registry", "check_name"]
 
@@ -87,6 +97,7 @@ class Registry:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.path = home / "registry.json"
+        self.backup = home / "registry.json.bak"
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -95,28 +106,70 @@ class Registry:
             yield
 
     def _read(self) -> dict[str, Any]:
+        """The entries, under the lock; a damaged file is repaired (see :meth:`_recover`)."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return {}
-        except OSError as error:
-            raise RegistryError(str(self.path), f"cannot be read: {error}") from None
+        except OSError as error:  # a folder in its place, a symbolic link loop, a bad disk
+            return self._recover(None, f"cannot be read ({error.strerror or error})")
+        text = data.decode("utf-8", errors="replace")
         try:
-            data = json.loads(text)
-            entries = data["environments"]
-            if not isinstance(entries, dict):
-                raise TypeError("'environments' is not an object")
-        except (ValueError, KeyError, TypeError) as error:
-            raise RegistryError(
-                str(self.path),
-                f"is damaged ({error}); fix or delete the file, then register the "
-                "environments again",
-            ) from None
+            parsed = json.loads(text)
+        except ValueError as error:
+            return self._recover(text, f"is not valid JSON ({error})")
+        raw = parsed.get("environments") if isinstance(parsed, dict) else None
+        if not isinstance(raw, dict):
+            return self._recover(text, "is not an object with an 'environments' object")
+        entries, malformed = _well_formed(raw)
+        if malformed:
+            return self._recover(text, f"has malformed entries ({'; '.join(malformed)})")
         return entries
 
     def _write(self, entries: dict[str, Any]) -> None:
         text = json.dumps({"version": 1, "environments": entries}, indent=2, sort_keys=True)
         write_atomic(self.path, text + "\n", durable=True)
+        # The last good copy, for _recover. Its loss costs nothing today (the registry itself
+        # was written), so a failure to write it does not fail the change the user asked for.
+        with contextlib.suppress(OSError):
+            write_atomic(self.backup, text + "\n", durable=True)
+
+    def _recover(self, text: str | None, reason: str) -> dict[str, Any]:
+        """Rebuild the registry from what can be read, keeping the damaged file.
+
+        The well-formed entries of the damaged file (``text``) are kept, over those of the
+        last good copy (``registry.json.bak``, written with every change); the damaged file
+        is moved aside under a timestamped name, never deleted; the repaired registry is
+        written; a :class:`~isocell.errors.RegistryRepairedWarning` tells the user all this.
+        Runs under the registry lock, so one process repairs and the others read the result.
+        """
+        salvaged, malformed = _salvage(text)
+        restored, _ = _salvage(_read_text(self.backup))
+        entries = {**restored, **salvaged}
+        notes = []
+        aside = self.home / f"{self.path.name}.damaged-{_stamp()}"
+        try:
+            os.rename(self.path, aside)
+        except OSError as error:
+            notes.append(f"it could not be moved aside ({error.strerror or error}): fix it by hand")
+        else:
+            notes.append(f"it was moved to {aside}")
+            try:
+                self._write(entries)
+            except OSError as error:
+                notes.append(f"the repaired registry could not be written ({error})")
+        kept = ", ".join(sorted(entries)) or "none"
+        lost = [item for item in malformed if item.split(":")[0] not in entries]
+        warnings.warn(
+            RegistryRepairedWarning(
+                str(self.path),
+                f"{reason}; {'; '.join(notes)}. Kept {len(entries)} environment(s): {kept} "
+                f"(read from the damaged file and from the last good copy {self.backup}). "
+                f"Lost: {'; '.join(lost) or 'nothing'}. Check with `isocell env list`.",
+            ),
+            stacklevel=4,
+        )
+        return entries
 
     def all(self) -> list[NamedEnvironment]:
         """Every entry, sorted by name."""
@@ -185,3 +238,75 @@ def _entry(name: str, raw: dict[str, Any]) -> NamedEnvironment:
         python=str(raw.get("python", spec.python if spec else "")),
         created=str(raw.get("created", "")),
     )
+
+
+def _well_formed(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Split raw entries into the usable ones and ``"name: why"`` for the others."""
+    good: dict[str, Any] = {}
+    malformed: list[str] = []
+    for name, value in raw.items():
+        try:
+            check_name(name)
+            if not isinstance(value, dict):
+                raise TypeError(f"an entry is an object, not {type(value).__name__}")
+            entry = _entry(name, value)
+            if entry.kind not in ("spec", "external") or not entry.python:
+                raise ValueError(f"kind {entry.kind!r}, python {entry.python!r}")
+            if (entry.kind == "spec") != (entry.spec is not None):
+                raise ValueError(f"kind {entry.kind!r} with spec {value.get('spec')!r}")
+        except (RegistryError, TypeError, ValueError, KeyError, AttributeError) as error:
+            malformed.append(f"{name}: {error}")
+            continue
+        good[name] = value
+    return good, malformed
+
+
+_SEPARATOR = re.compile(r"\s*,?\s*")
+_COLON = re.compile(r"\s*:\s*")
+
+
+def _salvage(text: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The well-formed entries readable in ``text``, even when it is cut short or garbled.
+
+    Valid JSON gives its well-formed entries. Otherwise the entries are read one by one
+    from the start of the ``environments`` object up to the damage (a truncated write keeps
+    every entry before the cut).
+    """
+    if text is None:
+        return {}, []
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        pass
+    else:
+        raw = parsed.get("environments") if isinstance(parsed, dict) else None
+        return _well_formed(raw) if isinstance(raw, dict) else ({}, [])
+    start = re.search(r'"environments"\s*:\s*\{', text)
+    if start is None:
+        return {}, []
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] = {}
+    position = start.end()
+    while True:
+        position = _SEPARATOR.match(text, position).end()  # type: ignore[union-attr]
+        try:
+            name, position = decoder.raw_decode(text, position)
+            colon = _COLON.match(text, position)
+            if not isinstance(name, str) or colon is None or ":" not in colon.group():
+                break
+            value, position = decoder.raw_decode(text, colon.end())
+        except ValueError:
+            break
+        found[name] = value
+    return _well_formed(found)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _stamp() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
