@@ -199,3 +199,27 @@ def test_falls_back_to_virtualenv_where_uv_cannot_run(fresh_home, monkeypatch, t
     meta = json.loads((environment.path / "isocell-env.json").read_text())
     assert meta["builder"] == "virtualenv"
     assert subprocess.run([str(environment.python), "-c", "import six"]).returncode == 0
+
+
+def test_cut_off_resolutions_come_from_uvs_cache_first(fresh_home, tmp_path, monkeypatch):
+    # An empty uv cache: the offline attempt fails and the index is asked; once the cache
+    # holds everything, a rebuild of the same spec resolves and installs offline.
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    store = EnvStore()
+    first = resolve_environment(SIX, store)
+    cold_log = (first.path / "build.log").read_text()
+    assert "--offline" in cold_log and "not everything is in uv's cache" in cold_log
+    cold_lock = (first.path / "requirements.lock").read_text()
+    store.remove(first.spec)
+    again = resolve_environment(SIX, store)
+    warm_log = (again.path / "build.log").read_text()
+    assert warm_log.count("--offline") == 2 and "not everything" not in warm_log
+    assert (again.path / "requirements.lock").read_text() == cold_lock
+    # No cut-off (nothing pinned): the index is asked, as uv would by default...
+    unpinned = resolve_environment(EnvRequest(requirements=("six",)), store)
+    assert "--offline" not in (unpinned.path / "build.log").read_text()
+    # ...unless the user prefers the cache for every resolution.
+    monkeypatch.setenv("ISOCELL_PREFER_OFFLINE", "1")
+    store.remove(unpinned.spec)
+    cached = resolve_environment(EnvRequest(requirements=("six",)), store)
+    assert "--offline" in (cached.path / "build.log").read_text()

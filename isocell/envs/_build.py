@@ -138,6 +138,40 @@ class _Runner:
         if code != 0:
             raise BuildError(f"{argv[0]} exited with code {code}", "\n".join(self.log))
 
+    def run_cached_first(
+        self, phase: str, argv: Sequence[str], cwd: Path, env: dict[str, str], cached: bool
+    ) -> None:
+        """Run a uv command from uv's cache alone (``--offline``) first when ``cached``.
+
+        npm's ``--prefer-offline``: cached index pages are used however old, and the index is
+        asked only when the cache lacks something (the offline attempt then fails before
+        installing anything and the command runs again online). uv itself revalidates every
+        cached page, about 0.7 s per resolution here even when nothing changed.
+        """
+        if cached:
+            try:
+                self.run(phase, [*argv, "--offline"], cwd, env)
+                return
+            except BuildError:
+                self.log.append("note: not everything is in uv's cache; asking the index")
+        self.run(phase, argv, cwd, env)
+
+
+def prefer_cache(exclude_newer: str | None) -> bool:
+    """Whether a resolution may be answered from uv's cache without asking the index.
+
+    By default only a resolution bounded by a cut-off time (``--exclude-newer``): its answer
+    does not move with new releases, so cached index pages give the answer the index would.
+    ``ISOCELL_PREFER_OFFLINE=1`` extends it to every resolution (newest *cached* versions),
+    ``ISOCELL_PREFER_OFFLINE=0`` always asks the index.
+    """
+    setting = os.environ.get("ISOCELL_PREFER_OFFLINE", "").strip().lower()
+    if setting in ("0", "false", "no", "off"):
+        return False
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    return exclude_newer is not None
+
 
 def _builder_env() -> dict[str, str]:
     env = dict(os.environ)
@@ -266,7 +300,7 @@ def _build_with_uv(
         compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
         compile_ += ["--python", python, *_index_options(spec), *cutoff]
         compile_ += [str(wanted), "-o", str(target / OWN_LOCK)]
-        runner.run("resolve", compile_, cwd, env)
+        runner.run_cached_first("resolve", compile_, cwd, env, prefer_cache(exclude_newer))
         own = [
             line.strip()
             for line in (target / OWN_LOCK).read_text(encoding="utf-8").splitlines()
@@ -291,7 +325,9 @@ def _build_with_uv(
         for name in kernel_packages(spec):
             if canonicalize_name(name) not in pinned:
                 install += ["--exclude-newer-package", f"{name}={now}"]
-    runner.run("install", [*install, "-r", str(requirements_file)], cwd, env)
+    runner.run_cached_first(
+        "install", [*install, "-r", str(requirements_file)], cwd, env, prefer_cache(exclude_newer)
+    )
 
 
 def _build_with_virtualenv(
