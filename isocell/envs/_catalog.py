@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,12 @@ def create_named(
         If the name was taken while the environment was being built.
     """
     build(spec, store, progress)
+    # Walked here, before the name appears: otherwise every listing that sees the new name
+    # first would wait for this walk (thousands of files, a tenth of a second or more).
+    path = store.path_for(spec)
+    meta = _meta(path)
+    if meta is not None:
+        _size(path, str(meta.get("built_at")))
     entry = Registry(store.home).add(name, spec=spec)
     return describe(store, entry)
 
@@ -415,22 +422,39 @@ def _meta(path: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-# A built environment does not change after its build, so its size is walked once per build.
+# A built environment does not change after its build, so its size is walked once per build,
+# by one thread: concurrent listings (the REST API runs each in a worker thread) that meet a
+# new environment together wait for that one walk instead of each walking it, which under
+# the GIL made all of them as slow as all the walks together.
 _sizes: dict[tuple[str, str], int] = {}
+_walking: dict[tuple[str, str], threading.Lock] = {}
+_walking_lock = threading.Lock()
 
 
 def _size(path: Path, built_at: str) -> int:
     key = (str(path), built_at)
-    if key not in _sizes:
-        total = 0
-        for root, _dirs, files in os.walk(path):
-            for name in files:
-                try:
-                    total += os.lstat(os.path.join(root, name)).st_size
-                except OSError:
-                    pass
-        _sizes[key] = total
+    known = _sizes.get(key)
+    if known is not None:
+        return known
+    with _walking_lock:
+        walk = _walking.setdefault(key, threading.Lock())
+    with walk:
+        if key not in _sizes:
+            _sizes[key] = _walk(path)
+    with _walking_lock:
+        _walking.pop(key, None)
     return _sizes[key]
+
+
+def _walk(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
 
 
 def _mtime(path: Path) -> str | None:
