@@ -29,7 +29,11 @@ NAMES = ["alpha", "beta", "gamma"]
 
 
 def _spec() -> EnvSpec:
-    return EnvSpec(python=sys.executable, python_version="{}.{}.{}".format(*sys.version_info[:3]), requirements=("six==1.16.0",))
+    return EnvSpec(
+        python=sys.executable,
+        python_version="{}.{}.{}".format(*sys.version_info[:3]),
+        requirements=("six==1.16.0",),
+    )
 
 
 def _registry(home: Path) -> Registry:
