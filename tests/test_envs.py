@@ -223,3 +223,16 @@ def test_cut_off_resolutions_come_from_uvs_cache_first(fresh_home, tmp_path, mon
     store.remove(unpinned.spec)
     cached = resolve_environment(EnvRequest(requirements=("six",)), store)
     assert "--offline" in (cached.path / "build.log").read_text()
+
+
+@needs_py39
+def test_an_old_cut_off_does_not_reach_the_kernels_own_packages(isocell_home):
+    # six 1.16.0 dates the cut-off to May 2021: resolved under it, IPython 8's exceptiongroup
+    # (a dependency on Python < 3.11 only) was 0.0.0a0, and `import IPython` failed.
+    request = EnvRequest(python="3.9", requirements=("six==1.16.0",))
+    environment = resolve_environment(request, EnvStore())
+    assert environment.exclude_newer.startswith("2021-05-05")
+    assert "six==1.16.0" in environment.lock
+    probe = "import IPython, ipykernel, exceptiongroup; print(IPython.__version__)"
+    done = subprocess.run([str(environment.python), "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
