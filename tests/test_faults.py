@@ -1,18 +1,34 @@
-"""Faults of item 6: children that die, interrupts, and children outliving the notebook."""
+"""Faults: children that die, interrupts, children outliving the notebook; and the harness the
+other fault suites (``test_faults_*.py``) share: process scans, payload segments, a real
+notebook kernel.
+
+Every fault test asserts that nothing is lost: the notebook namespace is unchanged, no
+half-built environment is reused, no child kernel or builder process is left behind, no
+``/dev/shm/isocell-*`` segment is left behind.
+"""
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from isocell.errors import CellError, ChildDiedError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
+
+T = TypeVar("T")
+
+# -- the harness ------------------------------------------------------------------------------
 
 
 def run(ip, line: str, cell: str):
@@ -33,9 +49,175 @@ def pid_alive(pid: int) -> bool:
     # a zombie is dead too
     try:
         with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split()[2] != "Z"
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def processes() -> dict[int, tuple[int, list[str]]]:
+    """Every live process: pid -> (parent pid, argv)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = [a.decode(errors="replace") for a in handle.read().split(b"\0") if a]
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            table[int(entry)] = (int(fields[1]), argv)
+    return table
+
+
+def descendants(root: int) -> dict[int, list[str]]:
+    """The live processes below ``root``: pid -> argv."""
+    table = processes()
+    found: dict[int, list[str]] = {}
+    parents = {root}
+    while True:
+        more = {pid for pid, (ppid, _) in table.items() if ppid in parents and pid not in found}
+        if not more:
+            return found
+        found.update({pid: table[pid][1] for pid in more})
+        parents = more
+
+
+def uv_installs(root: int) -> list[int]:
+    """The ``uv pip install`` processes below ``root``."""
+    return [
+        pid
+        for pid, argv in descendants(root).items()
+        if argv and os.path.basename(argv[0]) == "uv" and "install" in argv
+    ]
+
+
+def kernels_of(parent: int) -> set[int]:
+    """Live ipykernel processes started for the notebook kernel ``parent`` (orphans too)."""
+    found = set()
+    for pid, (_, argv) in processes().items():
+        if not any("ipykernel" in arg for arg in argv):
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                environ = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if f"JPY_PARENT_PID={parent}".encode() in environ and pid_alive(pid):
+            found.add(pid)
+    return found
+
+
+def segments(pid: int | None = None) -> list[str]:
+    """Payload files of the notebook process ``pid`` (default: this one)."""
+    pid = os.getpid() if pid is None else pid
+    return glob.glob(f"/dev/shm/isocell-{pid}-*") + glob.glob(f"/tmp/isocell-{pid}-*")
+
+
+def wait_for(check: Callable[[], T], timeout: float, what: str, period: float = 0.005) -> T:
+    """Poll ``check`` until it returns something true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(period)
+    raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
+
+
+def in_background(action: Callable[[], Any]) -> threading.Thread:
+    thread = threading.Thread(target=action, daemon=True)
+    thread.start()
+    return thread
+
+
+def rss_kib(pid: int) -> dict[str, int]:
+    """``VmRSS`` and ``VmHWM`` (peak) of ``pid``, in KiB."""
+    with open(f"/proc/{pid}/status") as handle:
+        rows = [line.split() for line in handle if line.startswith(("VmRSS", "VmHWM"))]
+    return {row[0].rstrip(":"): int(row[1]) for row in rows}
+
+
+def session_kernels(ip) -> set[int]:
+    magics = ip.magics_manager.registry["IsolatedMagics"]
+    return {c.kernel.pid for c in magics.session.children.values() if c.kernel.is_alive()}
+
+
+def assert_no_stray_kernels(ip) -> None:
+    """Every child kernel of this process is one the session knows."""
+    assert kernels_of(os.getpid()) <= session_kernels(ip)
+
+
+class NotebookKernel:
+    """A real notebook kernel (``python3``, this interpreter) with ``%load_ext isocell`` done."""
+
+    def __init__(self, home: Path, **env: str) -> None:
+        from jupyter_client import KernelManager
+
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(env={**os.environ, "ISOCELL_HOME": str(home), **env})
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=120)
+        assert self.execute("%load_ext isocell")["status"] == "ok"
+
+    @property
+    def pid(self) -> int:
+        return self.manager.provisioner.process.pid  # type: ignore[union-attr]
+
+    def execute(
+        self, code: str, timeout: float = 300, hook: Callable[[dict], None] | None = None
+    ) -> dict[str, Any]:
+        """Run ``code``; the ``execute_reply`` content. ``hook`` sees every iopub message."""
+        reply = self.client.execute_interactive(
+            code, timeout=timeout, output_hook=hook or (lambda message: None)
+        )
+        return reply["content"]
+
+    def send(self, code: str) -> str:
+        """Start running ``code``; returns the request's id (see :meth:`reply`)."""
+        return self.client.execute(code)
+
+    def reply(self, msg_id: str, timeout: float = 300) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))
+            if message["parent_header"].get("msg_id") == msg_id:
+                return message["content"]
+
+    def value(self, expression: str) -> str:
+        """``repr`` of ``expression`` evaluated in the notebook namespace."""
+        reply = self.client.execute_interactive(
+            "", timeout=60, output_hook=lambda m: None, user_expressions={"v": expression}
+        )
+        result = reply["content"]["user_expressions"]["v"]
+        if result["status"] != "ok":
+            return f"<{result['ename']}>"
+        return result["data"]["text/plain"]
+
+    def child_pids(self) -> set[int]:
+        return kernels_of(self.pid)
+
+    def close(self) -> None:
+        pid = self.pid
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+        wait_for(lambda: not kernels_of(pid), 60, "the children to end with their notebook")
+        assert not segments(pid)
+
+
+@contextmanager
+def notebook_kernel(home: Path, **env: str) -> Iterator[NotebookKernel]:
+    kernel = NotebookKernel(home, **env)
+    try:
+        yield kernel
+    finally:
+        kernel.close()
+
+
+# -- the child dies, the notebook interrupts ---------------------------------------------------
 
 
 def test_kill_minus_nine_mid_cell_is_reported_and_changes_nothing(ip, ns):

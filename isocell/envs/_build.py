@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -90,6 +91,10 @@ _PHASES = {
 }
 
 
+class _Killed(BuildError):
+    """The builder was killed by a signal (not a failure of its own)."""
+
+
 class _Runner:
     """Runs the build's commands one after the other, streaming their output as progress."""
 
@@ -116,6 +121,7 @@ class _Runner:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            preexec_fn=_die_with_parent(),
         )
         try:
             assert process.stdout is not None
@@ -135,6 +141,9 @@ class _Runner:
             process.kill()
             process.wait()
             raise
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+            raise _Killed(f"{argv[0]} was killed by signal {name}", "\n".join(self.log))
         if code != 0:
             raise BuildError(f"{argv[0]} exited with code {code}", "\n".join(self.log))
 
@@ -152,9 +161,42 @@ class _Runner:
             try:
                 self.run(phase, [*argv, "--offline"], cwd, env)
                 return
+            except _Killed:
+                raise  # someone stopped it (the user, the OOM killer): not a cache miss
             except BuildError:
                 self.log.append("note: not everything is in uv's cache; asking the index")
         self.run(phase, argv, cwd, env)
+
+
+_prctl: list[Callable[..., int]] = []
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes Linux kill the builder when this process dies.
+
+    Without it, a notebook kernel or ``isocell env create`` killed with SIGKILL mid-build
+    leaves uv running, writing into a build folder nobody owns. ``PR_SET_PDEATHSIG`` fires
+    when the *thread* that started the builder ends; that thread waits for the builder
+    (:meth:`_Runner.run`), so it ends only with the process. ``prctl`` is looked up here, in
+    the parent, so that the forked child only calls it.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    if not _prctl:
+        import ctypes
+
+        try:
+            _prctl.append(ctypes.CDLL(None, use_errno=True).prctl)
+        except (OSError, AttributeError):
+            return None
+    prctl, parent = _prctl[0], os.getpid()
+
+    def arm() -> None:
+        prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl: nobody waits for us
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arm
 
 
 def prefer_cache(exclude_newer: str | None) -> bool:
@@ -234,36 +276,6 @@ def build_into(
     return "virtualenv"
 
 
-def kernel_packages(spec: EnvSpec) -> list[str]:
-    """The kernel's packages and their dependencies, less those the user asked for by name.
-
-    Read from the notebook side's own installed metadata (its ipykernel's dependency tree),
-    which names the same distributions the environment's ipykernel needs.
-    """
-    from importlib import metadata
-
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    wanted = {canonicalize_name(Requirement(text).name) for text in spec.requirements}
-    seen: set[str] = set()
-    pending = ["ipykernel", "cloudpickle"]
-    while pending:
-        name = canonicalize_name(pending.pop())
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            requires = metadata.requires(name) or []
-        except metadata.PackageNotFoundError:
-            continue
-        for text in requires:
-            requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                pending.append(requirement.name)
-    return sorted(seen - wanted)
-
-
 def _index_options(spec: EnvSpec) -> list[str]:
     options: list[str] = []
     if spec.index_url:
@@ -312,19 +324,11 @@ def _build_with_uv(
             + "\n",
             encoding="utf-8",
         )
-    install = [uv, "pip", "install", "--python", python, *_index_options(spec), *cutoff]
-    if exclude_newer is not None:
-        # The cut-off is for the user's old pins. The kernel's own packages must be recent
-        # enough for the interpreter (a 2021 cut-off on Python 3.11 would find no pyzmq wheel),
-        # so those the user's packages do not need are resolved as of now, per package (uv's
-        # --exclude-newer-package); the user's own lock stays as resolved above.
-        from packaging.utils import canonicalize_name
-
-        pinned = {canonicalize_name(line.split("==")[0]) for line in own}
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        for name in kernel_packages(spec):
-            if canonicalize_name(name) not in pinned:
-                install += ["--exclude-newer-package", f"{name}={now}"]
+    # The cut-off is for the user's packages, all pinned by now in their own lock. The kernel's
+    # packages and whatever only they need are resolved as of today: a 2021 cut-off would
+    # find no pyzmq wheel for Python 3.11, and picks exceptiongroup 0.0.0a0, which breaks
+    # IPython 8 on Python 3.9, for a cell pinning six==1.16.0.
+    install = [uv, "pip", "install", "--python", python, *_index_options(spec)]
     runner.run_cached_first(
         "install", [*install, "-r", str(requirements_file)], cwd, env, prefer_cache(exclude_newer)
     )

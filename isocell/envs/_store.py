@@ -17,6 +17,7 @@ an interrupted or failed build leaves nothing that a later request would reuse.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 import shutil
@@ -220,11 +221,15 @@ class EnvStore:
             if builder != "uv":
                 fix_script_paths(final, target)
         except BaseException as error:
-            log_path = self._keep_failed_log(spec, log)
+            # The half-made folder goes first: on a full disk that frees the room the log needs.
             shutil.rmtree(work, ignore_errors=True)
+            log_path = self._keep_failed_log(spec, log)
+            if _out_of_space(error, log):
+                raise BuildError(self._no_space(spec, log_path), _tail(log)) from None
             if isinstance(error, BuildError):
                 raise BuildError(
-                    f"building the environment for {_describe(spec)} failed (full log: {log_path})",
+                    f"building the environment for {_describe(spec)} failed: {error.message} "
+                    f"(full log: {log_path})",
                     _tail(log),
                 ) from None
             if isinstance(error, OSError):
@@ -240,6 +245,20 @@ class EnvStore:
         found = self.find(spec)
         assert found is not None
         return found
+
+    def _no_space(self, spec: EnvSpec, log_path: Path) -> str:
+        try:
+            usage = shutil.disk_usage(self.envs_dir)
+            room = f" ({usage.free / 1e6:.0f} MB free of {usage.total / 1e6:.0f} MB now)"
+        except OSError:
+            room = ""
+        return (
+            f"building the environment for {_describe(spec)} failed: no space left on the "
+            f"device of {self.envs_dir}{room}. Nothing of the failed build was kept. Free some "
+            "space there (`isocell env list --all` shows the cached environments and their "
+            "sizes, `isocell env remove NAME` deletes one) or set ISOCELL_HOME to a folder on a "
+            f"larger disk, then run the same request again (full log: {log_path})"
+        )
 
     def _keep_failed_log(self, spec: EnvSpec, log: list[str]) -> Path:
         logs = self.home / "logs"
@@ -274,6 +293,16 @@ class EnvStore:
             except (OSError, ValueError):
                 continue
         return found
+
+
+def _out_of_space(error: BaseException, log: list[str]) -> bool:
+    """True when the build failed for want of disk space (``ENOSPC``), ours or the builder's."""
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    if isinstance(error, BuildError):
+        # uv: "No space left on device (os error 28)"; pip: "[Errno 28] No space left on device"
+        return any("No space left on device" in line for line in log[-200:])
+    return False
 
 
 def _describe(spec: EnvSpec) -> str:
