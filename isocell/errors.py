@@ -9,6 +9,7 @@ parsing the message. Like filelock's errors, they survive pickling: the data is 
 from __future__ import annotations
 
 __all__ = [
+    "BrokenEnvironmentError",
     "BuildError",
     "CellError",
     "ChildDiedError",
@@ -98,6 +99,39 @@ class BuildError(IsocellError):
         if not self.log.strip():
             return self.message
         return f"{self.message}\n{self.log.rstrip()}"
+
+
+class BrokenEnvironmentError(IsocellError):
+    """An environment exists but cannot run a kernel, and isocell cannot repair it.
+
+    Environments isocell built are rebuilt instead; this error is for interpreters used as
+    they are (``isocell env add``, ``--python PATH``), which isocell never changes, and for a
+    rebuild that did not help.
+
+    Parameters
+    ----------
+    environment : str
+        The environment's name or label.
+    python : str
+        Its interpreter.
+    reason : str
+        What is wrong (the interpreter is gone, the kernel's packages do not import).
+    remedy : str
+        What to do.
+    """
+
+    def __init__(self, environment: str, python: str, reason: str, remedy: str) -> None:
+        super().__init__(environment, python, reason, remedy)
+        self.environment = environment
+        self.python = python
+        self.reason = reason
+        self.remedy = remedy
+
+    def __str__(self) -> str:
+        return (
+            f"environment {self.environment} (interpreter {self.python}) cannot be used: "
+            f"{self.reason}. {self.remedy} The notebook namespace is unchanged."
+        )
 
 
 class EnvironmentNotFoundError(IsocellError, LookupError):

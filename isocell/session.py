@@ -19,14 +19,21 @@ import ast
 import json
 import re
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from isocell.analysis import analyze_cell
 from isocell.envs import Environment, EnvRequest, EnvStore, Registry, resolve_environment
 from isocell.envs._build import ProgressCallback
-from isocell.errors import CellError, ChildDiedError, IsocellError, TransferError
-from isocell.kernel import ChildKernel, OutputSink, execute
+from isocell.errors import (
+    BrokenEnvironmentError,
+    CellError,
+    ChildDiedError,
+    InterpreterNotFoundError,
+    IsocellError,
+    TransferError,
+)
+from isocell.kernel import ChildKernel, OutputSink, execute, kernel_import_error
 from isocell.transfer import (
     WIRE_SOURCES,
     Codec,
@@ -148,22 +155,87 @@ class Session:
     def environment(
         self, request: EnvRequest, progress: ProgressCallback | None = None
     ) -> Environment:
-        """The environment ``request`` names, built if needed (memoized while it exists)."""
+        """The environment ``request`` names, built if needed (memoized while it exists).
+
+        Raises
+        ------
+        BrokenEnvironmentError
+            If a registered external interpreter (``--env NAME``) no longer exists.
+        """
         known = self._environments.get(request)
-        if known is not None and known.python.exists():
-            return known
-        environment = resolve_environment(request, self.store, self.registry, progress)
+        if known is not None:
+            if known.python.exists():
+                return known
+            if known.spec is not None:
+                # isocell's own environment lost its interpreter and is rebuilt below: the
+                # child running from its folder must not see that happen under it.
+                self.stop(known.key)
+        try:
+            environment = resolve_environment(request, self.store, self.registry, progress)
+        except InterpreterNotFoundError as error:
+            if request.env is None:
+                raise
+            raise BrokenEnvironmentError(
+                request.env,
+                error.request,
+                "its interpreter no longer exists (or no longer runs)",
+                f"Recreate that interpreter, or register another one: `isocell env remove "
+                f"{request.env}`, then `isocell env add {request.env} --python PATH`.",
+            ) from None
         self._environments[request] = environment
         return environment
 
-    def child(self, environment: Environment, restart: bool = False) -> _Child:
-        """The running child kernel of ``environment``, started if needed."""
+    def child(
+        self,
+        environment: Environment,
+        restart: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> _Child:
+        """The running child kernel of ``environment``, started if needed.
+
+        A child that cannot start because the environment is damaged (its kernel's packages
+        do not import): an environment isocell built is rebuilt, once; an interpreter used as
+        it is raises :class:`BrokenEnvironmentError`.
+        """
         current = self.children.get(environment.key)
         if current is not None and (restart or not current.kernel.is_alive()):
             self.stop(environment.key)
             current = None
         if current is not None:
             return current
+        try:
+            child = self._start(environment)
+        except ChildDiedError as error:
+            problem = kernel_import_error(environment.python)
+            if problem is None:
+                raise  # the kernel's packages import: something else stopped it
+            if environment.spec is None:
+                raise BrokenEnvironmentError(
+                    environment.label,
+                    str(environment.python),
+                    f"its kernel does not start ({problem})",
+                    "isocell does not change interpreters it did not build: reinstall "
+                    f"ipykernel there (`{environment.python} -m pip install --force-reinstall "
+                    "ipykernel`) or register another interpreter.",
+                ) from None
+            rebuilt = self.store.rebuild(
+                environment.spec, problem, progress, environment.exclude_newer
+            )
+            environment = replace(rebuilt, name=environment.name)
+            try:
+                child = self._start(environment)
+            except ChildDiedError as again:
+                raise BrokenEnvironmentError(
+                    environment.label,
+                    str(environment.python),
+                    f"its kernel does not start, even rebuilt ({again.detail}; before the "
+                    f"rebuild: {error.detail})",
+                    f"See the build log in {environment.path}.",
+                ) from None
+        self.children[environment.key] = child
+        return child
+
+    def _start(self, environment: Environment) -> _Child:
         kernel = ChildKernel(environment.python, environment.label)
         kernel.start()
         try:
@@ -171,9 +243,7 @@ class Session:
         except BaseException:
             kernel.stop(now=True)
             raise
-        child = _Child(kernel, Codec(info["python"], info["cloudpickle"]), environment, info)
-        self.children[environment.key] = child
-        return child
+        return _Child(kernel, Codec(info["python"], info["cloudpickle"]), environment, info)
 
     def _boot(self, kernel: ChildKernel) -> dict[str, Any]:
         # The wire modules become the package ``__isocell__`` in the child; nothing enters the
@@ -244,11 +314,14 @@ class Session:
             A variable could not cross; nothing was changed.
         ChildDiedError
             The child died; nothing was changed, and the next cell starts a new child.
+        BrokenEnvironmentError
+            The environment cannot run a kernel and isocell cannot rebuild it (an interpreter
+            used as it is, deleted or damaged); nothing was changed.
         IsocellError
             Any other failure (environment, interpreter, requirement).
         """
         environment = self.environment(request.environment, progress)
-        child = self.child(environment, restart=request.restart)
+        child = self.child(environment, restart=request.restart, progress=progress)
         try:
             self.last = self._run(request, child, namespace, sink, hidden)
             return self.last

@@ -183,6 +183,41 @@ class EnvStore:
                 return found
             return self._build(spec, progress, exclude_newer)
 
+    def rebuild(
+        self,
+        spec: EnvSpec,
+        reason: str,
+        progress: ProgressCallback | None = None,
+        exclude_newer: str | None = None,
+    ) -> Environment:
+        """Build ``spec`` again in place of its damaged environment.
+
+        For a damage :meth:`find` cannot see (a package of the kernel deleted or truncated):
+        the folder is replaced by a fresh build, under the spec's lock.
+
+        Parameters
+        ----------
+        spec : EnvSpec
+            The damaged environment's spec.
+        reason : str
+            What is wrong with it, for the progress display.
+        progress : callable or None
+            Receives :class:`BuildProgress` events.
+        exclude_newer : str or None
+            The cut-off the damaged environment was resolved with, to get its lock again.
+
+        Raises
+        ------
+        BuildError
+            If the build failed (the damaged environment is gone then too).
+        """
+        self.envs_dir.mkdir(parents=True, exist_ok=True)
+        (self.home / "locks").mkdir(parents=True, exist_ok=True)
+        if progress is not None:
+            progress(BuildProgress("venv", f"rebuilding {self.path_for(spec)}: {reason}", 0.0))
+        with FileLock(str(self.home / "locks" / f"{spec.key}.lock")):
+            return self._build(spec, progress, exclude_newer)
+
     def _build(
         self, spec: EnvSpec, progress: ProgressCallback | None, exclude_newer: str | None
     ) -> Environment:
@@ -192,6 +227,8 @@ class EnvStore:
         for stale in self.envs_dir.glob(f".build-{spec.key}-*"):
             shutil.rmtree(stale, ignore_errors=True)
         if final.exists():
+            if progress is not None:
+                progress(BuildProgress("venv", f"replacing the unusable {final}", 0.0))
             shutil.rmtree(final, ignore_errors=True)
         work = Path(tempfile.mkdtemp(prefix=f".build-{spec.key}-", dir=self.envs_dir))
         target = work / "env"

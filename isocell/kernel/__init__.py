@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from isocell.kernel._lifecycle import ChildKernel
+from isocell.kernel._lifecycle import ChildKernel, kernel_import_error
 from isocell.kernel._messages import ExecuteReply, OutputSink, execute
 
-__all__ = ["ChildKernel", "ExecuteReply", "OutputSink", "execute"]
+__all__ = ["ChildKernel", "ExecuteReply", "OutputSink", "execute", "kernel_import_error"]

@@ -21,7 +21,7 @@ from isocell.errors import ChildDiedError
 if TYPE_CHECKING:
     from jupyter_client import BlockingKernelClient, KernelManager
 
-__all__ = ["ChildKernel"]
+__all__ = ["ChildKernel", "kernel_import_error"]
 
 _LIVE: weakref.WeakSet[ChildKernel] = weakref.WeakSet()
 
@@ -97,12 +97,7 @@ class ChildKernel:
             kernel_name="isocell",
             kernel_spec_manager=_spec_manager(str(self.python), self.label),
         )
-        env = dict(os.environ)
-        # The notebook kernel's own venv and paths must not leak into the child's Python.
-        for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"):
-            env.pop(name, None)
-        env["VIRTUAL_ENV"] = str(self.python.parent.parent)
-        env["PATH"] = os.pathsep.join([str(self.python.parent), env.get("PATH", "")])
+        env = _child_environ(self.python)
         # Headless matplotlib in the child draws inline images, as in a notebook.
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         # ipykernel's debugger warns about frozen modules on every start of Python >= 3.11.
@@ -173,6 +168,65 @@ class ChildKernel:
     def __repr__(self) -> str:
         state = "running" if self.is_alive() else "stopped"
         return f"<ChildKernel {self.label} pid={self.pid} {state}>"
+
+
+def _child_environ(python: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # The notebook kernel's own venv and paths must not leak into the child's Python.
+    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"):
+        env.pop(name, None)
+    env["VIRTUAL_ENV"] = str(python.parent.parent)
+    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
+    return env
+
+
+def kernel_import_error(python: Path, timeout: float = 120.0) -> str | None:
+    """Why no kernel can start in ``python``: None if its kernel packages import.
+
+    Run after a child failed to start, to tell a damaged environment (the interpreter gone,
+    ipykernel missing or truncated) from a start that failed for another reason.
+
+    Parameters
+    ----------
+    python : Path
+        The environment's interpreter.
+    timeout : float
+        Seconds to allow the import (a cold start compiles bytecode).
+
+    Returns
+    -------
+    str or None
+        The last line of the import's error (``"ModuleNotFoundError: No module named
+        'ipykernel'"``), or None when the kernel's packages import.
+    """
+    import subprocess
+
+    # What ipykernel_launcher does before the kernel answers, short of starting it.
+    probe = [
+        str(python),
+        "-c",
+        "import ipykernel_launcher\n"
+        "from ipykernel.kernelapp import IPKernelApp, launch_new_instance\n"
+        "from ipykernel.ipkernel import IPythonKernel",
+    ]
+    try:
+        done = subprocess.run(
+            probe,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            env=_child_environ(Path(python)),
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError as error:
+        return f"{python} cannot run ({error.strerror or error})"
+    except subprocess.TimeoutExpired:
+        return None  # slow, not broken
+    if done.returncode == 0:
+        return None
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    return f"`import ipykernel` fails: {lines[-1] if lines else f'exit code {done.returncode}'}"
 
 
 def _kill(manager: KernelManager) -> None:
