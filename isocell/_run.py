@@ -25,12 +25,32 @@ def run_notebook(path: Path, output: str | None, timeout: float) -> int:
         Where to write the executed notebook (with outputs); None: nowhere.
     timeout : float
         Seconds each cell may take.
+
+    Raises
+    ------
+    IsocellError
+        Before anything runs, if ``path`` is not a notebook or ``output`` is not a file path
+        in a folder that exists.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    notebook = nbformat.read(path, as_version=4)
+    from isocell.dag._collect import read_notebook
+    from isocell.errors import ExportError, IsocellError
+
+    try:
+        notebook = read_notebook(path)
+    except ExportError as error:
+        raise IsocellError(f"cannot run: {error.reason}") from None
+    if output is not None:
+        # Checked before the notebook runs: a run of minutes must not end in a failed write.
+        where = Path(output)
+        if not str(output).strip() or where.is_dir() or not where.parent.is_dir():
+            raise IsocellError(
+                f"cannot run: -o {output!r} is not a file path in a folder that exists; give "
+                "where to write the executed notebook, such as out/executed.ipynb"
+            )
     client = NotebookClient(
         notebook,
         timeout=int(timeout),

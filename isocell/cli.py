@@ -13,16 +13,83 @@ from __future__ import annotations
 
 import argparse
 import json
+import keyword
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from isocell.envs import BuildProgress, EnvRequest, EnvStore, Registry, find_interpreters
+from isocell.envs import (
+    BuildProgress,
+    EnvRequest,
+    EnvStore,
+    Registry,
+    check_name,
+    find_interpreters,
+)
 from isocell.envs import _catalog as catalog
-from isocell.errors import IsocellError
+from isocell.envs._spec import shown
+from isocell.errors import IsocellError, RegistryError
 
-__all__ = ["main"]
+__all__ = ["CommandLineError", "environment_name", "identifier", "main", "run", "seconds"]
+
+
+class CommandLineError(Exception):
+    """The command line does not parse (argparse's own message, and the usage to show).
+
+    Raised instead of argparse's ``SystemExit(2)`` so that ``%isocell`` can show the message
+    as a ``UsageError``; :func:`main` prints it as argparse would.
+    """
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message, usage)
+        self.message = message
+        self.usage = usage
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(f"{self.prog}: error: {message}", self.format_usage())
+
+
+# -- option values, checked where they are parsed (also by %%isolated's options) -----------
+
+
+def seconds(text: str) -> float:
+    """A time limit in seconds: a finite number greater than 0 (an ``argparse`` type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)!r} is not a time limit: give a number of seconds greater than 0 "
+            "(for example 60 or 0.5)"
+        )
+    return value
+
+
+def identifier(text: str) -> str:
+    """A Python variable name that is not a keyword (an ``argparse`` type)."""
+    if not text.isidentifier() or keyword.iskeyword(text):
+        why = "a Python keyword" if keyword.iskeyword(text) else "not a Python identifier"
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)!r} is {why}: give variable names such as df or total_2024"
+        )
+    return text
+
+
+def environment_name(text: str) -> str:
+    """A valid environment name (see :func:`~isocell.envs.check_name`; an ``argparse`` type)."""
+    try:
+        return check_name(text)
+    except RegistryError as error:
+        reason = error.reason.replace(repr(text), repr(shown(text)))
+        raise argparse.ArgumentTypeError(reason) from None
 
 
 def _build_options(parser: argparse.ArgumentParser) -> None:
@@ -51,24 +118,24 @@ def _build_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="isocell", description=__doc__.split("::")[0].strip())
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="isocell", description=__doc__.split("::")[0].strip())
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     env = commands.add_parser("env", help="named environments").add_subparsers(
-        dest="env_command", required=True
+        dest="env_command", required=True, parser_class=_Parser
     )
     create = env.add_parser("create", help="build an environment and name it")
-    create.add_argument("name")
+    create.add_argument("name", type=environment_name)
     _build_options(create)
     add = env.add_parser("add", help="register an existing interpreter, used as it is")
-    add.add_argument("name")
+    add.add_argument("name", type=environment_name)
     add.add_argument("--python", required=True, metavar="PATH|VERSION")
     listing = env.add_parser("list", help="named environments (--all: every cached one)")
     listing.add_argument("--all", action="store_true")
     listing.add_argument("--json", action="store_true")
     show = env.add_parser("show", help="one environment, with its lock")
-    show.add_argument("name")
+    show.add_argument("name", type=environment_name)
     remove = env.add_parser("remove", help="unregister a name and delete its environment")
-    remove.add_argument("name")
+    remove.add_argument("name", type=environment_name)
     pythons = commands.add_parser("pythons", help="interpreters found on this machine")
     pythons.add_argument("--json", action="store_true")
     export = commands.add_parser("export", help="export a notebook to an Airflow DAG file")
@@ -93,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", metavar="FILE", help="write the executed notebook here")
     run.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=1800,
         metavar="SECONDS",
         help="per-cell time limit (default 1800)",
@@ -102,39 +169,61 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``isocell`` command; returns the exit code (0 on success, 1 on error).
+    """Run the ``isocell`` command; returns the exit code (0 on success, 1 on error, 2 for a
+    command line that does not parse).
 
-    Errors are printed as one line (``isocell: error: ...``), never as a traceback.
+    Errors are printed as one paragraph (``isocell: error: ...``), never as a traceback.
     """
-    args = _parser().parse_args(argv)
     try:
-        if args.command == "env":
-            return _env(args)
-        if args.command == "pythons":
-            return _pythons(args)
-        if args.command == "export":
-            from isocell.dag import export_notebook
-
-            result = export_notebook(
-                args.notebook,
-                args.output,
-                dag_id=args.dag_id,
-                schedule=args.schedule,
-                start_date=args.start_date,
-                airflow=args.airflow,
-                data_dir=args.data_dir,
-            )
-            print(f"wrote {result.dag_file} (DAG {result.dag_id}: {', '.join(result.tasks)})")
-            for path in result.files[1:]:
-                print(f"  and {path}")
-            return 0
-        if args.command == "run":
-            from isocell._run import run_notebook
-
-            return run_notebook(Path(args.notebook), args.output, args.timeout)
+        return run(argv)
+    except CommandLineError as error:
+        print(f"{error.usage}{error}", file=sys.stderr)
+        return 2
     except IsocellError as error:
         print(f"isocell: error: {error}", file=sys.stderr)
         return 1
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the ``isocell`` command with errors raised rather than printed.
+
+    Returns
+    -------
+    int
+        The exit code of a command that ran (``isocell run``: 1 when a cell failed).
+
+    Raises
+    ------
+    CommandLineError
+        If the command line does not parse.
+    IsocellError
+        If the command failed.
+    """
+    args = _parser().parse_args(argv)
+    if args.command == "env":
+        return _env(args)
+    if args.command == "pythons":
+        return _pythons(args)
+    if args.command == "export":
+        from isocell.dag import export_notebook
+
+        result = export_notebook(
+            args.notebook,
+            args.output,
+            dag_id=args.dag_id,
+            schedule=args.schedule,
+            start_date=args.start_date,
+            airflow=args.airflow,
+            data_dir=args.data_dir,
+        )
+        print(f"wrote {result.dag_file} (DAG {result.dag_id}: {', '.join(result.tasks)})")
+        for path in result.files[1:]:
+            print(f"  and {path}")
+        return 0
+    if args.command == "run":
+        from isocell._run import run_notebook
+
+        return run_notebook(Path(args.notebook), args.output, args.timeout)
     return 2
 
 
@@ -145,6 +234,12 @@ def _progress(event: BuildProgress) -> None:
 def _env(args: argparse.Namespace) -> int:
     store = EnvStore()
     registry = Registry(store.home)
+    if args.env_command in ("create", "add") and catalog.taken(args.name, registry):
+        raise RegistryError(
+            str(registry.path),
+            f"an environment named {args.name!r} exists already; choose another name, or "
+            f"remove it first (isocell env remove {args.name})",
+        )
     if args.env_command == "create":
         created = catalog.create(args.name, EnvRequest.from_arguments(args), _progress, store=store)
         print(

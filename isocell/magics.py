@@ -9,16 +9,123 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from isocell.cli import environment_name, identifier, seconds
 from isocell.envs import BuildProgress, EnvRequest, check_name
-from isocell.errors import IsocellError
+from isocell.errors import IsocellError, RegistryError, TransferError
 from isocell.session import CellRequest, Session, child_label
 
-__all__ = ["IsolatedMagics", "register", "unregister"]
+__all__ = ["IsolatedMagics", "parse_isolated", "register", "unregister"]
+
+# What `%isocell` does itself, and what it passes to the `isocell` command.
+_OWN_COMMANDS = ("kernels", "stop", "restart")
+_COMMANDS = (*_OWN_COMMANDS, "envs", "pythons", "env", "export", "run")
+
+
+def _unquote(text: str) -> str:
+    # IPython splits a magic line as a non-POSIX shell does: quotes group words and stay in
+    # them. They come off only after parsing, so a quoted value is never read as an option.
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _unquoting(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An ``argparse`` type that checks the value without its quotes."""
+
+    def check(text: str) -> Any:
+        return kind(_unquote(text))
+
+    check.__name__ = kind.__name__
+    return check
+
+
+def _cell_name(text: str) -> str:
+    """A cell's name: it becomes the task id on export, so an environment name's rules."""
+    import argparse
+
+    try:
+        return check_name(text)
+    except RegistryError:
+        raise argparse.ArgumentTypeError(
+            f"{text[:80]!r} is not a cell name: it becomes the task id of an export, so use "
+            "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        ) from None
+
+
+def parse_isolated(line: str) -> Any:
+    """The options of an ``%%isolated`` line, as an ``argparse.Namespace``.
+
+    Raises
+    ------
+    UsageError
+        If the line does not parse: an unknown option, a missing or invalid value, an
+        unclosed quote. The message names the option and what it takes.
+    """
+    try:
+        args = parse_argstring(IsolatedMagics.isolated, line)
+    except ValueError as error:  # shlex: an unclosed quote
+        raise UsageError(
+            f"%%isolated {line}: {error}; quote values that hold spaces, and close the quote"
+        ) from None
+    except UsageError as error:
+        message = str(error).strip().splitlines()[-1]
+        unknown = _unknown_options(line)
+        if "expected" in message and "argument" in message:
+            message += (
+                "; a value that starts with '-' reads as a command-line option (write "
+                "--env=NAME), and a requirement, a PEP 508 string, cannot start with '-'"
+            )
+        elif unknown:
+            message += (
+                f"; {unknown!r} is not an option of %%isolated (its options: see %%isolated?). "
+                "A requirement cannot start with '-': options such as -e, -r or --index-url "
+                "are not requirements"
+            )
+        raise UsageError(f"%%isolated {line}: {message}") from None
+    for key, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, key, _unquote(value))
+        elif isinstance(value, list):
+            setattr(args, key, [_unquoted_all(item) for item in value])
+    return args
+
+
+def _unquoted_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return _unquote(value)
+    if isinstance(value, list):
+        return [_unquoted_all(item) for item in value]
+    return value
+
+
+def _unknown_options(line: str) -> str:
+    from IPython.utils.process import arg_split
+
+    known = IsolatedMagics.isolated.parser._option_string_actions  # type: ignore[attr-defined]
+    try:
+        words = arg_split(line)
+    except ValueError:
+        return ""
+    for word in words:
+        option = word.split("=", 1)[0]
+        if option.startswith("-") and option not in known and not _is_number(option):
+            return str(word)
+    return ""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _CellOutput:
@@ -132,11 +239,17 @@ class IsolatedMagics(Magics):
         help="an installed Python version (3.9) or an interpreter path. Without "
         "requirements: that interpreter's own environment, used as it is",
     )
-    @argument("--env", metavar="NAME", help="a named environment (see `%%isocell envs`)")
+    @argument(
+        "--env",
+        type=_unquoting(environment_name),
+        metavar="NAME",
+        help="a named environment (see `%%isocell envs`)",
+    )
     @argument(
         "--in",
         dest="inputs",
         nargs="*",
+        type=_unquoting(identifier),
         metavar="NAME",
         help="the notebook variables to send (default: those the cell reads)",
     )
@@ -144,6 +257,7 @@ class IsolatedMagics(Magics):
         "--out",
         dest="outputs",
         nargs="*",
+        type=_unquoting(identifier),
         metavar="NAME",
         help="the variables to return (default: those the cell binds or mutates)",
     )
@@ -173,12 +287,17 @@ class IsolatedMagics(Magics):
     )
     @argument(
         "--timeout",
-        type=float,
+        type=_unquoting(seconds),
         metavar="SECONDS",
         help="interrupt the cell after this long, then kill the child",
     )
     @argument("--restart", action="store_true", help="start a fresh child kernel first")
-    @argument("--name", metavar="NAME", help="a name for the cell (the task id when exported)")
+    @argument(
+        "--name",
+        type=_unquoting(_cell_name),
+        metavar="NAME",
+        help="a name for the cell (the task id when exported)",
+    )
     @cell_magic
     def isolated(self, line: str, cell: str) -> Any:
         """Run this cell in an isolated environment, in a persistent child kernel.
@@ -197,9 +316,17 @@ class IsolatedMagics(Magics):
         """
         shell = self.shell
         assert shell is not None
-        args = parse_argstring(self.isolated, line)
-        if args.name is not None:
-            check_name(args.name)
+        args = parse_isolated(line)
+        # Checked before an environment is built or a child started: a name the notebook
+        # does not have is a typo, not something the child can fix.
+        missing = [name for name in args.inputs or () if name not in shell.user_ns]
+        if missing:
+            raise TransferError(
+                missing[0],
+                "undefined",
+                "--in names a variable the notebook does not have; define it first, or leave "
+                "it out of --in",
+            )
         request = CellRequest(
             code=cell,
             python_source=shell.transform_cell(cell),
@@ -235,35 +362,59 @@ class IsolatedMagics(Magics):
             %isocell env create|add|list|show|remove ...   as the `isocell` command
             %isocell export [NOTEBOOK.ipynb] [options]      this notebook (saved) to a DAG
         """
-        words = shlex.split(line)
+        try:
+            words = shlex.split(line)
+        except ValueError as error:
+            raise UsageError(f"%isocell {line}: {error}; close the quote") from None
         command = words[0] if words else "kernels"
-        target = words[1] if len(words) > 1 else None
+        if command not in _COMMANDS:
+            raise UsageError(
+                f"%isocell has no command {command[:80]!r}: use one of {', '.join(_COMMANDS)}"
+            )
+        if command in _OWN_COMMANDS:
+            self._own_command(command, words[1:])
+            return
+        from isocell.cli import CommandLineError, run
+
+        cli_words = ["env", "list", *words[1:]] if command == "envs" else words
+        if command == "export" and not (len(words) > 1 and words[1].endswith(".ipynb")):
+            cli_words = ["export", self._notebook_path(), *words[1:]]
+        try:
+            code = run(cli_words)
+        except CommandLineError as error:
+            raise UsageError(f"%{error.message}") from None
+        except SystemExit as exit_:  # --help
+            code = exit_.code if isinstance(exit_.code, int) else 0
+        if code:
+            raise IsocellError(f"%isocell {line} failed (exit code {code})")
+
+    def _own_command(self, command: str, rest: list[str]) -> None:
         if command == "kernels":
+            if rest:
+                raise UsageError(f"%isocell kernels takes no arguments, not {' '.join(rest)!r}")
             if not self.session.children:
                 print("no child kernels are running")
             for child in self.session.children.values():
                 state = "running" if child.kernel.is_alive() else "dead"
                 print(f"{child_label(child)}  {state}")
             return
-        if command in ("stop", "restart"):
-            stopped = self.session.stop(target)
-            verb = (
-                "stopped"
-                if command == "stop"
-                else "restarted (a new child starts with the next cell)"
+        if len(rest) > 1:
+            raise UsageError(
+                f"%isocell {command} takes one environment (a name or label from "
+                f"%isocell kernels) or none for every child, not {' '.join(rest)!r}"
             )
-            print(f"{verb}: {', '.join(stopped) or 'nothing'}")
-            return
-        from isocell.cli import main
-
-        cli_words = {"envs": ["env", "list"]}.get(command, words)
-        if command == "export" and not (len(words) > 1 and words[1].endswith(".ipynb")):
-            cli_words = ["export", self._notebook_path(), *words[1:]]
-        try:
-            main(cli_words)
-        except SystemExit as exit_:
-            if exit_.code not in (0, None):
-                raise IsocellError(f"%isocell {line} failed (exit code {exit_.code})") from None
+        target = rest[0] if rest else None
+        stopped = self.session.stop(target)
+        if target is not None and not stopped:
+            running = ", ".join(c.environment.label for c in self.session.children.values())
+            raise UsageError(
+                f"%isocell {command} {target}: no child kernel runs in an environment "
+                f"{target!r} (running: {running or 'none'}); see %isocell kernels"
+            )
+        verb = (
+            "stopped" if command == "stop" else "restarted (a new child starts with the next cell)"
+        )
+        print(f"{verb}: {', '.join(stopped) or 'nothing'}")
 
     def _notebook_path(self) -> str:
         """The running notebook's file: Jupyter Server names it in ``JPY_SESSION_NAME``, VS

@@ -15,7 +15,7 @@ from typing import Any
 
 from isocell.errors import ExportError
 
-__all__ = ["NotebookCell", "read_cells"]
+__all__ = ["NotebookCell", "read_cells", "read_notebook"]
 
 #: Line magics that only configure the notebook session: dropped from the export.
 DROPPED_MAGICS = frozenset(
@@ -54,14 +54,38 @@ class NotebookCell:
 
 def _parse_isolated(line: str, index: int) -> Any:
     from IPython.core.error import UsageError
-    from IPython.core.magic_arguments import parse_argstring
 
-    from isocell.magics import IsolatedMagics
+    from isocell.magics import parse_isolated
 
     try:
-        return parse_argstring(IsolatedMagics.isolated, line)
+        return parse_isolated(line)
     except UsageError as error:
         raise ExportError(index, 1, f"the %%isolated options are invalid: {error}") from None
+
+
+def read_notebook(path: Path, doing: str = "export") -> Any:
+    """The notebook at ``path`` as nbformat 4 (older formats upgraded, as Jupyter does).
+
+    Raises
+    ------
+    ExportError
+        If there is no file, it is a folder, or it is not a Jupyter notebook; the message
+        keeps nbformat's own reason.
+    """
+    import nbformat
+
+    accepted = "give a Jupyter notebook: an .ipynb file as Jupyter saves it (nbformat 4 JSON)"
+    if not path.exists():
+        raise ExportError(None, None, f"there is no file {path}; {accepted}")
+    if path.is_dir():
+        raise ExportError(None, None, f"{path} is a folder, not a notebook file; {accepted}")
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as error:  # nbformat raises several kinds for a bad file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise ExportError(
+            None, None, f"{path} is not a readable notebook ({reason}); {accepted}"
+        ) from None
 
 
 def _ipython_calls(python: str) -> list[tuple[int, str, str]]:
@@ -122,12 +146,7 @@ def read_cells(path: Path) -> list[NotebookCell]:
         If the file is not a notebook, a magic line cannot be exported, or a cell does not
         parse.
     """
-    import nbformat
-
-    try:
-        notebook = nbformat.read(str(path), as_version=4)
-    except Exception as error:  # nbformat raises several kinds for a bad file
-        raise ExportError(None, None, f"{path} is not a readable notebook: {error}") from None
+    notebook = read_notebook(path)
     cells = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or not cell.source.strip():

@@ -14,15 +14,22 @@ Written into the output folder::
 from __future__ import annotations
 
 import ast
+import datetime
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from isocell.dag._collect import NotebookCell, read_cells
 from isocell.dag._model import Task, build_tasks
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
-from isocell.errors import ExportError
+from isocell.errors import (
+    EnvironmentNotFoundError,
+    ExportError,
+    InterpreterNotFoundError,
+    RequirementError,
+)
 
 __all__ = ["ExportResult", "export_notebook"]
 
@@ -58,33 +65,151 @@ def _dag_id(notebook: Path) -> str:
     return name if not name[0].isdigit() else "nb_" + name
 
 
+def _shown(text: str) -> str:
+    return text if len(text) <= 80 else f"{text[:80]}… ({len(text)} characters)"
+
+
 def _start_date(text: str | None) -> tuple[int, int, int]:
-    if not text:
+    if text is None:
         return (2024, 1, 1)
     match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
-    if not match:
-        raise ExportError(None, None, f"--start-date takes YYYY-MM-DD, not {text!r}")
-    return (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    try:
+        if not match:
+            raise ValueError("not in the form YYYY-MM-DD")
+        day = datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError as error:
+        raise ExportError(
+            None,
+            None,
+            f"--start-date {_shown(text)!r} is not a date ({error}): give a calendar date as "
+            "YYYY-MM-DD, such as 2024-01-31",
+        ) from None
+    return (day.year, day.month, day.day)
+
+
+#: Airflow's schedule presets (``airflow.utils.dates.cron_presets``, ``@once``, ``@continuous``).
+PRESETS = (
+    "@once",
+    "@continuous",
+    "@hourly",
+    "@daily",
+    "@weekly",
+    "@monthly",
+    "@quarterly",
+    "@yearly",
+)
+# The five cron fields: name, lowest and highest number, and the names cron takes.
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    (
+        "month",
+        1,
+        12,
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+    ),
+    ("day of week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)
+_CRON_ITEM = re.compile(r"^(\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/([0-9]+))?$")
+
+
+def _cron_problem(fields: list[str]) -> str:
+    """Why five or six cron fields are not a cron expression, or ``""``."""
+    for text, (name, low, high, names) in zip(fields[:5], _CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            match = _CRON_ITEM.match(item)
+            if not match:
+                return f"the {name} field {text!r} is not a cron field"
+            if match.group(2) is not None and int(match.group(2)) == 0:
+                return f"the {name} field {text!r} has a step of 0"
+            for value in match.group(1).split("-"):
+                if value in ("*", "?") or value.upper() in names:
+                    continue
+                if not value.isdigit():
+                    return f"the {name} field {text!r} holds {value!r}"
+                if not low <= int(value) <= high:
+                    return f"the {name} field {text!r} is outside {low}-{high}"
+    return ""
 
 
 def _schedule(text: str | None) -> str | None:
     if text is None or text.lower() == "none":
         return None
-    if text.startswith("@") or len(text.split()) in (5, 6):
+    fields = text.split()
+    if text in PRESETS:
+        return text
+    problem = "it is not a known preset" if text.startswith("@") else ""
+    if not problem and len(fields) not in (5, 6):
+        problem = f"it has {len(fields)} fields, a cron expression has 5"
+    problem = problem or _cron_problem(fields)
+    if not problem:
         return text
     raise ExportError(
-        None, None, f"--schedule takes a cron expression, @daily-style or none: {text!r}"
+        None,
+        None,
+        f"--schedule {_shown(text)!r} is not a schedule ({problem}): give none, a preset "
+        f"({', '.join(PRESETS)}) or a cron expression 'minute hour day-of-month month "
+        "day-of-week', such as '0 6 * * 1'",
     )
+
+
+def _data_dir(text: str | None, dag_id: str) -> str:
+    if text is None:
+        return f"/tmp/isocell-data/{dag_id}"
+    if not text.strip() or re.search(r"[\x00-\x1f\x7f]", text):
+        raise ExportError(
+            None,
+            None,
+            f"--data-dir {_shown(text)!r} is empty or holds a control character: give a "
+            "folder or an fsspec URL such as s3://bucket/prefix",
+        )
+    return text
+
+
+def _dag_file(notebook: Path, output: str | Path | None, dag_id: str) -> Path:
+    """Where the DAG goes; its folder may be made, but only inside one that exists."""
+    if output is not None and not str(output).strip():
+        raise ExportError(None, None, "the output path is empty: give a folder or a .py path")
+    target = Path(output) if output is not None else notebook.parent / "dags"
+    dag_file = target if target.suffix == ".py" else target / f"{dag_id}.py"
+    folder = dag_file.parent
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(
+            None, None, f"the output {folder} is a file, not a folder: give a folder or a .py path"
+        )
+    if not folder.exists() and not folder.parent.is_dir():
+        raise ExportError(
+            None,
+            None,
+            f"the output folder {folder} cannot be made: {folder.parent} does not exist; "
+            "create it first, or give a folder that exists",
+        )
+    if dag_file.is_dir():
+        raise ExportError(None, None, f"the output {dag_file} is a folder, not a .py file")
+    return dag_file
+
+
+def _request(cell: NotebookCell) -> Any:
+    """The cell's environment request, checked without building anything."""
+    from isocell.envs import EnvRequest, EnvStore, Registry
+    from isocell.envs._resolve import check_request
+
+    request = EnvRequest.from_arguments(cell.options)
+    try:
+        check_request(request, Registry(EnvStore().home))
+    except (RequirementError, InterpreterNotFoundError, EnvironmentNotFoundError) as error:
+        raise ExportError(cell.index, 1, f"{cell.magic_line}: {error}") from None
+    return request
 
 
 def _environment(cell: NotebookCell, remote: bool) -> TaskEnvironment:
     if not cell.isolated:
         return TaskEnvironment()
-    from isocell.envs import EnvRequest, EnvStore, resolve_environment
+    from isocell.envs import EnvStore, resolve_environment
     from isocell.envs._lock import task_requirements
 
-    request = EnvRequest.from_arguments(cell.options)
-    environment = resolve_environment(request, EnvStore())
+    environment = resolve_environment(_request(cell), EnvStore())
     minor = ".".join(environment.python_version.split(".")[:2])
     if environment.spec is None:
         label = environment.name or "py" + minor.replace(".", "")
@@ -195,17 +320,32 @@ def export_notebook(
         If an environment of an isolated cell cannot be found or built.
     """
     path = Path(notebook)
-    if airflow not in (2, 3):
-        raise ExportError(None, None, f"--airflow takes 3 or 2, not {airflow!r}")
-    identifier = dag_id or _dag_id(path)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,250}", identifier):
-        raise ExportError(None, None, f"invalid DAG id {identifier!r}")
+    if isinstance(airflow, bool) or airflow not in (2, 3):
+        raise ExportError(None, None, f"--airflow takes 3 or 2, not {_shown(repr(airflow))}")
+    identifier = dag_id if dag_id is not None else _dag_id(path)
+    if not isinstance(identifier, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,250}", identifier):
+        raise ExportError(
+            None,
+            None,
+            f"invalid DAG id {_shown(str(identifier))!r}: use 1-250 letters, digits, '_', '.' "
+            "or '-' (Airflow's rule)",
+        )
     options_schedule, options_start = _schedule(schedule), _start_date(start_date)
+    location = _data_dir(data_dir, identifier)
     cells = read_cells(path)
     tasks = build_tasks(cells)
     if not tasks:
-        raise ExportError(None, None, f"{path} has no cell that does work: nothing to export")
-    location = data_dir or f"/tmp/isocell-data/{identifier}"
+        raise ExportError(
+            None,
+            None,
+            f"{path} has no cell that does work: nothing to export (a notebook of only "
+            "markdown, empty cells or set-up magics)",
+        )
+    dag_file = _dag_file(path, output, identifier)
+    # Every isolated cell's options are checked before any environment is built.
+    for task in tasks:
+        if task.cell.isolated:
+            _request(task.cell)
     remote = "://" in location
     environments = {task.task_id: _environment(task.cell, remote) for task in tasks}
     options = DagOptions(
@@ -218,8 +358,6 @@ def export_notebook(
         environments=environments,
     )
     text = render_dag(tasks, options)
-    target = Path(output) if output else path.parent / "dags"
-    dag_file = target if target.suffix == ".py" else target / f"{identifier}.py"
     folder = dag_file.parent
     folder.mkdir(parents=True, exist_ok=True)
     dag_file.write_text(text, encoding="utf-8")

@@ -143,6 +143,11 @@ def find_interpreter(
         every interpreter discovery did find, one line each.
     """
     request = request.strip()
+    if not request:
+        listing = [i.describe() for i in find_interpreters(cache_dir=cache_dir)]
+        raise InterpreterNotFoundError(
+            request, ["not usable: the request is empty; give a version (3.9) or a path", *listing]
+        )
     match = _VERSION_REQUEST.fullmatch(request)
     if match is None:
         return _find_by_path(request, cache_dir)
@@ -192,9 +197,18 @@ def inspect_interpreter(
     """
     path = os.path.abspath(os.path.expanduser(path))
     if not _is_executable(path):
-        raise InterpreterNotFoundError(path, [f"not usable: {path} is not an executable file"])
+        if not os.path.exists(path):
+            why = f"{path} does not exist"
+        elif os.path.isdir(path):
+            why = f"{path} is a folder; give the interpreter in it (bin/python)"
+        else:
+            why = f"{path} is not an executable file"
+        raise InterpreterNotFoundError(path, [f"not usable: {why}"])
     real = os.path.realpath(path)
-    probe = run_probe(path) if _in_shim_dir(path) else probe_all({real: path}, cache_dir)[real]
+    if _in_shim_dir(path):
+        probe = run_probe(path)
+    else:
+        probe = probe_all({real: path}, cache_dir, keep_failures=False)[real]
     if isinstance(probe, ProbeFailure):
         raise InterpreterNotFoundError(path, [f"not usable: {probe.reason}"])
     if probe.version[:2] < MINIMUM_VERSION:

@@ -82,10 +82,16 @@ def run_probe(path: str) -> Probe | ProbeFailure:
 
 
 def probe_all(
-    targets: dict[str, str], cache_dir: str | os.PathLike[str] | None
+    targets: dict[str, str],
+    cache_dir: str | os.PathLike[str] | None,
+    *,
+    keep_failures: bool = True,
 ) -> dict[str, Probe | ProbeFailure]:
     """Probe each real path (run as the path it maps to), from the cache when its file is
-    unchanged, else in parallel, and record the new answers in the cache."""
+    unchanged, else in parallel, and record the new answers in the cache.
+
+    With ``keep_failures=False`` (a path the user named), a candidate that is no Python is
+    not recorded: a mistyped ``--python`` leaves nothing behind."""
     cache_file = Path(cache_dir or default_cache_dir()) / _CACHE_FILE
     cache = _read_cache(cache_file)
     results: dict[str, Probe | ProbeFailure] = {}
@@ -106,11 +112,14 @@ def probe_all(
         return results
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(misses))) as pool:
         futures = {real: pool.submit(run_probe, targets[real]) for real in misses}
+    changed = False
     for real, future in futures.items():
         results[real] = probe = future.result()
-        if not isinstance(probe, ProbeFailure) or probe.lasting:
+        if not isinstance(probe, ProbeFailure) or (probe.lasting and keep_failures):
             cache[real] = _to_entry(probe, *misses[real])
-    _write_cache(cache_file, cache)
+            changed = True
+    if changed:
+        _write_cache(cache_file, cache)
     return results
 
 

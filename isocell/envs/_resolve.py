@@ -25,11 +25,17 @@ from packaging.requirements import Requirement
 from isocell.envs._build import BuildProgress, ProgressCallback
 from isocell.envs._discovery import Interpreter, find_interpreter, inspect_interpreter
 from isocell.envs._registry import Registry
-from isocell.envs._spec import EnvSpec, parse_exclude_newer, parse_requirements, read_requirements
+from isocell.envs._spec import (
+    EnvSpec,
+    parse_exclude_newer,
+    parse_index_url,
+    parse_requirements,
+    read_requirements,
+)
 from isocell.envs._store import Environment, EnvStore
 from isocell.errors import BuildError, RequirementError
 
-__all__ = ["EnvRequest", "resolve_environment", "spec_for"]
+__all__ = ["EnvRequest", "check_request", "resolve_environment", "spec_for"]
 
 
 @dataclass(frozen=True)
@@ -120,16 +126,49 @@ def spec_for(request: EnvRequest) -> EnvSpec:
     requirements = list(parse_requirements(request.requirements))
     for path in request.requirement_files:
         requirements += read_requirements(path)
-    interpreter = find_interpreter(request.python) if request.python else _host_interpreter()
+    # Every option is checked before the interpreter is looked for: that may run programs.
+    index_url = parse_index_url(request.index_url) if request.index_url is not None else None
+    extra = tuple(parse_index_url(u, "--extra-index-url") for u in request.extra_index_urls)
+    exclude_newer = parse_exclude_newer(request.exclude_newer)
+    interpreter = (
+        find_interpreter(request.python) if request.python is not None else _host_interpreter()
+    )
     return EnvSpec(
         python=interpreter.path,
         python_version=interpreter.version_str,
         requirements=parse_requirements(requirements),
         system_site_packages=request.system_site_packages,
-        index_url=request.index_url,
-        extra_index_urls=tuple(request.extra_index_urls),
-        exclude_newer=parse_exclude_newer(request.exclude_newer),
+        index_url=index_url,
+        extra_index_urls=extra,
+        exclude_newer=exclude_newer,
         builder=request.builder or "uv",
+    )
+
+
+def check_request(request: EnvRequest, registry: Registry) -> None:
+    """Check ``request`` as :func:`resolve_environment` would, without building anything.
+
+    For a whole notebook's cells (an export): every cell is checked before any is built.
+
+    Raises
+    ------
+    RequirementError, InterpreterNotFoundError, EnvironmentNotFoundError
+    """
+    if request.env is not None:
+        if request.builds or request.python is not None:
+            raise _env_with_build_options(request.env)
+        registry.get(request.env)
+    elif request.python is not None and not request.builds:
+        find_interpreter(request.python)
+    else:
+        spec_for(request)
+
+
+def _env_with_build_options(name: str) -> RequirementError:
+    return RequirementError(
+        f"--env {name}",
+        "a named environment is used as registered; do not combine --env with "
+        "--python, --req or build options",
     )
 
 
@@ -158,19 +197,15 @@ def resolve_environment(
     RequirementError, InterpreterNotFoundError, EnvironmentNotFoundError, BuildError
     """
     if request.env is not None:
-        if request.builds or request.python:
-            raise RequirementError(
-                f"--env {request.env}",
-                "a named environment is used as registered; do not combine --env with "
-                "--python, --req or build options",
-            )
+        if request.builds or request.python is not None:
+            raise _env_with_build_options(request.env)
         entry = (registry or Registry(store.home)).get(request.env)
         if entry.spec is None:
             environment = external_environment(entry.python, store, progress)
         else:
             environment = build(entry.spec, store, progress)
         return Environment(**{**environment.__dict__, "name": entry.name})
-    if request.python and not request.builds:
+    if request.python is not None and not request.builds:
         return external_environment(request.python, store, progress)
     return build(spec_for(request), store, progress)
 

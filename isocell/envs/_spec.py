@@ -17,10 +17,35 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from isocell.errors import RequirementError
 
-__all__ = ["BUILDERS", "EnvSpec", "parse_exclude_newer", "parse_requirements", "read_requirements"]
+__all__ = [
+    "BUILDERS",
+    "MAX_REQUIREMENT_LENGTH",
+    "EnvSpec",
+    "parse_exclude_newer",
+    "parse_index_url",
+    "parse_requirements",
+    "read_requirements",
+    "shown",
+]
+
+#: The longest requirement accepted, in characters: a direct URL with a hash fits easily; a
+#: longer string is a paste gone wrong, and would only be echoed back by the index.
+MAX_REQUIREMENT_LENGTH = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EXAMPLES = "such as 'pandas==1.4.4', 'numpy>=1.23,<2' or 'name @ https://host/name-1.0.whl'"
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters for a message, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
 
 #: The builders an environment may be made with.
 BUILDERS = ("uv", "virtualenv")
@@ -47,26 +72,92 @@ def parse_requirements(texts: Iterable[str]) -> tuple[str, ...]:
     Raises
     ------
     RequirementError
-        If a string is empty, looks like a command-line option (``-e .``,
-        ``--index-url=...``) or is not valid PEP 508 (``pandas; rm -rf ~``).
+        If a string is empty, longer than :data:`MAX_REQUIREMENT_LENGTH`, holds a line break
+        or another control character, looks like a command-line option (``-e .``,
+        ``--index-url=...``, ``-r file``), is not valid PEP 508 (``pandas; rm -rf ~``), or
+        has version specifiers no version can meet (``pandas>=2,<1``).
     """
     normalized = set()
     for text in texts:
+        if not isinstance(text, str):
+            raise RequirementError(repr(text), f"a requirement is a string {_EXAMPLES}")
         stripped = text.strip()
         if not stripped:
-            raise RequirementError(text, "it is empty")
+            raise RequirementError(text, f"it is empty; give a PEP 508 requirement {_EXAMPLES}")
+        if len(stripped) > MAX_REQUIREMENT_LENGTH:
+            raise RequirementError(
+                shown(text),
+                f"it is longer than {MAX_REQUIREMENT_LENGTH} characters; give a PEP 508 "
+                f"requirement {_EXAMPLES}",
+            )
+        if _CONTROL.search(stripped):
+            raise RequirementError(
+                text,
+                "it holds a line break or another control character; give one PEP 508 "
+                f"requirement per string, {_EXAMPLES}",
+            )
         if stripped.startswith("-"):
             raise RequirementError(
                 text,
-                "it looks like a command-line option; options are not accepted as requirements "
-                "(use --index-url / --extra-index-url of %%isolated for indexes)",
+                "it looks like a command-line option; options (-e, -r, --index-url, ...) are "
+                "not accepted as requirements: give a PEP 508 requirement "
+                f"{_EXAMPLES}, and indexes with --index-url / --extra-index-url",
             )
         try:
             requirement = Requirement(stripped)
         except InvalidRequirement as error:
-            raise RequirementError(text, f"not a PEP 508 requirement ({error})") from None
+            raise RequirementError(
+                text, f"not a PEP 508 requirement {_EXAMPLES} ({error})"
+            ) from None
+        impossible = _impossible(requirement.specifier)
+        if impossible:
+            raise RequirementError(
+                text, f"no version can satisfy {impossible}; loosen the version specifiers"
+            )
         normalized.add(str(requirement))
     return tuple(sorted(normalized, key=str.lower))
+
+
+def _impossible(specifiers: SpecifierSet) -> str:
+    """Why no version can meet ``specifiers`` (``">=2 and <1"``), or ``""`` if some may.
+
+    Only what is certain is reported: exact pins (``==1.0``) that the other specifiers
+    exclude, and an empty interval between lower (``>=``, ``>``, ``~=``) and upper (``<``,
+    ``<=``, ``~=``) bounds. Wildcards and arbitrary equality (``===``) are left to the
+    resolver.
+    """
+    lower: tuple[Version, bool, str] | None = None  # (version, inclusive, as written)
+    upper: tuple[Version, bool, str] | None = None
+    for spec in specifiers:
+        if spec.operator == "===" or spec.version.endswith(".*"):
+            continue
+        try:
+            version = Version(spec.version)
+        except InvalidVersion:
+            continue
+        if spec.operator == "==":
+            others = [s for s in specifiers if str(s) != str(spec)]
+            if not SpecifierSet(",".join(map(str, others))).contains(version, prereleases=True):
+                return f"{spec} and {','.join(map(str, others))}"
+            continue
+        bounds: list[tuple[str, Version, bool]] = []
+        if spec.operator in (">=", ">"):
+            bounds.append(("lower", version, spec.operator == ">="))
+        elif spec.operator in ("<=", "<"):
+            bounds.append(("upper", version, spec.operator == "<="))
+        elif spec.operator == "~=":
+            release = version.release[:-1] or version.release
+            ceiling = Version(".".join(map(str, [*release[:-1], release[-1] + 1])))
+            bounds += [("lower", version, True), ("upper", ceiling, False)]
+        for side, bound, inclusive in bounds:
+            if side == "lower" and (lower is None or bound > lower[0]):
+                lower = (bound, inclusive, str(spec))
+            if side == "upper" and (upper is None or bound < upper[0]):
+                upper = (bound, inclusive, str(spec))
+    if lower is not None and upper is not None:
+        if lower[0] > upper[0] or (lower[0] == upper[0] and not (lower[1] and upper[1])):
+            return f"{lower[2]} and {upper[2]}"
+    return ""
 
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
@@ -85,10 +176,24 @@ def read_requirements(path: str | Path) -> tuple[str, ...]:
     """
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as error:
-        raise RequirementError(str(path), f"cannot read the requirements file: {error}") from None
-    lines = (_COMMENT.sub("", line).strip() for line in text.splitlines())
-    return parse_requirements(line for line in lines if line)
+    except (OSError, UnicodeDecodeError) as error:
+        raise RequirementError(
+            f"-r {path}",
+            f"cannot read the requirements file ({error}); -r takes a text file of PEP 508 "
+            "requirements, one a line",
+        ) from None
+    found: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = _COMMENT.sub("", line).strip()
+        if not line:
+            continue
+        try:
+            found += parse_requirements([line])
+        except RequirementError as error:
+            raise RequirementError(
+                error.requirement, f"{error.reason} (line {number} of {path})"
+            ) from None
+    return parse_requirements(found)
 
 
 def parse_exclude_newer(value: str | None) -> str:
@@ -112,11 +217,36 @@ def parse_exclude_newer(value: str | None) -> str:
         moment = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise RequirementError(
-            value, "--exclude-newer takes auto, none, a date (2022-09-01) or an RFC 3339 time"
+            f"--exclude-newer {shown(value)}",
+            "--exclude-newer takes auto, none, a date (2022-09-01) or an RFC 3339 time "
+            "(2022-09-01T12:00:00Z)",
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
     return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_URL = re.compile(r"^(https?|file)://[^\s]+$", re.IGNORECASE)
+
+
+def parse_index_url(url: str, option: str = "--index-url") -> str:
+    """Check a package index URL: ``http(s)://`` or ``file://``, one word, not an option.
+
+    The URL reaches the builder as the value of its own option, so text that starts with
+    ``-`` or holds spaces would read as another option there.
+
+    Raises
+    ------
+    RequirementError
+        If ``url`` is not such a URL.
+    """
+    if not isinstance(url, str) or not _URL.match(url):
+        raise RequirementError(
+            f"{option} {shown(str(url))}",
+            f"{option} takes a package index URL, http(s):// or file:// without spaces "
+            "(https://pypi.org/simple)",
+        )
+    return url
 
 
 @dataclass(frozen=True)

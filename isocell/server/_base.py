@@ -27,7 +27,7 @@ from isocell.errors import (
     RequirementError,
 )
 
-__all__ = ["ApiError", "Body", "IsocellHandler"]
+__all__ = ["ApiError", "Body", "IsocellHandler", "shown"]
 
 T = TypeVar("T")
 
@@ -74,14 +74,37 @@ class ApiError(HTTPError):
         return cls(code, str(error), **extra)
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message names the input, not all of it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 class Body:
     """The JSON object of a request, read field by field with its type checked.
 
-    Unknown fields are ignored; a field of the wrong type is a 400 naming the field.
+    Unknown fields are ignored, unless one looks like a misspelt known field (see
+    :meth:`expect`); a field of the wrong type is a 400 naming the field.
     """
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
+
+    def expect(self, *known: str) -> None:
+        """A 400 for a field that is not one of ``known`` but close to one (``requirement``
+        for ``requirements``): it would be ignored, and the request do something else."""
+        import difflib
+
+        for key in self.data:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+            if close:
+                raise ApiError(
+                    400,
+                    f"unknown field {shown(key)}: did you mean {close[0]!r}? The fields are "
+                    f"{', '.join(known)}",
+                )
 
     def text(self, key: str, *, required: bool = False) -> str | None:
         """A string field, None when absent or null (a 400 when ``required``)."""
@@ -93,7 +116,10 @@ class Body:
         if not isinstance(value, str):
             raise ApiError(400, f"{key!r} must be a string, not {_json_type(value)}")
         if _CONTROL.search(value):
-            raise ApiError(400, f"{key!r} must be one line of text without control characters")
+            raise ApiError(
+                400,
+                f"{key!r} must be one line of text without control characters, not {shown(value)}",
+            )
         if required and not value.strip():
             raise ApiError(400, f"{key!r} must not be empty")
         return value
@@ -103,8 +129,21 @@ class Body:
         value = self.data.get(key)
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ApiError(400, f"{key!r} must be a list of strings")
+        if not isinstance(value, list):
+            raise ApiError(400, f"{key!r} must be a list of strings, not {_json_type(value)}")
+        for item in value:
+            if not isinstance(item, str):
+                raise ApiError(
+                    400,
+                    f"{key!r} must be a list of strings; it holds {_json_type(item)}, "
+                    f"{shown(item)}",
+                )
+            if _CONTROL.search(item):
+                raise ApiError(
+                    400,
+                    f"{key!r} must be a list of one-line strings; {shown(item)} holds a line "
+                    "break or another control character",
+                )
         return list(value)
 
     def flag(self, key: str) -> bool:
@@ -140,7 +179,13 @@ class IsocellHandler(APIHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError as error:
-            raise ApiError(400, f"the request body is not JSON: {error}") from None
+            raise ApiError(
+                400, f"the request body is not JSON ({error}): send a JSON object"
+            ) from None
+        except RecursionError:
+            raise ApiError(
+                400, "the request body is JSON nested too deeply: send a flat JSON object"
+            ) from None
         if not isinstance(data, dict):
             raise ApiError(400, f"the request body must be a JSON object, not {_json_type(data)}")
         return Body(data)
@@ -161,7 +206,8 @@ class IsocellHandler(APIHandler):
         try:
             return check_name(name)
         except RegistryError as error:
-            raise ApiError(400, str(error), error="RegistryError") from None
+            reason = error.reason.replace(repr(name), shown(name))
+            raise ApiError(400, reason, error="RegistryError") from None
 
     def reply(self, payload: Any, status: int = 200) -> None:
         """Finish with ``payload`` as JSON."""

@@ -85,6 +85,7 @@ class EnvsHandler(_EnvRoute):
     @authorized
     async def post(self) -> None:
         body = self.body()
+        body.expect(*_FIELDS)
         name = self.checked_name(body.text("name", required=True) or "")
         if body.flag("external"):
             await self._register(name, body)
@@ -102,6 +103,14 @@ class EnvsHandler(_EnvRoute):
                 400,
                 "an external interpreter is used as it is: install requirements into it "
                 "yourself, or create an environment without 'external' to have them built",
+            )
+        building = [key for key in _BUILD_FIELDS if body.data.get(key) not in (None, False)]
+        if building:
+            raise ApiError(
+                400,
+                f"an external interpreter is used as it is: {', '.join(map(repr, building))} "
+                "only apply to an environment isocell builds; leave them out, or leave out "
+                "'external'",
             )
         store = self.store()
         await self._refuse_if_taken(store, name)
@@ -132,6 +141,17 @@ class EnvsHandler(_EnvRoute):
                 "remove it first",
                 error="RegistryError",
             )
+
+
+# The fields of POST /isocell/envs; those only a build uses.
+_BUILD_FIELDS = (
+    "system_site_packages",
+    "index_url",
+    "extra_index_urls",
+    "exclude_newer",
+    "builder",
+)
+_FIELDS = ("name", "python", "requirements", "external", *_BUILD_FIELDS)
 
 
 def _request(body: Body) -> EnvRequest:
@@ -185,6 +205,7 @@ class RebuildHandler(_EnvRoute):
     @authorized
     async def post(self, name: str) -> None:
         self.checked_name(name)
+        self.body()  # none is needed, but one that is sent must be a JSON object
         self.refuse_if_busy(name)
         store = self.store()
         entry = await self.call(Registry(store.home).get, name)

@@ -15,7 +15,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from isocell.server._base import ApiError, IsocellHandler
+from isocell.server._base import ApiError, IsocellHandler, shown
 
 __all__ = ["ExportHandler", "inside_root"]
 
@@ -50,7 +50,7 @@ def inside_root(root: str, relative: str, what: str) -> Path:
     if relative.startswith(("/", "\\")) or _DRIVE.match(relative) or os.path.isabs(relative):
         raise ApiError(
             400,
-            f"the {what} path {relative!r} is absolute: give it relative to the folder the "
+            f"the {what} path {shown(relative)} is absolute: give it relative to the folder the "
             "Jupyter server serves, as the file browser shows it",
         )
     candidate = Path(os.path.normpath(os.path.join(root, relative)))
@@ -58,7 +58,7 @@ def inside_root(root: str, relative: str, what: str) -> Path:
     if not candidate.resolve().is_relative_to(top):
         raise ApiError(
             403,
-            f"the {what} path {relative!r} leads outside the folder the Jupyter server "
+            f"the {what} path {shown(relative)} leads outside the folder the Jupyter server "
             "serves; only files under it can be exported",
         )
     return candidate
@@ -71,6 +71,7 @@ class ExportHandler(IsocellHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
+        body.expect("path", "output", "dag_id", "schedule", "start_date", "airflow", "data_dir")
         root = str(self.settings["server_root_dir"])
         path, output = body.text("path", required=True) or "", body.text("output")
         notebook, target = await self.call(_paths, root, path, output)
@@ -79,11 +80,11 @@ class ExportHandler(IsocellHandler):
             if text and ('"' in text or "\\" in text):
                 raise ApiError(400, f"the {label} {text!r} must not contain '\"' or '\\'")
         options: dict[str, Any] = {
-            "dag_id": body.text("dag_id") or None,
-            "schedule": body.text("schedule") or None,
-            "start_date": body.text("start_date") or None,
+            "dag_id": body.text("dag_id"),
+            "schedule": body.text("schedule"),
+            "start_date": body.text("start_date"),
             "airflow": body.integer("airflow", 3),
-            "data_dir": body.text("data_dir") or None,
+            "data_dir": body.text("data_dir"),
         }
         try:
             result = await self.call(_export, notebook, target, options)
@@ -107,7 +108,13 @@ def _paths(root: str, path: str, output: str | None) -> tuple[Path, Path | None]
     notebook = inside_root(root, path, "notebook")
     target = inside_root(root, output, "output") if output is not None else None
     if notebook.suffix != ".ipynb":
-        raise ApiError(400, f"{_relative(notebook, root)} is not a notebook (.ipynb)")
+        raise ApiError(
+            400, f"{_relative(notebook, root)} is not a notebook: give the path of an .ipynb file"
+        )
+    if notebook.is_dir():
+        raise ApiError(
+            400, f"{_relative(notebook, root)} is a folder: give the path of an .ipynb file"
+        )
     if not notebook.is_file():
         raise ApiError(404, f"no notebook at {_relative(notebook, root)}")
     return notebook, target
