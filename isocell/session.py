@@ -330,6 +330,57 @@ class Session:
             child.kernel.stop(now=True)
             raise
 
+    def _send(
+        self,
+        child: _Child,
+        to_send: dict[str, Any],
+        candidates: list[str],
+        binds: tuple[str, ...],
+        namespace: Mapping[str, Any],
+    ) -> None:
+        """Ship ``to_send`` into the child and fingerprint the ``candidates`` there.
+
+        The payload file lives only until the child has loaded it: a long cell must not keep
+        a copy of its inputs in memory (``/dev/shm``), nor leave one behind if the notebook
+        kernel is killed while it runs.
+        """
+        label = child.environment.label
+        with payload_path("in") as inbox:
+            if to_send:
+                for name in to_send:
+                    child.holds.pop(name, None)
+                child.codec.write_inputs(inbox, to_send, namespace)
+            load = (
+                f"__import__('__isocell__').agent.load("
+                f"{str(inbox) if to_send else ''!r}, {candidates!r})"
+            )
+            reply = execute(
+                child.kernel,
+                "",
+                None,
+                silent=True,
+                store_history=False,
+                user_expressions={"load": load},
+            )
+        if reply.interrupted:
+            raise CellError(
+                "KeyboardInterrupt",
+                "interrupted while the inputs were sent to the child kernel; the cell did not "
+                "run and the notebook namespace is unchanged",
+                [],
+            )
+        loaded = _expression(reply.user_expressions, "load", label, reply)
+        for name, error in loaded.get("errors", {}).items():
+            if name in to_send:
+                kind = type(to_send[name])
+                error[0] = f"{kind.__module__}.{kind.__qualname__}"
+            if "No module named" in error[1]:
+                error[1] += "; add the package to the environment's requirements (--req)"
+        _raise_transfer_errors(loaded, "cannot be loaded in the child")
+        for name, value in to_send.items():
+            if name not in candidates and name not in binds:
+                child.remember(name, value)
+
     def _run(
         self,
         request: CellRequest,
@@ -356,35 +407,9 @@ class Session:
         # Whatever happens next, the child's copy of what the cell may change is unknown.
         for name in {*outputs, *candidates, *deletes, *names.binds}:
             child.holds.pop(name, None)
-        with payload_path("in") as inbox, payload_path("out") as outbox:
-            if to_send:
-                for name in to_send:
-                    child.holds.pop(name, None)
-                child.codec.write_inputs(inbox, to_send, namespace)
-            if to_send or candidates:
-                load = (
-                    f"__import__('__isocell__').agent.load("
-                    f"{str(inbox) if to_send else ''!r}, {candidates!r})"
-                )
-                reply = execute(
-                    child.kernel,
-                    "",
-                    None,
-                    silent=True,
-                    store_history=False,
-                    user_expressions={"load": load},
-                )
-                loaded = _expression(reply.user_expressions, "load", label, reply)
-                for name, error in loaded.get("errors", {}).items():
-                    if name in to_send:
-                        kind = type(to_send[name])
-                        error[0] = f"{kind.__module__}.{kind.__qualname__}"
-                    if "No module named" in error[1]:
-                        error[1] += "; add the package to the environment's requirements (--req)"
-                _raise_transfer_errors(loaded, "cannot be loaded in the child")
-                for name, value in to_send.items():
-                    if name not in candidates and name not in names.binds:
-                        child.remember(name, value)
+        if to_send or candidates:
+            self._send(child, to_send, candidates, names.binds, namespace)
+        with payload_path("out") as outbox:
             dump = (
                 f"__import__('__isocell__').agent.dump({str(outbox)!r}, {outputs!r}, "
                 f"{candidates!r}, {deletes!r})"

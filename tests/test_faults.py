@@ -304,3 +304,66 @@ def test_kernels_stop_and_restart_commands(ip, ns, capsys):
     assert not pid_alive(ns["first"]) or sys.platform != "linux"
     run(ip, "--restart", "import os\nsecond = os.getpid()")
     assert ns["second"] != ns["first"]
+
+
+# -- the notebook kernel restarted, the output flood ------------------------------------------
+
+LONG_CELL = "%%isolated\nimport time\nn = len(data)\nfor _ in range(1200):\n    time.sleep(0.1)\n"
+
+
+@pytest.mark.parametrize("now", [True, False], ids=["restart-now", "graceful-restart"])
+def test_children_end_when_the_notebook_kernel_restarts_mid_cell(isocell_home, now):
+    with notebook_kernel(isocell_home) as kernel:
+        assert kernel.execute("%%isolated\nimport os\nchild_pid = os.getpid()")["status"] == "ok"
+        child = int(kernel.value("child_pid"))
+        assert kernel.child_pids() == {child}
+        old = kernel.pid
+        assert kernel.execute("data = list(range(100_000))")["status"] == "ok"
+        kernel.send(LONG_CELL)
+        time.sleep(2)  # the long cell runs in the child now
+        kernel.manager.restart_kernel(now=now)
+        assert kernel.pid != old and not pid_alive(old)
+        wait_for(lambda: not pid_alive(child), 60, "the child to end with its notebook kernel")
+        assert not kernels_of(old)
+        kernel.client.wait_for_ready(timeout=120)
+        assert kernel.execute("%load_ext isocell")["status"] == "ok"
+        assert not segments(old)  # none was left (the input left /dev/shm once loaded)
+        assert kernel.value("child_pid") == "<NameError>"  # a new notebook namespace
+        assert kernel.execute("%%isolated\nimport os\nnew_pid = os.getpid()")["status"] == "ok"
+        assert int(kernel.value("new_pid")) != child
+
+
+FLOOD_LINES = 1_000_000
+
+
+def test_an_output_flood_arrives_whole_with_bounded_memory(isocell_home):
+    received: list[int] = [0, 0]  # lines, characters
+    tail: list[str] = [""]
+
+    def collect(message: dict) -> None:
+        if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
+            text = message["content"]["text"]
+            received[0] += text.count("\n")
+            received[1] += len(text)
+            tail[0] = (tail[0] + text)[-100:]
+
+    with notebook_kernel(isocell_home) as kernel:
+        assert kernel.execute("%%isolated\nwarm = 1")["status"] == "ok"
+        baseline = rss_kib(kernel.pid)["VmRSS"]
+        started = time.monotonic()
+        reply = kernel.execute(
+            f"%%isolated\nfor i in range({FLOOD_LINES}):\n    print('line', i)", 600, collect
+        )
+        seconds = time.monotonic() - started
+        memory = rss_kib(kernel.pid)
+        assert reply["status"] == "ok", reply
+        assert kernel.execute("after = 1")["status"] == "ok"  # the notebook kernel is usable
+    grown_mb = (memory["VmHWM"] - baseline) / 1024
+    print(
+        f"\nflood: {FLOOD_LINES} lines ({received[1] / 1e6:.1f} MB) relayed in {seconds:.1f} s; "
+        f"notebook kernel RSS baseline {baseline / 1024:.0f} MB, peak {memory['VmHWM'] / 1024:.0f}"
+        f" MB (+{grown_mb:.0f} MB), now {memory['VmRSS'] / 1024:.0f} MB"
+    )
+    assert received[0] == FLOOD_LINES
+    assert tail[0].endswith(f"line {FLOOD_LINES - 1}\n")
+    assert grown_mb < 500

@@ -239,6 +239,7 @@ def _kill_child_when(pattern: str, pid: int) -> threading.Thread:
 
 
 @needs_py39
+@pytest.mark.faults
 @pytest.mark.parametrize("direction", ["in", "out"])
 def test_child_killed_mid_transfer_leaves_no_segment_and_no_change(ip, ns, direction):
     ip.run_cell_magic("isolated", OLD, "import os\nchild = os.getpid()")
@@ -255,6 +256,7 @@ def test_child_killed_mid_transfer_leaves_no_segment_and_no_change(ip, ns, direc
     del ns["payload"]
 
 
+@pytest.mark.faults
 def test_segments_of_a_dead_notebook_kernel_are_removed(isocell_home):
     from isocell.session import Session
     from isocell.transfer._host import _scratch_dir
