@@ -255,15 +255,11 @@ def _timed(label: str, action: Callable[[], list[_Row]]) -> list[_Row]:
     return action()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--scale", type=float, default=1.0, help="shrink the payloads (0 to 1)")
-    parser.add_argument("--out", default=None, help="also write the table to this file")
-    args = parser.parse_args()
-
+def run(repeat: int = 3, scale: float = 1.0) -> str:
+    """Measure every path; return the markdown table (with its one-line preamble)."""
     from IPython.core.interactiveshell import InteractiveShell
 
+    args = argparse.Namespace(repeat=repeat, scale=scale)
     payloads = _payloads(args.scale)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "isocell")
@@ -309,7 +305,16 @@ def main() -> None:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     lines += [row.cells(floors[row.payload]) for row in rows]
-    text = "\n".join(lines)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0, help="shrink the payloads (0 to 1)")
+    parser.add_argument("--out", default=None, help="also write the table to this file")
+    args = parser.parse_args()
+    text = run(args.repeat, args.scale)
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
