@@ -124,18 +124,18 @@ def _parser() -> argparse.ArgumentParser:
         dest="env_command", required=True, parser_class=_Parser
     )
     create = env.add_parser("create", help="build an environment and name it")
-    create.add_argument("name", type=environment_name)
+    create.add_argument("name")
     _build_options(create)
     add = env.add_parser("add", help="register an existing interpreter, used as it is")
-    add.add_argument("name", type=environment_name)
+    add.add_argument("name")
     add.add_argument("--python", required=True, metavar="PATH|VERSION")
     listing = env.add_parser("list", help="named environments (--all: every cached one)")
     listing.add_argument("--all", action="store_true")
     listing.add_argument("--json", action="store_true")
     show = env.add_parser("show", help="one environment, with its lock")
-    show.add_argument("name", type=environment_name)
+    show.add_argument("name")
     remove = env.add_parser("remove", help="unregister a name and delete its environment")
-    remove.add_argument("name", type=environment_name)
+    remove.add_argument("name")
     pythons = commands.add_parser("pythons", help="interpreters found on this machine")
     pythons.add_argument("--json", action="store_true")
     export = commands.add_parser("export", help="export a notebook to an Airflow DAG file")
@@ -234,6 +234,11 @@ def _progress(event: BuildProgress) -> None:
 def _env(args: argparse.Namespace) -> int:
     store = EnvStore()
     registry = Registry(store.home)
+    if args.env_command in ("create", "add", "show", "remove"):
+        try:
+            environment_name(args.name)
+        except argparse.ArgumentTypeError as error:
+            raise IsocellError(str(error)) from None
     if args.env_command in ("create", "add") and catalog.taken(args.name, registry):
         raise RegistryError(
             str(registry.path),

@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from isocell.cli import environment_name, identifier, seconds
 from isocell.envs import BuildProgress, EnvRequest, check_name
@@ -28,10 +28,47 @@ _OWN_COMMANDS = ("kernels", "stop", "restart")
 _COMMANDS = (*_OWN_COMMANDS, "envs", "pythons", "env", "export", "run")
 
 
+def _split(line: str) -> list[str]:
+    """The words of a magic line, split as a POSIX shell splits them (quotes group words and
+    come off; a backslash is kept as it is, for Windows paths).
+
+    A word that the user quoted and that starts with ``-`` keeps one pair of quotes until
+    after parsing (see :func:`_unquote`), so that it is read as a value, never as an option:
+    ``--req '--index-url=x'`` is a requirement, refused as such.
+
+    Raises
+    ------
+    ValueError
+        For an unclosed quote.
+    """
+    words: list[str] = []
+    word: list[str] = []
+    quote = ""
+    started = quoted = False
+    for char in line + " ":
+        if quote:
+            if char == quote:
+                quote = ""
+            else:
+                word.append(char)
+        elif char in "'\"":
+            quote, quoted = char, quoted or not started
+            started = True
+        elif char.isspace():
+            if started:
+                text = "".join(word)
+                words.append(f"'{text}'" if quoted and text.startswith("-") else text)
+            word, started, quoted = [], False, False
+        else:
+            word.append(char)
+            started = True
+    if quote:
+        raise ValueError("No closing quotation")
+    return words
+
+
 def _unquote(text: str) -> str:
-    # IPython splits a magic line as a non-POSIX shell does: quotes group words and stay in
-    # them. They come off only after parsing, so a quoted value is never read as an option.
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    if len(text) >= 2 and text[0] == text[-1] == "'" and text[1:2] == "-":
         return text[1:-1]
     return text
 
@@ -69,8 +106,8 @@ def parse_isolated(line: str) -> Any:
         unclosed quote. The message names the option and what it takes.
     """
     try:
-        args = parse_argstring(IsolatedMagics.isolated, line)
-    except ValueError as error:  # shlex: an unclosed quote
+        args = IsolatedMagics.isolated.parser.parse_args(_split(line))  # type: ignore[attr-defined]
+    except ValueError as error:  # an unclosed quote
         raise UsageError(
             f"%%isolated {line}: {error}; quote values that hold spaces, and close the quote"
         ) from None
@@ -106,11 +143,9 @@ def _unquoted_all(value: Any) -> Any:
 
 
 def _unknown_options(line: str) -> str:
-    from IPython.utils.process import arg_split
-
     known = IsolatedMagics.isolated.parser._option_string_actions  # type: ignore[attr-defined]
     try:
-        words = arg_split(line)
+        words = _split(line)
     except ValueError:
         return ""
     for word in words:

@@ -186,7 +186,12 @@ def _dag_file(notebook: Path, output: str | Path | None, dag_id: str) -> Path:
             "create it first, or give a folder that exists",
         )
     if dag_file.is_dir():
-        raise ExportError(None, None, f"the output {dag_file} is a folder, not a .py file")
+        raise ExportError(
+            None,
+            None,
+            f"the output {dag_file} is a folder, not a .py file: give that folder (without "
+            "the .py ending) or the path of a .py file",
+        )
     return dag_file
 
 
