@@ -49,8 +49,8 @@ class Env:
 
 
 HOST = "{}.{}".format(*sys.version_info[:2])
-# Pins whose release dates (the resolver's cut-off) are recent enough for the kernel's own
-# dependencies on every interpreter; see the report on exceptiongroup and old cut-offs.
+# Three distinct specs, each pinned (so each build resolves under a cut-off date, the
+# product's default) and small. The two shared ones differ in Python where 3.9 is installed.
 SHARED = (
     Env("--req six==1.16.0", "1.16.0", HOST),
     Env("--python 3.9 --req six==1.17.0", "1.17.0", "3.9")
