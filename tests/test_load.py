@@ -7,6 +7,7 @@ No wall-clock time is asserted; the limits below only tell a hang from slowness.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -281,9 +282,15 @@ def test_four_kernels_share_two_environments_while_a_fifth_builds(tmp_path: Path
     left = [p for pid in kernel_pids for p in Path("/dev/shm").glob(f"isocell-{pid}-*")]
     assert not left, left
 
+    seconds = {
+        key: json.loads((home / "envs" / key / "isocell-env.json").read_text())["build_seconds"]
+        for key in keys
+    }
     print(
         f"\n{KERNELS} kernels x {CELLS} cells + a fifth building: {wall:.1f} s wall; "
-        f"cells done per kernel when the fifth started {before}, when it ended {during}"
+        f"cells done per kernel when the fifth started {before}, when it ended {during}; "
+        f"build folders seen per environment {[len(watcher.builds[k]) for k in keys]}, "
+        f"build seconds {seconds}"
     )
 
 
