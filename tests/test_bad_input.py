@@ -28,11 +28,13 @@ under ``logs/`` by design, and the build lock under ``locks/``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,6 +270,13 @@ def _rows() -> list[Row]:
         rows.append(magic(what, f"--req {shlex.quote(requirement)}", *told))
     rows += [
         magic("option-like -e . unquoted", "--req -e .", "--req -e .", "cannot start with '-'"),
+        magic(
+            "option-like --index-url, quoted",
+            "--req '--index-url=http://evil.example/simple'",
+            "'--index-url=http://evil.example/simple'",
+            "command-line option",
+            PEP508,
+        ),
         magic("--req without a value", "--req", "argument --req", "expected at least one"),
         magic("unknown option", "--nope", "'--nope'", "not an option of %%isolated"),
         magic("unclosed quote", "--req 'six", "--req 'six", "No closing quotation", "quote"),
@@ -726,6 +735,10 @@ def _rest_rows() -> list[Row]:
         rows.append(rest(f"GET {what}", "GET", f"envs/{name}", None, 400, *told))
         rows.append(rest(f"DELETE {what}", "DELETE", f"envs/{name}", None, 400, *told))
         rows.append(rest(f"rebuild {what}", post, f"envs/{name}/rebuild", {}, 400, *told))
+    # A task's log from line N: the task is a real build, failed (an index that is absent).
+    for what, since in [("negative", "-1"), ("text", "abc"), ("a fraction", "1.5"), ("empty", "")]:
+        url = f"tasks/{{task}}?since={since}"
+        rows.append(rest(f"task since {what}", "GET", url, None, 400, f"'{since}'", "line index"))
     missing = ("'nosuch'", "isocell env create")
     rows += [
         rest("GET missing", "GET", "envs/nosuch", None, 404, *missing),
@@ -886,7 +899,7 @@ def render_table(rows: list[Row]) -> str:
 
     def cell(text: str) -> str:
         text = text.replace("|", "\\|").replace("\n", "\\n")
-        return f"``{text}``" if "`" in text else f"`{text}`"
+        return f"`` {text} ``" if "`" in text else f"`{text}`"
 
     counts = {
         entry: sum(r.entry == entry for r in rows) for entry in dict.fromkeys(r.entry for r in rows)
@@ -1205,6 +1218,22 @@ def test_export_notebook(row: Row, home: Path, work: Path, canary: Path) -> None
 # ---- REST ---------------------------------------------------------------------------------
 
 
+async def failed_task(fetch: Any) -> str:
+    """The id of a build task that has ended: its index does not exist, so it fails at once
+    (no network), and what it leaves is in ISOCELL_HOME before the row's snapshot."""
+    body = {"name": "doomed", "requirements": ["six"], "index_url": "file:///no/such/index"}
+    response = await fetch("envs", "POST", json.dumps(body).encode())
+    assert response.code == 202, response.body
+    task = json.loads(response.body)["task"]
+    deadline = time.monotonic() + 120
+    while task["state"] == "running":
+        assert time.monotonic() < deadline, task
+        await asyncio.sleep(0.1)
+        task = json.loads((await fetch(f"tasks/{task['id']}")).body)["task"]
+    assert task["state"] == "failed", task
+    return str(task["id"])
+
+
 @pytest.mark.parametrize("row", _params("REST"))
 async def test_rest(
     row: Row,
@@ -1219,6 +1248,22 @@ async def test_rest(
     from jupyter_server.utils import url_path_join
 
     work = make_work(jp_root_dir)
+
+    async def fetch(url: str, method: str = "GET", payload: bytes | None = None) -> Any:
+        # Sent as written: percent-escapes in the URL are the client's, not re-escaped.
+        return await http_server_client.fetch(
+            url_path_join(jp_base_url, "isocell", url),
+            method=method,
+            body=payload,
+            headers=jp_auth_header,
+            raise_error=False,
+            allow_nonstandard_methods=True,
+            request_timeout=60,
+        )
+
+    url = fill(row.run["url"], work, canary)
+    if "{task}" in url:
+        url = url.replace("{task}", await failed_task(fetch))
     before = Snapshot.of(home, work)
     body = row.run["body"]
     if body is None:
@@ -1227,17 +1272,7 @@ async def test_rest(
         payload = bytes(body)
     else:
         payload = fill(json.dumps(body), work, canary).encode()
-    # Sent as written: percent-escapes in the URL are the client's, not re-escaped.
-    url = url_path_join(jp_base_url, "isocell", fill(row.run["url"], work, canary))
-    response = await http_server_client.fetch(
-        url,
-        method=row.run["method"],
-        body=payload,
-        headers=jp_auth_header,
-        raise_error=False,
-        allow_nonstandard_methods=True,
-        request_timeout=60,
-    )
+    response = await fetch(url, row.run["method"], payload)
     assert response.code == row.run["status"], (response.code, response.body[:2000])
     assert response.headers.get("Content-Type", "").startswith("application/json")
     reply = json.loads(response.body)
