@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import tempfile
 import time
 import weakref
 from pathlib import Path
@@ -79,6 +81,7 @@ class ChildKernel:
         self.manager: KernelManager | None = None
         self.client: BlockingKernelClient | None = None
         self.started_at = 0.0
+        self._ipc_dir: str | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         """Launch the process and wait until it answers.
@@ -90,12 +93,18 @@ class ChildKernel:
         """
         from jupyter_client import KernelManager
 
-        manager = KernelManager(
+        ipc: dict[str, str] = {"transport": "tcp"}
+        if os.name == "posix":
             # Unix sockets, not TCP ports: nothing listens on the network, and nothing else
-            # on the machine can connect to the child.
-            transport="ipc" if os.name == "posix" else "tcp",
+            # on the machine can connect to the child. In a private folder: jupyter_client's
+            # default is ``kernel-ipc-N`` in the working folder, with N the first free number,
+            # so two notebooks there starting children at once took each other's sockets.
+            self._ipc_dir = tempfile.mkdtemp(prefix="isocell-ipc-")
+            ipc = {"transport": "ipc", "ip": os.path.join(self._ipc_dir, "kernel")}
+        manager = KernelManager(
             kernel_name="isocell",
             kernel_spec_manager=_spec_manager(str(self.python), self.label),
+            **ipc,
         )
         env = _child_environ(self.python)
         # Headless matplotlib in the child draws inline images, as in a notebook.
@@ -164,6 +173,9 @@ class ChildKernel:
                     manager.cleanup_resources()
             except Exception:  # a half-dead kernel: make sure the process is gone
                 _kill(manager)
+        if self._ipc_dir is not None:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            self._ipc_dir = None
 
     def __repr__(self) -> str:
         state = "running" if self.is_alive() else "stopped"
