@@ -182,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IsocellError as error:
         print(f"isocell: error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # a folder not writable, a disk full: the system's own words
+        print(f"isocell: error: {error}", file=sys.stderr)
+        return 1
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -396,6 +396,10 @@ class IsolatedMagics(Magics):
             %isocell stop [ENV]              stop one child (or all)
             %isocell env create|add|list|show|remove ...   as the `isocell` command
             %isocell export [NOTEBOOK.ipynb] [options]      this notebook (saved) to a DAG
+            %isocell run NOTEBOOK.ipynb [options]           as `isocell run`
+
+        An unknown command or a bad option is a ``UsageError``; a command that fails raises
+        its :class:`~isocell.errors.IsocellError`.
         """
         try:
             words = shlex.split(line)

@@ -183,6 +183,7 @@ PYTHONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("non-Python file", "{work}/text.txt", ("text.txt is not an executable", ACCEPTED_PYTHON)),
     ("program that is not Python", "{work}/script.sh", ("script.sh exited", ACCEPTED_PYTHON)),
     ("shell $(...)", "$(touch {canary})", ("$(touch", ACCEPTED_PYTHON)),
+    ("very long", "/" + "p" * 5000, ("5001 characters", "longer than any path")),
 ]
 
 # Environment names, through %%isolated --env, every `isocell env` subcommand and REST.
@@ -551,6 +552,15 @@ def _rest_rows() -> list[Row]:
         rest("no name", post, envs, {"requirements": ["six"]}, 400, "'name' field"),
         rest("name a number", post, envs, {"name": 1}, 400, "'name' must be a string", "number"),
         rest("name a list", post, envs, {"name": ["x"]}, 400, "'name' must be a string"),
+        rest(
+            "python a number",
+            post,
+            envs,
+            {"name": "x", "python": 3.9},
+            400,
+            "'python' must be a string",
+            "a number",
+        ),
         rest("name newline", post, envs, {"name": "a\nb"}, 400, "'a\\nb'", "one line"),
         rest(
             "misspelt field",

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 MINIMUM_VERSION = (3, 8)
+_LONGEST_PATH = 4096  # PATH_MAX on Linux; a longer request is a paste gone wrong
 SOURCES = ("path", "pyenv", "uv", "conda", "explicit")
 
 _WINDOWS = sys.platform == "win32"
@@ -143,6 +144,11 @@ def find_interpreter(
         every interpreter discovery did find, one line each.
     """
     request = request.strip()
+    if len(request) > _LONGEST_PATH:
+        shown = f"{request[:60]}… ({len(request)} characters)"
+        raise InterpreterNotFoundError(
+            shown, [f"not usable: longer than any path ({_LONGEST_PATH} characters)"]
+        )
     if not request:
         listing = [i.describe() for i in find_interpreters(cache_dir=cache_dir)]
         raise InterpreterNotFoundError(
