@@ -274,3 +274,18 @@ def test_matplotlib_figure_is_displayed(ip, ns):
     with capture_output() as captured:
         run(ip, "--req matplotlib --exclude-newer none --out", cell)
     assert any("image/png" in out.data for out in captured.outputs)
+
+
+def test_child_sockets_live_in_a_private_folder_not_the_notebooks(ip, ns, tmp_path, monkeypatch):
+    # jupyter_client's default IPC path is kernel-ipc-N in the working folder, N the first free
+    # number: two notebooks in one folder starting children at once took each other's sockets.
+    monkeypatch.chdir(tmp_path)
+    ip.run_cell_magic("isolated", "--restart", "import os\nwhere = os.getcwd()")
+    assert ns["where"] == str(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    session = ip.magics_manager.registry["IsolatedMagics"].session
+    folders = [child.kernel._ipc_dir for child in session.children.values()]
+    assert folders and all(folder and any(os.scandir(folder)) for folder in folders)
+    ip.run_line_magic("isocell", "stop")
+    assert list(tmp_path.iterdir()) == []
+    assert not any(os.path.exists(folder) for folder in folders)
