@@ -1289,3 +1289,35 @@ async def test_rest(
     assert isinstance(reply.get("message"), str), reply
     assert_told(row, f"{response.code} {reply['message']}", work, canary)
     assert_unchanged(row, before, Snapshot.of(home, work), canary)
+
+
+async def test_rest_build_that_fails_leaves_no_environment(
+    jp_serverapp: Any,
+    http_server_client: Any,
+    jp_auth_header: dict[str, str],
+    jp_base_url: str,
+    home: Path,
+) -> None:
+    """A build the API accepted (202) and that then fails: the task says why, and neither an
+    environment, finished or half made, nor a registry entry is left."""
+    from jupyter_server.utils import url_path_join
+
+    async def fetch(url: str, method: str = "GET", payload: bytes | None = None) -> Any:
+        return await http_server_client.fetch(
+            url_path_join(jp_base_url, "isocell", url),
+            method=method,
+            body=payload,
+            headers=jp_auth_header,
+            raise_error=False,
+        )
+
+    registry = (home / "registry.json").read_text(encoding="utf-8")
+    envs = sorted(p.name for p in (home / "envs").glob("*")) if (home / "envs").exists() else []
+    task_id = await failed_task(fetch)
+    task = json.loads((await fetch(f"tasks/{task_id}")).body)["task"]
+    assert "doomed" not in (home / "registry.json").read_text(encoding="utf-8")
+    assert (home / "registry.json").read_text(encoding="utf-8") == registry
+    assert sorted(p.name for p in (home / "envs").glob("*")) == envs
+    assert task["error"] and "no/such/index" in task["error"], task
+    listing = json.loads((await fetch("envs")).body)["environments"]
+    assert [row["name"] for row in listing] == ["host"]
