@@ -110,6 +110,16 @@ def kernels_of(parent: int) -> set[int]:
     return found
 
 
+def describe(pids: set[int]) -> str:
+    """Who these processes are, for an assertion's message."""
+    table = processes()
+    return "; ".join(
+        f"pid {pid} (parent {table.get(pid, (0, []))[0]}): "
+        f"{' '.join(table.get(pid, (0, ['gone']))[1])[:300]}"
+        for pid in sorted(pids)
+    )
+
+
 def segments(pid: int | None = None) -> list[str]:
     """Payload files of the notebook process ``pid`` (default: this one)."""
     pid = os.getpid() if pid is None else pid
@@ -147,7 +157,8 @@ def session_kernels(ip) -> set[int]:
 
 def assert_no_stray_kernels(ip) -> None:
     """Every child kernel of this process is one the session knows."""
-    assert kernels_of(os.getpid()) <= session_kernels(ip)
+    stray = kernels_of(os.getpid()) - session_kernels(ip)
+    assert not stray, describe(stray)
 
 
 class NotebookKernel:

@@ -108,6 +108,9 @@ def test_building_process_killed_while_it_holds_the_lock(fresh_home):
     assert Registry(fresh_home).all() == []  # not registered
     assert_nothing_half_made(fresh_home)
     assert list(fresh_home.glob("envs/.build-*"))  # the dead builder's folder, never used
+    # any later build clears it, whatever its spec
+    EnvStore(fresh_home).ensure(spec_for(EnvRequest(exclude_newer="none")))
+    assert not list(fresh_home.glob("envs/.build-*"))
     done = subprocess.run(CREATE, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert [entry.name for entry in Registry(fresh_home).all()] == ["frames"]

@@ -19,7 +19,7 @@ import pytest
 from isocell.envs import BuildProgress, EnvRequest, EnvStore, spec_for
 from isocell.errors import BrokenEnvironmentError
 from isocell.session import CellRequest, Session
-from tests.test_faults import kernels_of, pid_alive
+from tests.test_faults import describe, kernels_of, pid_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
@@ -51,7 +51,8 @@ def session(fresh_home):
     session = Session(EnvStore(fresh_home))
     yield session
     session.close()
-    assert kernels_of(os.getpid()) <= before
+    stray = kernels_of(os.getpid()) - before
+    assert not stray, describe(stray)
 
 
 def _isocell(home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -100,7 +101,8 @@ def test_damaged_kernel_packages_of_a_built_environment_are_rebuilt(fresh_home, 
     finally:
         session.close()
     assert isinstance(namespace["pid"], int)
-    assert kernels_of(os.getpid()) <= before  # the child that could not start is gone too
+    stray = kernels_of(os.getpid()) - before  # the child that could not start is gone too
+    assert not stray, describe(stray)
     assert any("rebuilding" in event.message and "ipykernel" in event.message for event in events)
     assert (package / "kernelapp.py").stat().st_size > 1000
     assert not list(fresh_home.glob("envs/.build-*"))

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from isocell.envs._build import (
     BuildProgress,
@@ -226,6 +226,7 @@ class EnvStore:
         # we hold the lock, so nobody else is working on them.
         for stale in self.envs_dir.glob(f".build-{spec.key}-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        self._sweep_killed_builds(spec.key)
         if final.exists():
             if progress is not None:
                 progress(BuildProgress("venv", f"replacing the unusable {final}", 0.0))
@@ -282,6 +283,27 @@ class EnvStore:
         found = self.find(spec)
         assert found is not None
         return found
+
+    def _sweep_killed_builds(self, own: str) -> None:
+        """Remove the build folders of other specs whose builder is gone (its lock is free).
+
+        A builder killed mid-build leaves its folder; without this, one for a spec nobody
+        asks for again would stay on disk for ever. A lock held elsewhere means a build in
+        progress: its folder is left alone.
+        """
+        for stale in self.envs_dir.glob(".build-*"):
+            key = stale.name[len(".build-") :].split("-", 1)[0]
+            if key == own:
+                continue
+            lock = FileLock(str(self.home / "locks" / f"{key}.lock"))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                continue
+            try:
+                shutil.rmtree(stale, ignore_errors=True)
+            finally:
+                lock.release()
 
     def _no_space(self, spec: EnvSpec, log_path: Path) -> str:
         try:
