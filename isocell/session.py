@@ -368,20 +368,8 @@ class Session:
                 user_expressions={"load": load},
             )
         if reply.interrupted:
-            raise CellError(
-                "KeyboardInterrupt",
-                "interrupted while the inputs were sent to the child kernel; the cell did not "
-                "run and the notebook namespace is unchanged",
-                [],
-            )
-        loaded = _expression(reply.user_expressions, "load", label, reply)
-        for name, error in loaded.get("errors", {}).items():
-            if name in to_send:
-                kind = type(to_send[name])
-                error[0] = f"{kind.__module__}.{kind.__qualname__}"
-            if "No module named" in error[1]:
-                error[1] += "; add the package to the environment's requirements (--req)"
-        _raise_transfer_errors(loaded, "cannot be loaded in the child")
+            raise CellError("KeyboardInterrupt", _INTERRUPTED_LOADING, [])
+        _raise_load_errors(_expression(reply.user_expressions, "load", label, reply), to_send)
         for name, value in to_send.items():
             if name not in candidates and name not in binds:
                 child.remember(name, value)
@@ -412,25 +400,47 @@ class Session:
         # Whatever happens next, the child's copy of what the cell may change is unknown.
         for name in {*outputs, *candidates, *deletes, *names.binds}:
             child.holds.pop(name, None)
-        if to_send or candidates:
+        code = _with_header(request.header, request.code)
+        # Inputs ride on the cell's own request (one round trip, not two) where the child's
+        # agent can load them as the cell's first act: it needs the header line to stand in
+        # for, so not for a body that starts with a cell magic, and ipykernel >= 6.
+        inline = bool(child.info.get("inline")) and code != request.code
+        if (to_send or candidates) and not inline:
             self._send(child, to_send, candidates, names.binds, namespace)
-        with payload_path("out") as outbox:
+        with payload_path("in") as inbox, payload_path("out") as outbox:
+            metadata = None
+            if inline and (to_send or candidates):
+                if to_send:
+                    for name in to_send:
+                        child.holds.pop(name, None)
+                    child.codec.write_inputs(inbox, to_send, namespace)
+                path = str(inbox) if to_send else ""
+                metadata = {"isocell_load": {"path": path, "candidates": candidates}}
             dump = (
                 f"__import__('__isocell__').agent.dump({str(outbox)!r}, {outputs!r}, "
                 f"{candidates!r}, {deletes!r})"
             )
             reply = execute(
                 child.kernel,
-                _with_header(request.header, request.code),
+                code,
                 sink,
                 user_expressions={"dump": dump},
                 timeout=request.timeout,
+                metadata=metadata,
             )
+            if metadata and reply.status == "error" and reply.ename == "TransferFailed":
+                _raise_load_errors(json.loads(reply.evalue), to_send)
+            if metadata and reply.status == "error" and reply.ename == "LoadInterrupted":
+                raise CellError("KeyboardInterrupt", _INTERRUPTED_LOADING, [])
             if reply.status != "ok":
                 evalue = reply.evalue
                 if reply.timed_out:
                     evalue = f"{evalue} (the cell ran past --timeout {request.timeout:g} s)"
                 raise CellError(reply.ename or "Error", evalue, reply.traceback)
+            if metadata:
+                for name, value in to_send.items():
+                    if name not in candidates and name not in names.binds:
+                        child.remember(name, value)
             summary = _expression(reply.user_expressions, "dump", label, reply)
             _raise_transfer_errors(summary, "cannot be returned to the notebook")
             # Mapped now; the file itself is removed on leaving this block.
@@ -494,6 +504,23 @@ def _expression(expressions: dict[str, Any], key: str, label: str, reply: Any) -
         )
     text = value["data"]["text/plain"]
     return json.loads(ast.literal_eval(text))
+
+
+_INTERRUPTED_LOADING = (
+    "interrupted while the inputs were sent to the child kernel; the cell did not run and the "
+    "notebook namespace is unchanged"
+)
+
+
+def _raise_load_errors(loaded: dict[str, Any], to_send: Mapping[str, Any]) -> None:
+    """Raise :class:`TransferError` for the inputs the child could not load, if any."""
+    for name, error in loaded.get("errors", {}).items():
+        if name in to_send:
+            kind = type(to_send[name])
+            error[0] = f"{kind.__module__}.{kind.__qualname__}"
+        if "No module named" in error[1]:
+            error[1] += "; add the package to the environment's requirements (--req)"
+    _raise_transfer_errors(loaded, "cannot be loaded in the child")
 
 
 def _raise_transfer_errors(summary: dict[str, Any], what: str) -> None:

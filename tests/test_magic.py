@@ -289,3 +289,13 @@ def test_child_sockets_live_in_a_private_folder_not_the_notebooks(ip, ns, tmp_pa
     ip.run_line_magic("isocell", "stop")
     assert list(tmp_path.iterdir()) == []
     assert not any(os.path.exists(folder) for folder in folders)
+
+
+def test_inputs_reach_a_body_that_starts_with_a_cell_magic(ip, ns):
+    # Such a body has no header line for the inputs to ride on: they are loaded apart.
+    ns["x"] = 21
+    ip.run_cell_magic("isolated", "--in x --out y", "%%capture captured\ny = x * 2\nprint(y)")
+    assert ns["y"] == 42
+    ns["x"] = 5
+    ip.run_cell_magic("isolated", "", "y = x * 3")  # and the header path still works after it
+    assert ns["y"] == 15

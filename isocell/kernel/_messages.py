@@ -82,6 +82,7 @@ def execute(
     store_history: bool = True,
     user_expressions: dict[str, str] | None = None,
     timeout: float | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> ExecuteReply:
     """Execute ``code`` in ``child``, relaying its outputs to ``sink`` as they arrive.
 
@@ -102,6 +103,9 @@ def execute(
         As in the messaging protocol's ``execute_request``.
     timeout : float or None
         Seconds before the cell is interrupted; None for no limit.
+    metadata : dict or None
+        The request's metadata (the protocol's ``metadata`` dict; isocell's agent reads
+        ``isocell_load`` there).
 
     Raises
     ------
@@ -113,13 +117,18 @@ def execute(
     client = child.client
     if client is None:
         raise ChildDiedError(child.label, "it was stopped")
-    msg_id = client.execute(
-        code,
-        silent=silent,
-        store_history=store_history,
-        user_expressions=user_expressions or {},
-        allow_stdin=False,
-    )
+    # As KernelClient.execute builds it, plus the metadata it has no parameter for.
+    content = {
+        "code": code,
+        "silent": silent,
+        "store_history": store_history,
+        "user_expressions": user_expressions or {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
+    request = client.session.msg("execute_request", content, metadata=metadata or {})
+    client.shell_channel.send(request)
+    msg_id = request["header"]["msg_id"]
     poller = zmq.Poller()
     poller.register(client.iopub_channel.socket, zmq.POLLIN)
     poller.register(client.shell_channel.socket, zmq.POLLIN)
