@@ -16,6 +16,7 @@ import json
 import keyword
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,7 +31,7 @@ from isocell.envs import (
 )
 from isocell.envs import _catalog as catalog
 from isocell.envs._spec import shown
-from isocell.errors import IsocellError, RegistryError
+from isocell.errors import IsocellError, RegistryError, RegistryRepairedWarning
 
 __all__ = ["CommandLineError", "environment_name", "identifier", "main", "run", "seconds"]
 
@@ -175,7 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Errors are printed as one paragraph (``isocell: error: ...``), never as a traceback.
     """
     try:
-        return run(argv)
+        with warnings.catch_warnings():
+            # isocell's own warnings (a repaired registry) as one line, without Python's
+            # "file:line: Category:" prefix and source line.
+            warnings.simplefilter("always", RegistryRepairedWarning)
+            warnings.showwarning = _show_warning
+            return run(argv)
     except CommandLineError as error:
         print(f"{error.usage}{error}", file=sys.stderr)
         return 2
@@ -185,6 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # a folder not writable, a disk full: the system's own words
         print(f"isocell: error: {error}", file=sys.stderr)
         return 1
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    if issubclass(category, RegistryRepairedWarning):
+        print(f"{message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -96,11 +96,19 @@ def test_duplicate_name_is_refused(fresh_home):
     assert done.returncode == 1 and "exists" in done.stderr
 
 
-def test_damaged_registry_is_a_clear_error(fresh_home):
-    fresh_home.mkdir(parents=True)
-    (fresh_home / "registry.json").write_text("{not json")
-    done = isocell("env", "list", home=fresh_home, ok=False)
-    assert done.returncode == 1 and "damaged" in done.stderr
+def test_damaged_registry_is_repaired_with_a_one_line_warning(fresh_home):
+    isocell("env", "add", "kept", "--python", sys.executable, home=fresh_home)
+    registry = fresh_home / "registry.json"
+    registry.write_text(registry.read_text()[:-20])  # cut short
+    done = isocell("env", "list", home=fresh_home)
+    assert "kept" in done.stdout
+    warning = done.stderr.strip()
+    assert warning.startswith("isocell: repaired the damaged environment registry")
+    assert "Kept 1 environment(s): kept" in warning and "Traceback" not in warning
+    assert "\n" not in warning and "UserWarning" not in warning
+    assert len(list(fresh_home.glob("registry.json.damaged-*"))) == 1
+    again = isocell("env", "list", home=fresh_home)
+    assert "kept" in again.stdout and again.stderr == ""
 
 
 def test_line_magic_lists_environments_and_pythons(ip, capsys):

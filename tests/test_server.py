@@ -21,6 +21,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from tornado.httpclient import HTTPClientError, HTTPResponse
 from traitlets.config import Config
 
+from isocell.errors import RegistryRepairedWarning
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 HOST_PYTHON = getattr(sys, "_base_executable", None) or sys.executable
@@ -258,12 +260,13 @@ async def test_unknown_task_and_route_are_json_404s(jp_fetch, home):
     assert code == 404 and "no route" in reply["message"]
 
 
-async def test_a_damaged_registry_is_a_500_that_says_what_to_do(jp_fetch, home):
+async def test_a_damaged_registry_is_repaired_and_the_listing_answers(jp_fetch, home):
     home.mkdir(parents=True)
     (home / "registry.json").write_text("{not json")
-    code, reply = await call(jp_fetch, "envs")
-    assert code == 500 and "is damaged" in reply["message"]
-    assert "delete the file" in reply["message"] and reply["error"] == "RegistryError"
+    with pytest.warns(RegistryRepairedWarning, match="moved to"):
+        code, reply = await call(jp_fetch, "envs")
+    assert code == 200 and isinstance(reply, (list, dict))
+    assert len(list(home.glob("registry.json.damaged-*"))) == 1
 
 
 def test_the_task_board_keeps_the_last_tasks_and_every_running_one():
