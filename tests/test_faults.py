@@ -378,3 +378,56 @@ def test_an_output_flood_arrives_whole_with_bounded_memory(isocell_home):
     assert received[0] == FLOOD_LINES
     assert tail[0].endswith(f"line {FLOOD_LINES - 1}\n")
     assert grown_mb < 500
+
+
+class _SlowSink:
+    """A notebook that takes ``delay`` seconds over every write it is given."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.texts: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def stream(self, name: str, text: str) -> None:
+        self.texts[name].append(text)
+        time.sleep(self.delay)
+
+    def display(self, data, metadata, transient, update) -> None:
+        pass
+
+    def clear(self, wait: bool) -> None:
+        pass
+
+
+def test_a_notebook_slower_than_the_child_loses_no_output(ip, ns):
+    from isocell.session import CellRequest
+
+    session = ip.magics_manager.registry["IsolatedMagics"].session
+    sink = _SlowSink(0.3)  # one flushed line is one message: 20000 of them, read slowly
+    cell = "for i in range(20_000):\n    print(i, flush=True)"
+    session.run(CellRequest(cell), ns, sink=sink)
+    lines = "".join(sink.texts["stdout"]).splitlines()
+    assert lines == [str(i) for i in range(20_000)]
+    assert not sink.texts["stderr"]
+
+
+def test_a_lost_idle_status_does_not_hang_the_cell(ip, ns, capsys):
+    # The fault, injected in the child: its next "idle" status is never sent, as when ZMQ
+    # drops it for a subscriber that fell behind.
+    cell = (
+        "kernel = get_ipython().kernel\n"
+        "publish = kernel._publish_status\n"
+        "def once(status, *args, **kwargs):\n"
+        "    if status == 'idle':\n"
+        "        kernel._publish_status = publish\n"
+        "        return None\n"
+        "    return publish(status, *args, **kwargs)\n"
+        "kernel._publish_status = once\n"
+        "done = 'yes'"
+    )
+    started = time.monotonic()
+    run(ip, "--out done", cell)
+    assert time.monotonic() - started < 120  # hang detection only
+    assert ns.pop("done") == "yes"
+    assert "some of it may be missing" in capsys.readouterr().err
+    run(ip, "", "after = 1")
+    assert ns.pop("after") == 1

@@ -27,6 +27,10 @@ __all__ = ["ChildKernel", "kernel_import_error"]
 
 _LIVE: weakref.WeakSet[ChildKernel] = weakref.WeakSet()
 
+#: Output messages a child may send ahead of the relay before ZMQ drops them (messages, not
+#: bytes: ipykernel batches a stream's text per 0.2 s, one message per explicit flush).
+IOPUB_BACKLOG = 20_000
+
 
 @atexit.register
 def _stop_all() -> None:
@@ -123,7 +127,13 @@ class ChildKernel:
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         env.update(self.extra_env)
         manager.start_kernel(env=env, cwd=self.cwd or os.getcwd())
+        # Room for a burst of output: a ZMQ subscriber that falls behind loses messages past
+        # its high-water mark (1000 by default), and the relay writes into the notebook
+        # between reads. The client's context is its own: this reaches only its sockets.
+        import zmq
+
         client = manager.client()
+        client.context.setsockopt(zmq.RCVHWM, IOPUB_BACKLOG)
         client.start_channels()
         self.manager, self.client = manager, client
         _LIVE.add(self)

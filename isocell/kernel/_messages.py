@@ -21,6 +21,22 @@ __all__ = ["ExecuteReply", "OutputSink", "execute"]
 INTERRUPT_GRACE = 10.0
 # How often to check that the child still lives while it is silent (seconds).
 _LIVENESS_PERIOD = 0.5
+# After the reply, how long the child's last outputs and its "idle" status may keep the cell
+# waiting once nothing more arrives (seconds). A PUB socket drops messages for a subscriber
+# that falls behind (ZMQ's high-water mark), the idle status among them: without this bound a
+# flood of output could leave the cell waiting for ever. nbclient bounds this wait the same
+# way (its ``iopub_timeout``).
+IOPUB_GRACE = 5.0
+# Messages read in one pass before the reply, the clock and the child are looked at again.
+_BATCH = 500
+# Stream text joined into one write to the sink (characters): a flood of small messages
+# becomes a few large writes (each write to the notebook's stdout may wait on its I/O thread).
+_COALESCE = 1 << 20
+#: Shown on stderr when the cell's end came but some of its output may not have.
+OUTPUT_LOST = (
+    "\n[isocell: the child kernel's output outran the notebook and some of it may be missing; "
+    "write large outputs to a file instead]\n"
+)
 
 
 class OutputSink(Protocol):
@@ -59,6 +75,9 @@ class ExecuteReply:
         own value.
     interrupted : bool
         True if the notebook's interrupt (or the timeout) stopped the cell.
+    output_lost : bool
+        True if the child's "idle" status never came after its reply: ZMQ dropped output
+        messages the notebook did not read fast enough (a notice went to the sink's stderr).
     timed_out : bool
         True if ``timeout`` ran out.
     """
@@ -70,6 +89,7 @@ class ExecuteReply:
     user_expressions: dict[str, Any] = field(default_factory=dict)
     display: tuple[dict[str, Any], dict[str, Any]] | None = None
     interrupted: bool = False
+    output_lost: bool = False
     timed_out: bool = False
 
 
@@ -138,25 +158,37 @@ def execute(
     started = time.monotonic()
     deadline = started + timeout if timeout else None
     interrupted_at: float | None = None
-    last_check = started
+    last_check = last_output = started
+    replied_at = 0.0
+    relay = _Relay(sink, result)
     while reply is None or not idle:
         try:
             ready = dict(poller.poll(100))
             if client.iopub_channel.socket in ready:
-                while client.iopub_channel.msg_ready():
+                for _ in range(_BATCH):
+                    if not client.iopub_channel.msg_ready():
+                        break
                     message = client.iopub_channel.get_msg(timeout=0)
                     if message["parent_header"].get("msg_id") != msg_id:
                         continue
+                    last_output = time.monotonic()
                     if message["msg_type"] == "status":
                         idle = message["content"]["execution_state"] == "idle"
                     else:
-                        _relay(message, sink, result)
+                        relay.message(message)
+                relay.flush()
             if client.shell_channel.socket in ready:
                 while client.shell_channel.msg_ready():
                     message = client.shell_channel.get_msg(timeout=0)
                     if message["parent_header"].get("msg_id") == msg_id:
                         reply = message["content"]
+                        replied_at = time.monotonic()
             now = time.monotonic()
+            if reply is not None and not idle and now - max(last_output, replied_at) > IOPUB_GRACE:
+                result.output_lost = True
+                if sink is not None:
+                    sink.stream("stderr", OUTPUT_LOST)
+                break
             if deadline is not None and now > deadline and interrupted_at is None:
                 result.timed_out = result.interrupted = True
                 interrupted_at = now
@@ -187,6 +219,36 @@ def execute(
         result.ename, result.evalue = reply.get("ename", ""), reply.get("evalue", "")
         result.traceback = list(reply.get("traceback") or [])
     return result
+
+
+class _Relay:
+    """Hands output messages to the sink in order, joining consecutive texts of one stream."""
+
+    def __init__(self, sink: OutputSink | None, result: ExecuteReply) -> None:
+        self.sink, self.result = sink, result
+        self.name = ""
+        self.parts: list[str] = []
+        self.size = 0
+
+    def message(self, message: dict[str, Any]) -> None:
+        content = message["content"]
+        if message["msg_type"] == "stream" and self.sink is not None:
+            name, text = content.get("name", "stdout"), content.get("text", "")
+            if name != self.name:
+                self.flush()
+            self.name = name
+            self.parts.append(text)
+            self.size += len(text)
+            if self.size >= _COALESCE:
+                self.flush()
+            return
+        self.flush()
+        _relay(message, self.sink, self.result)
+
+    def flush(self) -> None:
+        if self.parts and self.sink is not None:
+            self.sink.stream(self.name, "".join(self.parts))
+        self.parts, self.size = [], 0
 
 
 def _relay(message: dict[str, Any], sink: OutputSink | None, result: ExecuteReply) -> None:
