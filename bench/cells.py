@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,7 +26,9 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench._common import Figure, Samples, progress, timed
 
@@ -42,11 +45,40 @@ def _interpreter(version: str | None) -> str:
     return find_interpreter(version).path if version else sys.executable
 
 
-def first_cell_figure(runs: int) -> Figure:
-    """A new session's first cell on an existing Python 3.9 environment."""
+@contextlib.contextmanager
+def _plain_kernel(python: Path) -> Iterator[Any]:
+    """An ipykernel in ``python``'s environment, started by jupyter_client (no isocell): its
+    ready client. A kernel spec names the interpreter (jupyter_client would replace a
+    ``kernel_cmd``'s python with its own); IPC sockets, as isocell's children use."""
     from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
 
+    folder = Path(tempfile.mkdtemp(prefix="isocell-bench-spec-"))
+    argv = [str(python), "-m", "ipykernel_launcher", "--HistoryManager.enabled=False", "-f"]
+    (folder / "plain").mkdir()
+    (folder / "plain" / "kernel.json").write_text(
+        json.dumps({"argv": [*argv, "{connection_file}"], "display_name": "plain"})
+    )
+    manager = KernelManager(
+        kernel_name="plain",
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(folder)]),
+        transport="ipc",
+        ip=str(folder / "ipc"),
+    )
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def first_cell_figure(runs: int) -> Figure:
+    """A new session's first cell on an existing Python 3.9 environment."""
     from isocell.envs import EnvRequest, EnvStore, resolve_environment
     from isocell.session import CellRequest, Session
 
@@ -66,34 +98,11 @@ def first_cell_figure(runs: int) -> Figure:
         return seconds
 
     def kernel_floor() -> float:
-        # A kernel spec naming the environment's interpreter (jupyter_client would replace a
-        # kernel_cmd's python with its own) and IPC sockets, as isocell's children use.
-        folder = Path(tempfile.mkdtemp(prefix="isocell-bench-spec-"))
-        spec = {"argv": [str(environment.python), "-m", "ipykernel_launcher", "-f"]}
-        spec["argv"].append("{connection_file}")
-        (folder / "floor").mkdir()
-        (folder / "floor" / "kernel.json").write_text(
-            json.dumps({**spec, "display_name": "floor", "language": "python"})
-        )
-        manager = KernelManager(
-            kernel_name="floor",
-            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(folder)]),
-            transport="ipc",
-            ip=str(folder / "ipc"),
-        )
         started = time.perf_counter()
-        manager.start_kernel()
-        client = manager.client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=60)
+        with _plain_kernel(environment.python) as client:
             reply = client.execute_interactive("x = 1\ny = x + 1", timeout=60)
             assert reply["content"]["status"] == "ok"
             return time.perf_counter() - started
-        finally:
-            client.stop_channels()
-            manager.shutdown_kernel(now=True)
-            shutil.rmtree(folder, ignore_errors=True)
 
     progress(f"first cell of a session, {runs} runs (+1 unmeasured)")
     isocell_first()  # bytecode of the environment written once, as after its first use
@@ -154,6 +163,21 @@ def _ipyparallel_roundtrip(runs: int) -> Samples:
     return samples
 
 
+def _execute_floor(version: str | None, runs: int) -> Samples:
+    """One execute request to a warm plain ipykernel in the same environment: the floor of
+    any tool that runs cells in a kernel (isocell sends one per cell, with its values)."""
+    from isocell.envs import EnvRequest, EnvStore, resolve_environment
+
+    request = EnvRequest(python=version, requirements=("six==1.16.0",))
+    python = resolve_environment(request, EnvStore()).python
+    with _plain_kernel(python) as client:
+        run = lambda: client.execute_interactive("y = 1 + 1", timeout=60)  # noqa: E731
+        for _ in range(20):
+            run()
+        values = timed(run, runs)
+    return Samples("one execute request to a warm plain ipykernel (floor for kernels)", values)
+
+
 def roundtrip_figures(shell, runs: int, work: Path) -> list[Figure]:
     """The trivial cell on a warm child, for each child Python, against the peers."""
     figures = []
@@ -186,6 +210,8 @@ def roundtrip_figures(shell, runs: int, work: Path) -> list[Figure]:
         if version is None:
             progress(f"round trip, {label}: ipyparallel, {runs} runs")
             peers.append(_ipyparallel_roundtrip(runs))
+        progress(f"round trip, {label}: one plain execute request, {runs} runs")
+        peers.append(_execute_floor(version, runs))
         local = Samples(
             "the same cell run locally by IPython (floor)",
             timed(lambda: shell.run_cell("y = x + 1", store_history=False, silent=True), runs),

@@ -199,20 +199,22 @@ def _die_with_parent() -> Callable[[], None] | None:
     return arm
 
 
-def prefer_cache(exclude_newer: str | None) -> bool:
+def prefer_cache(exclude_newer: str | None, pinned: bool = False) -> bool:
     """Whether a resolution may be answered from uv's cache without asking the index.
 
-    By default only a resolution bounded by a cut-off time (``--exclude-newer``): its answer
-    does not move with new releases, so cached index pages give the answer the index would.
-    ``ISOCELL_PREFER_OFFLINE=1`` extends it to every resolution (newest *cached* versions),
-    ``ISOCELL_PREFER_OFFLINE=0`` always asks the index.
+    By default: a resolution bounded by a cut-off time (``--exclude-newer``), whose answer
+    does not move with new releases, so cached index pages give the answer the index would;
+    and the install step (``pinned``), where the user's packages are already pinned by their
+    own lock and only the kernel's packages are left to resolve, for which the newest cached
+    release is as good as the newest one. ``ISOCELL_PREFER_OFFLINE=1`` extends it to every
+    resolution (newest *cached* versions), ``ISOCELL_PREFER_OFFLINE=0`` always asks the index.
     """
     setting = os.environ.get("ISOCELL_PREFER_OFFLINE", "").strip().lower()
     if setting in ("0", "false", "no", "off"):
         return False
     if setting in ("1", "true", "yes", "on"):
         return True
-    return exclude_newer is not None
+    return exclude_newer is not None or pinned
 
 
 def _builder_env() -> dict[str, str]:
@@ -330,7 +332,11 @@ def _build_with_uv(
     # IPython 8 on Python 3.9, for a cell pinning six==1.16.0.
     install = [uv, "pip", "install", "--python", python, *_index_options(spec)]
     runner.run_cached_first(
-        "install", [*install, "-r", str(requirements_file)], cwd, env, prefer_cache(exclude_newer)
+        "install",
+        [*install, "-r", str(requirements_file)],
+        cwd,
+        env,
+        prefer_cache(exclude_newer, pinned=True),
     )
 
 
