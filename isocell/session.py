@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from isocell.analysis import analyze_cell
@@ -351,14 +352,8 @@ class Session:
         """
         label = child.environment.label
         with payload_path("in") as inbox:
-            if to_send:
-                for name in to_send:
-                    child.holds.pop(name, None)
-                child.codec.write_inputs(inbox, to_send, namespace)
-            load = (
-                f"__import__('__isocell__').agent.load("
-                f"{str(inbox) if to_send else ''!r}, {candidates!r})"
-            )
+            path = _write_inputs(child, inbox, to_send, namespace)
+            load = f"__import__('__isocell__').agent.load({path!r}, {candidates!r})"
             reply = execute(
                 child.kernel,
                 "",
@@ -370,9 +365,7 @@ class Session:
         if reply.interrupted:
             raise CellError("KeyboardInterrupt", _INTERRUPTED_LOADING, [])
         _raise_load_errors(_expression(reply.user_expressions, "load", label, reply), to_send)
-        for name, value in to_send.items():
-            if name not in candidates and name not in binds:
-                child.remember(name, value)
+        _remember_sent(child, to_send, candidates, binds)
 
     def _run(
         self,
@@ -410,11 +403,7 @@ class Session:
         with payload_path("in") as inbox, payload_path("out") as outbox:
             metadata = None
             if inline and (to_send or candidates):
-                if to_send:
-                    for name in to_send:
-                        child.holds.pop(name, None)
-                    child.codec.write_inputs(inbox, to_send, namespace)
-                path = str(inbox) if to_send else ""
+                path = _write_inputs(child, inbox, to_send, namespace)
                 metadata = {"isocell_load": {"path": path, "candidates": candidates}}
             dump = (
                 f"__import__('__isocell__').agent.dump({str(outbox)!r}, {outputs!r}, "
@@ -438,9 +427,7 @@ class Session:
                     evalue = f"{evalue} (the cell ran past --timeout {request.timeout:g} s)"
                 raise CellError(reply.ename or "Error", evalue, reply.traceback)
             if metadata:
-                for name, value in to_send.items():
-                    if name not in candidates and name not in names.binds:
-                        child.remember(name, value)
+                _remember_sent(child, to_send, candidates, names.binds)
             summary = _expression(reply.user_expressions, "dump", label, reply)
             _raise_transfer_errors(summary, "cannot be returned to the notebook")
             # Mapped now; the file itself is removed on leaving this block.
@@ -458,6 +445,28 @@ class Session:
         return CellResult(
             child.environment, sorted(to_send), sorted(values), deleted, reply.display
         )
+
+
+def _write_inputs(
+    child: _Child, inbox: Path, to_send: Mapping[str, Any], namespace: Mapping[str, Any]
+) -> str:
+    """Write ``to_send`` into the payload file ``inbox``; the path for the child's agent
+    (``""`` when there is nothing to send)."""
+    if not to_send:
+        return ""
+    for name in to_send:
+        child.holds.pop(name, None)
+    child.codec.write_inputs(inbox, to_send, namespace)
+    return str(inbox)
+
+
+def _remember_sent(
+    child: _Child, to_send: Mapping[str, Any], candidates: list[str], binds: tuple[str, ...]
+) -> None:
+    """Once the child has loaded them: the inputs it now holds as they were sent."""
+    for name, value in to_send.items():
+        if name not in candidates and name not in binds:
+            child.remember(name, value)
 
 
 def _inputs(

@@ -25,7 +25,7 @@ from isocell.envs._installed import installed_cached
 from isocell.envs._registry import NamedEnvironment, Registry, check_name
 from isocell.envs._resolve import EnvRequest, build, spec_for
 from isocell.envs._spec import EnvSpec
-from isocell.envs._store import EnvStore
+from isocell.envs._store import _META, EnvStore
 from isocell.errors import InterpreterNotFoundError, RegistryError
 
 __all__ = [
@@ -41,8 +41,6 @@ __all__ = [
     "running_kernels",
     "taken",
 ]
-
-_META = "isocell-env.json"
 
 
 def running_kernels() -> set[str]:
