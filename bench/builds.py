@@ -96,7 +96,7 @@ class _Cold:
 
 
 def _isocell_build(case: Case, home: Path, extra_env: dict[str, str]) -> tuple[float, list[str]]:
-    """Build ``case`` with isocell in a subprocess-free call; (seconds, installed lock)."""
+    """Build ``case`` with isocell in this process; (seconds, the environment's own lock)."""
     from isocell.envs import EnvRequest, EnvStore, resolve_environment, spec_for
 
     saved = {name: os.environ.get(name) for name in extra_env}
@@ -109,8 +109,7 @@ def _isocell_build(case: Case, home: Path, extra_env: dict[str, str]) -> tuple[f
         started = time.perf_counter()
         environment = resolve_environment(request, store)
         seconds = time.perf_counter() - started
-        own = (environment.path / "requirements.own.txt").read_text().split()
-        return seconds, [*own, f"#total {len(environment.lock)}"]
+        return seconds, (environment.path / "requirements.own.txt").read_text().split()
     finally:
         for name, value in saved.items():
             if value is None:
@@ -180,10 +179,8 @@ def build_figures(warm_runs: int, cold_runs: int, work: Path) -> list[Figure]:
         python_bin = _python_binary(case)
         progress(f"build {case.label}: isocell, first (fills the caches)")
         _, lock = _isocell_build(case, home, {})
-        total = lock.pop()
         requirements = work / f"requirements-{len(figures)}.txt"
         requirements.write_text("\n".join(lock) + "\n")
-        isocell_note = f"{total.split()[1]} packages with the kernel's"
         # python_version="3.11" for the notebook's Python: with "python" uv would take the
         # first `python` it finds, here a 3.10 from pyenv.
         version = case.python or "{}.{}".format(*sys.version_info[:2])
@@ -201,7 +198,7 @@ def build_figures(warm_runs: int, cold_runs: int, work: Path) -> list[Figure]:
                     )
                 )
         for cache, runs in (("warm", warm_runs), ("cold", cold_runs)):
-            ours = Samples("isocell", note=isocell_note)
+            ours = Samples("isocell")
             others = {label: Samples(label) for label in peers}
             for label, action in peers.items():  # warm the peers' caches, unmeasured
                 if cache == "warm":
