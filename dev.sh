@@ -3,6 +3,9 @@
 #   bash dev.sh demo   install isocell, execute notebooks/quickstart.ipynb headless, print its isolated cells
 #   bash dev.sh test   install isocell with its test tools, run the whole test suite
 #                      (Python tests, then the JupyterLab front end's tests in a real browser)
+# and, while developing:
+#   bash dev.sh quick  lint, types and the tests that build no environment and start no child
+#                      kernel (about 2 minutes); the whole suite stays the gate (.ci/run)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,23 +32,42 @@ venv() {
     .venv/bin/python -m pip install --quiet -e ".[$1]"
 }
 
+checks() {
+    .venv/bin/ruff check isocell tests bench
+    .venv/bin/ruff format --check isocell tests bench
+    .venv/bin/mypy isocell
+}
+
+# The quick tier: no real build, child kernel, Airflow run, fault injection or load.
+QUICK="not slow and not airflow and not load and not faults and not network"
+
 case "${1:-}" in
 demo)
     venv demo
     exec .venv/bin/isocell run notebooks/quickstart.ipynb
     ;;
+quick)
+    # Reinstalls only when pyproject.toml changed since the last install (pip takes ~20 s even
+    # when nothing changed).
+    if [ ! -f .venv/.installed-test ] || [ pyproject.toml -nt .venv/.installed-test ]; then
+        venv test
+        touch .venv/.installed-test
+    fi
+    checks
+    # The markers of pyproject.toml say which tests build, start kernels or run Airflow.
+    .venv/bin/python -m pytest -m "$QUICK" "${@:2}"
+    ;;
 test)
     venv test
-    .venv/bin/ruff check isocell tests bench
-    .venv/bin/ruff format --check isocell tests bench
-    .venv/bin/mypy isocell
+    touch .venv/.installed-test
+    checks
     .venv/bin/python -m pytest "${@:2}"
     # The JupyterLab front end: jest, eslint + prettier, and the browser tests (Debian's
     # chromium, installed by the script when missing).
     bash ui-tests/run.sh
     ;;
 *)
-    echo "usage: bash dev.sh demo | bash dev.sh test [pytest options]" >&2
+    echo "usage: bash dev.sh demo | bash dev.sh test [pytest options] | bash dev.sh quick [pytest options]" >&2
     exit 2
     ;;
 esac
