@@ -116,21 +116,43 @@ def test_two_processes_asking_for_one_spec_build_it_once(fresh_home):
 
 
 def test_interrupted_build_leaves_nothing(fresh_home):
+    # The build pauses inside its own progress report, once the environment's folder exists
+    # and before the install: the interrupt lands mid-build however fast uv is (a warm cache
+    # finishes the whole build in ~0.1 s, sooner than a signal sent on the first line).
     script = textwrap.dedent(
         """
+        import sys
         from isocell.envs import EnvRequest, EnvStore, resolve_environment
+
+        def progress(event):
+            print(event.phase, flush=True)
+            if event.phase == "install":
+                print("paused", flush=True)
+                sys.stdin.readline()  # until the interrupt
+
         request = EnvRequest(requirements=("six==1.16.0",), exclude_newer="none")
-        resolve_environment(request, EnvStore(), progress=lambda e: print(e.phase, flush=True))
+        resolve_environment(request, EnvStore(), progress=progress)
         """
     )
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:  # wait until the builder runs
-        if line.startswith("venv"):
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    phases = []
+    for line in process.stdout:
+        phases.append(line.strip())
+        if phases[-1] == "paused":
             break
+    assert phases[-2:] == ["install", "paused"], (phases, process.stderr)
+    assert leftovers(fresh_home) != [], "the build had not made its folder yet"
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-    assert process.returncode != 0
+    assert process.wait(timeout=60) != 0
+    process.stdin.close()
+    assert "KeyboardInterrupt" in (process.stderr.read() if process.stderr else "")
     assert leftovers(fresh_home) == []
 
 
