@@ -13,27 +13,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import keyword
-import math
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from isocell.envs import (
-    BuildProgress,
-    EnvRequest,
-    EnvStore,
-    Registry,
-    check_name,
-    find_interpreters,
-)
+from isocell.envs import BuildProgress, EnvStore, Registry, find_interpreters
 from isocell.envs import _catalog as catalog
-from isocell.envs._spec import shown
-from isocell.errors import IsocellError, RegistryError, RegistryRepairedWarning
+from isocell.errors import IsocellError, OptionError, RegistryError, RegistryRepairedWarning
+from isocell.options import (
+    BUILD_OPTIONS,
+    add_arguments,
+    argparse_type,
+    environment_name,
+    environment_request,
+    read_namespace,
+    seconds,
+)
 
-__all__ = ["CommandLineError", "environment_name", "identifier", "main", "run", "seconds"]
+__all__ = ["CommandLineError", "main", "run"]
 
 
 class CommandLineError(Exception):
@@ -57,67 +56,6 @@ class _Parser(argparse.ArgumentParser):
         raise CommandLineError(f"{self.prog}: error: {message}", self.format_usage())
 
 
-# -- option values, checked where they are parsed (also by %%isolated's options) -----------
-
-
-def seconds(text: str) -> float:
-    """A time limit in seconds: a finite number greater than 0 (an ``argparse`` type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"{shown(text)!r} is not a time limit: give a number of seconds greater than 0 "
-            "(for example 60 or 0.5)"
-        )
-    return value
-
-
-def identifier(text: str) -> str:
-    """A Python variable name that is not a keyword (an ``argparse`` type)."""
-    if not text.isidentifier() or keyword.iskeyword(text):
-        why = "a Python keyword" if keyword.iskeyword(text) else "not a Python identifier"
-        raise argparse.ArgumentTypeError(
-            f"{shown(text)!r} is {why}: give variable names such as df or total_2024"
-        )
-    return text
-
-
-def environment_name(text: str) -> str:
-    """A valid environment name (see :func:`~isocell.envs.check_name`; an ``argparse`` type)."""
-    try:
-        return check_name(text)
-    except RegistryError as error:
-        reason = error.reason.replace(repr(text), repr(shown(text)))
-        raise argparse.ArgumentTypeError(reason) from None
-
-
-def _build_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--python", metavar="VERSION|PATH", help="Python version or interpreter")
-    parser.add_argument(
-        "--req",
-        nargs="+",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="PEP 508 requirements (repeatable)",
-    )
-    parser.add_argument(
-        "-r",
-        "--requirements",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a requirements file (repeatable)",
-    )
-    parser.add_argument("--system-site-packages", action="store_true")
-    parser.add_argument("--index-url", metavar="URL")
-    parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
-    parser.add_argument("--builder", choices=["uv", "virtualenv"])
-    parser.add_argument("--exclude-newer", metavar="DATE|auto|none")
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="isocell", description=__doc__.split("::")[0].strip())
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -126,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     create = env.add_parser("create", help="build an environment and name it")
     create.add_argument("name")
-    _build_options(create)
+    add_arguments(create, BUILD_OPTIONS)
     add = env.add_parser("add", help="register an existing interpreter, used as it is")
     add.add_argument("name")
     add.add_argument("--python", required=True, metavar="PATH|VERSION")
@@ -161,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", metavar="FILE", help="write the executed notebook here")
     run.add_argument(
         "--timeout",
-        type=seconds,
+        type=argparse_type(seconds),
         default=1800,
         metavar="SECONDS",
         help="per-cell time limit (default 1800)",
@@ -253,8 +191,8 @@ def _env(args: argparse.Namespace) -> int:
     if args.env_command in ("create", "add", "show", "remove"):
         try:
             environment_name(args.name)
-        except argparse.ArgumentTypeError as error:
-            raise IsocellError(str(error)) from None
+        except OptionError as error:
+            raise IsocellError(error.reason) from None
     if args.env_command in ("create", "add") and catalog.taken(args.name, registry):
         raise RegistryError(
             str(registry.path),
@@ -262,7 +200,8 @@ def _env(args: argparse.Namespace) -> int:
             f"remove it first (isocell env remove {args.name})",
         )
     if args.env_command == "create":
-        created = catalog.create(args.name, EnvRequest.from_arguments(args), _progress, store=store)
+        request = environment_request(read_namespace(args, BUILD_OPTIONS))
+        created = catalog.create(args.name, request, _progress, store=store)
         print(
             f"created {args.name}: Python {created['python_version']}, "
             f"{len(created['lock'])} packages, at {created['path']}"

@@ -17,6 +17,7 @@ __all__ = [
     "ExportError",
     "InterpreterNotFoundError",
     "IsocellError",
+    "OptionError",
     "RegistryError",
     "RegistryRepairedWarning",
     "RequirementError",
@@ -53,6 +54,27 @@ class RequirementError(IsocellError, ValueError):
 
     def __str__(self) -> str:
         return f"invalid requirement {self.requirement!r}: {self.reason}"
+
+
+class OptionError(IsocellError, ValueError):
+    """A cell's or a command's options do not parse, or an option's value is refused.
+
+    Parameters
+    ----------
+    option : str
+        The option involved (``"--timeout"``), or ``""`` for the line as a whole (an unclosed
+        quote, an unknown option).
+    reason : str
+        What is wrong and what to give instead; quotes the value (cut to 80 characters).
+    """
+
+    def __init__(self, option: str, reason: str) -> None:
+        super().__init__(option, reason)
+        self.option = option
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"argument {self.option}: {self.reason}" if self.option else self.reason
 
 
 class InterpreterNotFoundError(IsocellError, LookupError):

@@ -13,154 +13,35 @@ from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from isocell.cli import environment_name, identifier, seconds
-from isocell.envs import BuildProgress, EnvRequest, check_name
-from isocell.errors import IsocellError, RegistryError, TransferError
+from isocell.envs import BuildProgress
+from isocell.envs._spec import shown
+from isocell.errors import IsocellError, OptionError, TransferError
+from isocell.options import OPTIONS, CellOptions, parse_cell_options
 from isocell.session import CellRequest, Session, child_label
 
-__all__ = ["IsolatedMagics", "parse_isolated", "register", "unregister"]
+__all__ = ["IsolatedMagics", "register", "unregister"]
 
 # What `%isocell` does itself, and what it passes to the `isocell` command.
 _OWN_COMMANDS = ("kernels", "stop", "restart")
 _COMMANDS = (*_OWN_COMMANDS, "envs", "pythons", "env", "export", "run")
 
 
-def _split(line: str) -> list[str]:
-    """The words of a magic line, split as a POSIX shell splits them (quotes group words and
-    come off; a backslash is kept as it is, for Windows paths).
-
-    A word that the user quoted and that starts with ``-`` keeps one pair of quotes until
-    after parsing (see :func:`_unquote`), so that it is read as a value, never as an option:
-    ``--req '--index-url=x'`` is a requirement, refused as such.
-
-    Raises
-    ------
-    ValueError
-        For an unclosed quote.
-    """
-    words: list[str] = []
-    word: list[str] = []
-    quote = ""
-    started = quoted = False
-    for char in line + " ":
-        if quote:
-            if char == quote:
-                quote = ""
-            else:
-                word.append(char)
-        elif char in "'\"":
-            quote, quoted = char, quoted or not started
-            started = True
-        elif char.isspace():
-            if started:
-                text = "".join(word)
-                words.append(f"'{text}'" if quoted and text.startswith("-") else text)
-            word, started, quoted = [], False, False
-        else:
-            word.append(char)
-            started = True
-    if quote:
-        raise ValueError("No closing quotation")
-    return words
+def _declare_options(method: Callable[..., Any]) -> Callable[..., Any]:
+    """IPython's ``magic_arguments`` for each row of the options table, in its order: the
+    manual that ``%%isolated?`` prints. The line itself is read by the options module."""
+    for option in reversed(OPTIONS):
+        method = argument(*option.flags, **option.argparse_kwargs())(method)
+    return magic_arguments()(method)
 
 
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] == "'" and text[1:2] == "-":
-        return text[1:-1]
-    return text
-
-
-def _unquoting(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An ``argparse`` type that checks the value without its quotes."""
-
-    def check(text: str) -> Any:
-        return kind(_unquote(text))
-
-    check.__name__ = kind.__name__
-    return check
-
-
-def _cell_name(text: str) -> str:
-    """A cell's name: it becomes the task id on export, so an environment name's rules."""
-    import argparse
-
+def _options(line: str) -> CellOptions:
     try:
-        return check_name(text)
-    except RegistryError:
-        raise argparse.ArgumentTypeError(
-            f"{text[:80]!r} is not a cell name: it becomes the task id of an export, so use "
-            "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        ) from None
-
-
-def parse_isolated(line: str) -> Any:
-    """The options of an ``%%isolated`` line, as an ``argparse.Namespace``.
-
-    Raises
-    ------
-    UsageError
-        If the line does not parse: an unknown option, a missing or invalid value, an
-        unclosed quote. The message names the option and what it takes.
-    """
-    try:
-        args = IsolatedMagics.isolated.parser.parse_args(_split(line))  # type: ignore[attr-defined]
-    except ValueError as error:  # an unclosed quote
-        raise UsageError(
-            f"%%isolated {line}: {error}; quote values that hold spaces, and close the quote"
-        ) from None
-    except UsageError as error:
-        message = str(error).strip().splitlines()[-1]
-        unknown = _unknown_options(line)
-        if "expected" in message and "argument" in message:
-            message += (
-                "; a value that starts with '-' reads as a command-line option (write "
-                "--env=NAME), and a requirement, a PEP 508 string, cannot start with '-'"
-            )
-        elif unknown:
-            message += (
-                f"; {unknown!r} is not an option of %%isolated (its options: see %%isolated?). "
-                "A requirement cannot start with '-': options such as -e, -r or --index-url "
-                "are not requirements"
-            )
-        raise UsageError(f"%%isolated {line}: {message}") from None
-    for key, value in vars(args).items():
-        if isinstance(value, str):
-            setattr(args, key, _unquote(value))
-        elif isinstance(value, list):
-            setattr(args, key, [_unquoted_all(item) for item in value])
-    return args
-
-
-def _unquoted_all(value: Any) -> Any:
-    if isinstance(value, str):
-        return _unquote(value)
-    if isinstance(value, list):
-        return [_unquoted_all(item) for item in value]
-    return value
-
-
-def _unknown_options(line: str) -> str:
-    known = IsolatedMagics.isolated.parser._option_string_actions  # type: ignore[attr-defined]
-    try:
-        words = _split(line)
-    except ValueError:
-        return ""
-    for word in words:
-        option = word.split("=", 1)[0]
-        if option.startswith("-") and option not in known and not _is_number(option):
-            return str(word)
-    return ""
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        return parse_cell_options(line)
+    except OptionError as error:
+        raise UsageError(f"%%isolated {shown(line, 200)}: {error}") from None
 
 
 class _CellOutput:
@@ -251,88 +132,8 @@ class IsolatedMagics(Magics):
         super().__init__(shell)
         self.session = Session()
 
-    @magic_arguments()
-    @argument(
-        "--req",
-        nargs="+",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="PEP 508 requirements to install (repeatable): --req pandas==1.4.4 pyarrow",
-    )
-    @argument(
-        "-r",
-        "--requirements",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a requirements file, one requirement a line (repeatable)",
-    )
-    @argument(
-        "--python",
-        metavar="VERSION|PATH",
-        help="an installed Python version (3.9) or an interpreter path. Without "
-        "requirements: that interpreter's own environment, used as it is",
-    )
-    @argument(
-        "--env",
-        type=_unquoting(environment_name),
-        metavar="NAME",
-        help="a named environment (see `%%isocell envs`)",
-    )
-    @argument(
-        "--in",
-        dest="inputs",
-        nargs="*",
-        type=_unquoting(identifier),
-        metavar="NAME",
-        help="the notebook variables to send (default: those the cell reads)",
-    )
-    @argument(
-        "--out",
-        dest="outputs",
-        nargs="*",
-        type=_unquoting(identifier),
-        metavar="NAME",
-        help="the variables to return (default: those the cell binds or mutates)",
-    )
-    @argument(
-        "--system-site-packages",
-        action="store_true",
-        help="let the environment see the base interpreter's packages",
-    )
-    @argument("--index-url", metavar="URL", help="the package index (default: PyPI)")
-    @argument(
-        "--extra-index-url",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="another package index (repeatable)",
-    )
-    @argument(
-        "--builder",
-        choices=["uv", "virtualenv"],
-        help="how to build the environment (default: uv, else virtualenv + pip)",
-    )
-    @argument(
-        "--exclude-newer",
-        metavar="DATE|auto|none",
-        help="resolve as if nothing newer was published. auto (default): the release "
-        "date of the newest exactly pinned requirement; none: off",
-    )
-    @argument(
-        "--timeout",
-        type=_unquoting(seconds),
-        metavar="SECONDS",
-        help="interrupt the cell after this long, then kill the child",
-    )
-    @argument("--restart", action="store_true", help="start a fresh child kernel first")
-    @argument(
-        "--name",
-        type=_unquoting(_cell_name),
-        metavar="NAME",
-        help="a name for the cell (the task id when exported)",
-    )
+    @_declare_options
+    @no_var_expand
     @cell_magic
     def isolated(self, line: str, cell: str) -> Any:
         """Run this cell in an isolated environment, in a persistent child kernel.
@@ -351,7 +152,13 @@ class IsolatedMagics(Magics):
         """
         shell = self.shell
         assert shell is not None
-        args = parse_isolated(line)
+        if any(mark in line for mark in "{}$"):
+            # IPython's {var} and $var expansion, as it does for other magics (frames: this
+            # method, run_cell_magic, then its caller's, where IPython itself looks); a line
+            # without them is left alone: IPython's formatter takes quadratic time on a long
+            # line (50 s for 100,000 characters).
+            line = shell.var_expand(line, 3)
+        args = _options(line)
         # Checked before an environment is built or a child started: a name the notebook
         # does not have is a typo, not something the child can fix.
         missing = [name for name in args.inputs or () if name not in shell.user_ns]
@@ -365,7 +172,7 @@ class IsolatedMagics(Magics):
         request = CellRequest(
             code=cell,
             python_source=shell.transform_cell(cell),
-            environment=EnvRequest.from_arguments(args),
+            environment=args.environment,
             inputs=tuple(args.inputs) if args.inputs is not None else None,
             outputs=tuple(args.outputs) if args.outputs is not None else None,
             timeout=args.timeout,

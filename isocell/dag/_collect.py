@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from isocell.errors import ExportError
+from isocell.envs._spec import shown
+from isocell.errors import ExportError, OptionError
+from isocell.options import CellOptions, parse_cell_options, unexpanded
 
 __all__ = ["NotebookCell", "read_cells", "read_notebook"]
 
@@ -33,8 +35,8 @@ class NotebookCell:
         Its position among the notebook's cells (0-based, markdown cells counted).
     source : str
         Plain Python: the cell's body, dropped magics removed.
-    options : Any or None
-        For an ``%%isolated`` cell, its parsed options (an ``argparse.Namespace``).
+    options : CellOptions or None
+        For an ``%%isolated`` cell, its parsed options.
     magic_line : str
         The ``%%isolated ...`` line, or ``""``.
     dropped : tuple of str
@@ -43,7 +45,7 @@ class NotebookCell:
 
     index: int
     source: str
-    options: Any = None
+    options: CellOptions | None = None
     magic_line: str = ""
     dropped: tuple[str, ...] = ()
 
@@ -52,14 +54,19 @@ class NotebookCell:
         return self.options is not None
 
 
-def _parse_isolated(line: str, index: int) -> Any:
-    from IPython.core.error import UsageError
-
-    from isocell.magics import parse_isolated
-
+def _parse_isolated(line: str, index: int) -> CellOptions:
+    expansion = unexpanded(line)
+    if expansion is not None:
+        raise ExportError(
+            index,
+            1,
+            f"the %%isolated options use {shown(expansion)!r}, which IPython fills in from the "
+            "notebook's variables when the cell runs; an export reads the saved line, so write "
+            "the value itself",
+        )
     try:
-        return parse_isolated(line)
-    except UsageError as error:
+        return parse_cell_options(line)
+    except OptionError as error:
         raise ExportError(index, 1, f"the %%isolated options are invalid: {error}") from None
 
 

@@ -197,10 +197,11 @@ def _dag_file(notebook: Path, output: str | Path | None, dag_id: str) -> Path:
 
 def _request(cell: NotebookCell) -> Any:
     """The cell's environment request, checked without building anything."""
-    from isocell.envs import EnvRequest, EnvStore, Registry
+    from isocell.envs import EnvStore, Registry
     from isocell.envs._resolve import check_request
 
-    request = EnvRequest.from_arguments(cell.options)
+    assert cell.options is not None
+    request = cell.options.environment
     try:
         check_request(request, Registry(EnvStore().home))
     except (RequirementError, InterpreterNotFoundError, EnvironmentNotFoundError) as error:

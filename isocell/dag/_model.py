@@ -183,7 +183,7 @@ def build_tasks(cells: list[NotebookCell]) -> list[Task]:
         imports, definitions, work = _split(cell)
         names = analyze_cell(cell.source)
         if work or cell.isolated:
-            task_id = getattr(cell.options, "name", None) or f"cell_{cell.index}"
+            task_id = (cell.options.name if cell.options else None) or f"cell_{cell.index}"
             if not _TASK_ID.match(task_id) or any(t.task_id == task_id for t in tasks):
                 raise ExportError(cell.index, 1, f"task id {task_id!r} is invalid or used twice")
             task = Task(task_id, cell, cell.source)

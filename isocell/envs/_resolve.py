@@ -18,7 +18,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from packaging.requirements import Requirement
 
@@ -70,27 +69,6 @@ class EnvRequest:
     extra_index_urls: tuple[str, ...] = ()
     exclude_newer: str | None = None
     builder: str | None = None
-
-    @classmethod
-    def from_arguments(cls, args: Any) -> EnvRequest:
-        """From parsed options named as ``%%isolated`` and ``isocell env create`` name them.
-
-        ``args`` is an ``argparse.Namespace`` with ``python``, ``req`` (lists of lists, from
-        ``nargs="+", action="append"``), ``requirements``, ``system_site_packages``,
-        ``index_url``, ``extra_index_url``, ``exclude_newer``, ``builder`` and, optionally,
-        ``env``.
-        """
-        return cls(
-            python=args.python,
-            requirements=tuple(spec for group in args.req for spec in group),
-            requirement_files=tuple(args.requirements),
-            env=getattr(args, "env", None),
-            system_site_packages=args.system_site_packages,
-            index_url=args.index_url,
-            extra_index_urls=tuple(args.extra_index_url),
-            exclude_newer=args.exclude_newer,
-            builder=args.builder,
-        )
 
     @property
     def builds(self) -> bool:
