@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 from isocell.envs import BuildProgress, EnvStore, Registry, find_interpreters
 from isocell.envs import _catalog as catalog
-from isocell.errors import IsocellError, OptionError, RegistryError, RegistryRepairedWarning
+from isocell.errors import IsocellError, OptionError, RegistryRepairedWarning
 from isocell.options import (
     BUILD_OPTIONS,
     add_arguments,
@@ -193,12 +193,8 @@ def _env(args: argparse.Namespace) -> int:
             environment_name(args.name)
         except OptionError as error:
             raise IsocellError(error.reason) from None
-    if args.env_command in ("create", "add") and catalog.taken(args.name, registry):
-        raise RegistryError(
-            str(registry.path),
-            f"an environment named {args.name!r} exists already; choose another name, or "
-            f"remove it first (isocell env remove {args.name})",
-        )
+    if args.env_command in ("create", "add"):
+        catalog.refuse_taken(args.name, registry)
     if args.env_command == "create":
         request = environment_request(read_namespace(args, BUILD_OPTIONS))
         created = catalog.create(args.name, request, _progress, store=store)

@@ -22,7 +22,7 @@ from typing import Any
 from isocell.envs._build import ProgressCallback, env_python
 from isocell.envs._discovery import find_interpreter, inspect_interpreter
 from isocell.envs._installed import installed_cached
-from isocell.envs._registry import NamedEnvironment, Registry, check_name
+from isocell.envs._registry import NamedEnvironment, Registry, check_name, name_taken
 from isocell.envs._resolve import EnvRequest, build, spec_for
 from isocell.envs._spec import EnvSpec
 from isocell.envs._store import _META, EnvStore
@@ -36,10 +36,10 @@ __all__ = [
     "kernel_running",
     "plan",
     "rebuild",
+    "refuse_taken",
     "register_external",
     "remove",
     "running_kernels",
-    "taken",
 ]
 
 
@@ -81,9 +81,17 @@ def kernel_running(store: EnvStore, entry: NamedEnvironment) -> bool:
     return os.path.normpath(python) in running_kernels()
 
 
-def taken(name: str, registry: Registry) -> bool:
-    """True if ``name`` is registered already."""
-    return name in {entry.name for entry in registry.all()}
+def refuse_taken(name: str, registry: Registry) -> None:
+    """Refuse a new environment's name that is registered already, before anything is built
+    (:meth:`Registry.add` checks again, atomically, when the name is added).
+
+    Raises
+    ------
+    RegistryError
+        If ``name`` is taken.
+    """
+    if name in {entry.name for entry in registry.all()}:
+        raise name_taken(registry.path, name)
 
 
 def describe(
@@ -177,8 +185,7 @@ def plan(name: str, request: EnvRequest, registry: Registry) -> EnvSpec:
         From :func:`~isocell.envs.spec_for`.
     """
     check_name(name)
-    if taken(name, registry):
-        raise RegistryError(str(registry.path), f"an environment named {name!r} exists")
+    refuse_taken(name, registry)
     return spec_for(request)
 
 

@@ -34,9 +34,19 @@ from isocell.envs._files import write_atomic
 from isocell.envs._spec import EnvSpec
 from isocell.errors import EnvironmentNotFoundError, RegistryError, RegistryRepairedWarning
 
-__all__ = ["NamedEnvironment", "Registry", "check_name"]
+__all__ = ["NamedEnvironment", "Registry", "check_name", "name_taken"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def name_taken(path: object, name: str) -> RegistryError:
+    """The error for a new environment whose ``name`` is registered already, in the words
+    every door uses (the command, the REST API, the registry itself)."""
+    return RegistryError(
+        str(path),
+        f"an environment named {name!r} exists already; choose another name, or remove it "
+        f"first (isocell env remove {name})",
+    )
 
 
 def check_name(name: str) -> str:
@@ -209,11 +219,7 @@ class Registry:
         with self._locked():
             entries = self._read()
             if name in entries:
-                raise RegistryError(
-                    str(self.path),
-                    f"an environment named {name!r} exists already; remove it first "
-                    f"(`isocell env remove {name}`)",
-                )
+                raise name_taken(self.path, name)
             entries[name] = entry.to_dict()
             self._write(entries)
         return entry

@@ -23,8 +23,8 @@ from isocell.envs import (
     spec_for,
 )
 from isocell.envs import _catalog as catalog
-from isocell.envs._spec import BUILDERS
-from isocell.errors import RequirementError
+from isocell.errors import RegistryError, RequirementError
+from isocell.options import BUILD_OPTIONS, environment_request
 from isocell.server._base import ApiError, Body, IsocellHandler
 from isocell.server._tasks import Task, TaskBoard
 
@@ -134,44 +134,46 @@ class EnvsHandler(_EnvRoute):
         self.accepted(self.board.start("build", name, work))
 
     async def _refuse_if_taken(self, store: EnvStore, name: str) -> None:
-        if await self.call(catalog.taken, name, Registry(store.home)):
-            raise ApiError(
-                409,
-                f"an environment named {name!r} exists already; choose another name, or "
-                "remove it first",
-                error="RegistryError",
-            )
+        try:
+            await self.call(catalog.refuse_taken, name, Registry(store.home))
+        except ApiError as error:  # the RegistryError the call turned into a 500
+            if isinstance(error.__cause__, RegistryError):
+                raise ApiError(409, error.__cause__.reason, error="RegistryError") from None
+            raise
 
 
-# The fields of POST /isocell/envs; those only a build uses.
-_BUILD_FIELDS = (
-    "system_site_packages",
-    "index_url",
-    "extra_index_urls",
-    "exclude_newer",
-    "builder",
+# The fields of POST /isocell/envs, from the options table: a name, whether the interpreter is
+# used as it is, and the build options a body can carry; those that only a build uses.
+_OPTIONS = tuple(option for option in BUILD_OPTIONS if option.field)
+_BUILD_FIELDS = tuple(
+    str(option.field) for option in _OPTIONS if option.dest not in ("python", "requirements")
 )
 _FIELDS = ("name", "python", "requirements", "external", *_BUILD_FIELDS)
 
 
 def _request(body: Body) -> EnvRequest:
-    builder = body.text("builder")
-    if builder is not None and builder not in BUILDERS:
-        raise ApiError(400, f"'builder' must be one of {', '.join(BUILDERS)}, not {builder!r}")
-    index_url = body.text("index_url")
-    extra = body.texts("extra_index_urls")
-    for url in ([index_url] if index_url else []) + extra:
-        if url.strip().startswith("-") or not url.strip():
+    """The environment a body asks for: each build option's field read with the JSON type its
+    shape gives (a flag: true or false; several values: a list of strings; else a string)."""
+    values: dict[str, Any] = {}
+    for option in _OPTIONS:
+        field = str(option.field)
+        if option.flag:
+            values[option.dest] = body.flag(field)
+            continue
+        if option.many:
+            values[option.dest] = tuple(body.texts(field))
+            continue
+        value = body.text(field) or None
+        if value is not None and option.choices and value not in option.choices:
+            raise ApiError(
+                400, f"{field!r} must be one of {', '.join(option.choices)}, not {value!r}"
+            )
+        values[option.dest] = value
+    # The URL reaches the builder as an option's value: refused here as on the command line.
+    for url in (values["index_url"], *values["extra_index_urls"]):
+        if url is not None and (url.strip().startswith("-") or not url.strip()):
             raise ApiError(400, f"{url!r} is not a package index URL")
-    return EnvRequest(
-        python=body.text("python") or None,
-        requirements=tuple(body.texts("requirements")),
-        system_site_packages=body.flag("system_site_packages"),
-        index_url=index_url or None,
-        extra_index_urls=tuple(extra),
-        exclude_newer=body.text("exclude_newer") or None,
-        builder=builder,
-    )
+    return environment_request(values)
 
 
 class EnvHandler(_EnvRoute):
