@@ -220,7 +220,7 @@ class IsolatedMagics(Magics):
         if command in _OWN_COMMANDS:
             self._own_command(command, words[1:])
             return
-        from isocell.cli import CommandLineError, run
+        from isocell.commands import CommandLineError, run
 
         cli_words = ["env", "list", *words[1:]] if command == "envs" else words
         if command == "export" and not (len(words) > 1 and words[1].endswith(".ipynb")):

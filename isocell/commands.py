@@ -1,0 +1,268 @@
+"""The commands of ``isocell`` and ``%isocell``: their grammar and what each does.
+
+The front doors are thin over this module: :mod:`isocell.cli` prints what :func:`run` raises,
+:mod:`isocell.magics` shows it in the notebook. The words::
+
+    isocell env create NAME [--python 3.9] [--req SPEC ...] [-r FILE] [options]
+    isocell env add NAME --python /path/to/python     register an interpreter, used as it is
+    isocell env list | show NAME | remove NAME
+    isocell pythons                                  the interpreters discovery finds
+    isocell export NOTEBOOK [-o DIR_OR_FILE] [options]
+    isocell run NOTEBOOK [-o OUT]                    execute a notebook, print isolated outputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from isocell.envs import BuildProgress, EnvStore, Registry, find_interpreters
+from isocell.envs import _catalog as catalog
+from isocell.errors import IsocellError, OptionError
+from isocell.options import (
+    BUILD_OPTIONS,
+    add_arguments,
+    argparse_type,
+    environment_name,
+    environment_request,
+    read_namespace,
+    seconds,
+)
+
+__all__ = ["CommandLineError", "run"]
+
+
+class CommandLineError(Exception):
+    """The command line does not parse (argparse's own message, and the usage to show).
+
+    Raised instead of argparse's ``SystemExit(2)`` so that ``%isocell`` can show the message
+    as a ``UsageError``; :func:`main` prints it as argparse would.
+    """
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message, usage)
+        self.message = message
+        self.usage = usage
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(f"{self.prog}: error: {message}", self.format_usage())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="isocell",
+        description="Environments for isolated notebook cells, the interpreters found, a "
+        "notebook exported to an Airflow DAG, and notebooks run headless.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    env = commands.add_parser("env", help="named environments").add_subparsers(
+        dest="env_command", required=True, parser_class=_Parser
+    )
+    create = env.add_parser("create", help="build an environment and name it")
+    create.add_argument("name")
+    add_arguments(create, BUILD_OPTIONS)
+    add = env.add_parser("add", help="register an existing interpreter, used as it is")
+    add.add_argument("name")
+    add.add_argument("--python", required=True, metavar="PATH|VERSION")
+    listing = env.add_parser("list", help="named environments (--all: every cached one)")
+    listing.add_argument("--all", action="store_true")
+    listing.add_argument("--json", action="store_true")
+    show = env.add_parser("show", help="one environment, with its lock")
+    show.add_argument("name")
+    remove = env.add_parser("remove", help="unregister a name and delete its environment")
+    remove.add_argument("name")
+    pythons = commands.add_parser("pythons", help="interpreters found on this machine")
+    pythons.add_argument("--json", action="store_true")
+    export = commands.add_parser("export", help="export a notebook to an Airflow DAG file")
+    export.add_argument("notebook")
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE_OR_DIR",
+        help="a folder or a .py path (default: dags/ beside the notebook)",
+    )
+    export.add_argument("--dag-id", metavar="ID")
+    export.add_argument("--schedule", metavar="CRON|@daily|none", default="none")
+    export.add_argument("--start-date", metavar="YYYY-MM-DD")
+    export.add_argument("--airflow", type=int, choices=[2, 3], default=3)
+    export.add_argument(
+        "--data-dir",
+        metavar="URI",
+        help="where tasks keep the values they pass on: a folder or fsspec URL",
+    )
+    run = commands.add_parser("run", help="execute a notebook headless and print isolated cells")
+    run.add_argument("notebook")
+    run.add_argument("-o", "--output", metavar="FILE", help="write the executed notebook here")
+    run.add_argument(
+        "--timeout",
+        type=argparse_type(seconds),
+        default=1800,
+        metavar="SECONDS",
+        help="per-cell time limit (default 1800)",
+    )
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the ``isocell`` command with errors raised rather than printed.
+
+    Returns
+    -------
+    int
+        The exit code of a command that ran (``isocell run``: 1 when a cell failed).
+
+    Raises
+    ------
+    CommandLineError
+        If the command line does not parse.
+    IsocellError
+        If the command failed.
+    """
+    args = _parser().parse_args(argv)
+    if args.command == "env":
+        return _env(args)
+    if args.command == "pythons":
+        return _pythons(args)
+    if args.command == "export":
+        from isocell.dag import export_notebook
+
+        result = export_notebook(
+            args.notebook,
+            args.output,
+            dag_id=args.dag_id,
+            schedule=args.schedule,
+            start_date=args.start_date,
+            airflow=args.airflow,
+            data_dir=args.data_dir,
+        )
+        print(f"wrote {result.dag_file} (DAG {result.dag_id}: {', '.join(result.tasks)})")
+        for path in result.files[1:]:
+            print(f"  and {path}")
+        return 0
+    if args.command == "run":
+        from isocell._run import run_notebook
+
+        return run_notebook(Path(args.notebook), args.output, args.timeout)
+    return 2
+
+
+def _progress(event: BuildProgress) -> None:
+    print(f"[{event.elapsed:6.1f} s] {event.phase}: {event.message}", file=sys.stderr, flush=True)
+
+
+def _env(args: argparse.Namespace) -> int:
+    store = EnvStore()
+    registry = Registry(store.home)
+    if args.env_command in ("create", "add", "show", "remove"):
+        try:
+            environment_name(args.name)
+        except OptionError as error:
+            raise IsocellError(error.reason) from None
+    if args.env_command in ("create", "add"):
+        catalog.refuse_taken(args.name, registry)
+    if args.env_command == "create":
+        request = environment_request(read_namespace(args, BUILD_OPTIONS))
+        created = catalog.create(args.name, request, _progress, store=store)
+        print(
+            f"created {args.name}: Python {created['python_version']}, "
+            f"{len(created['lock'])} packages, at {created['path']}"
+        )
+        return 0
+    if args.env_command == "add":
+        added = catalog.register_external(args.name, args.python, store=store)
+        print(f"registered {args.name}: Python {added['python_version']} at {added['python']}")
+        return 0
+    if args.env_command == "list":
+        rows = _rows(store, registry, args.all)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print("no environments" + ("" if args.all else " registered (try --all)"))
+        else:
+            _table(
+                rows, ["name", "kind", "python", "requirements", "packages", "size", "last_used"]
+            )
+        return 0
+    if args.env_command == "show":
+        shown = catalog.describe(store, registry.get(args.name))
+        print(json.dumps(_shape(shown), indent=2))
+        return 0
+    if args.env_command == "remove":
+        catalog.remove(args.name, store=store)
+        print(f"removed {args.name}")
+        return 0
+    return 2
+
+
+def _pythons(args: argparse.Namespace) -> int:
+    found = find_interpreters()
+    if args.json:
+        print(
+            json.dumps(
+                [{"version": i.version_str, "path": i.path, "source": i.source} for i in found],
+                indent=2,
+            )
+        )
+        return 0
+    for interpreter in found:
+        print(f"{interpreter.version_str:10} {interpreter.path}  ({interpreter.source})")
+    return 0
+
+
+def _shape(row: dict[str, Any]) -> dict[str, Any]:
+    """The command's own JSON shape of a catalog row, kept as scripts have read it so far:
+    ``python`` is the version of a built environment and the path of an external one."""
+    if row["kind"] == "external":
+        return {"name": row["name"], "kind": row["kind"], "python": row["python"]}
+    shaped = {
+        "name": row["name"],
+        "kind": row["kind"],
+        "python": row["python_version"],
+        "interpreter": row["base_python"],
+        "requirements": row["requirements"],
+        "path": row["path"],
+        "built": row["built"],
+    }
+    if row["built"]:
+        for key in ("lock", "exclude_newer", "built_at", "builder", "size_bytes", "last_used"):
+            shaped[key] = row[key]
+    return shaped
+
+
+def _rows(store: EnvStore, registry: Registry, everything: bool) -> list[dict[str, Any]]:
+    rows = [
+        _shape(row) for row in catalog.catalog(store, registry, everything=everything, detail=True)
+    ]
+    for row in rows:
+        row["packages"] = len(row.get("lock", []))
+        row["size"] = _human(row.get("size_bytes"))
+        row["requirements"] = " ".join(row.get("requirements", []))
+    return rows
+
+
+def _table(rows: list[dict[str, object]], columns: list[str]) -> None:
+    cells = [[str(row.get(c, "") or "") for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+
+
+def _human(size: object) -> str:
+    if not isinstance(size, int):
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""

@@ -1,0 +1,141 @@
+"""The arrows of STYLE.md: no import cycle among isocell's modules, an exporter that loads no
+front door and no kernel, a core that loads no IPython. Imports inside functions count
+(grimp reads every import statement of a module, wherever it stands)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+import pytest
+
+FRONT_DOORS_AND_KERNELS = (
+    "isocell.magics",
+    "isocell.cli",
+    "isocell.commands",
+    "isocell.session",
+    "isocell.kernel",
+    "isocell.server",
+)
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("isocell", cache_dir=None)
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            module, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append(
+                        (child, iter(sorted(graph.find_modules_directly_imported_by(child))))
+                    )
+                elif child in on_stack:
+                    low[module] = min(low[module], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[module])
+            if low[module] == index[module]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == module:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle(tmp_path: Path) -> None:
+    package = tmp_path / "cyclic"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from cyclic import b\n")
+    (package / "b.py").write_text("from cyclic import c\n")
+    (package / "c.py").write_text("import cyclic.a\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        cyclic = grimp.build_graph("cyclic", cache_dir=None)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert _cycles(cyclic) == [["cyclic.a", "cyclic.b", "cyclic.c"]]
+
+
+def test_no_import_cycle_among_isocells_modules(graph: grimp.ImportGraph) -> None:
+    assert _cycles(graph) == []
+
+
+@pytest.mark.parametrize("imported", FRONT_DOORS_AND_KERNELS)
+def test_the_exporter_imports_no_front_door_and_no_kernel(
+    graph: grimp.ImportGraph, imported: str
+) -> None:
+    chain = graph.find_shortest_chain(importer="isocell.dag", imported=imported, as_packages=True)
+    assert chain is None, f"isocell.dag reaches {imported}: {' -> '.join(chain or ())}"
+
+
+def test_the_magics_do_not_import_the_command_line(graph: grimp.ImportGraph) -> None:
+    assert not graph.direct_import_exists(importer="isocell.magics", imported="isocell.cli")
+
+
+def test_reading_a_notebook_for_export_loads_no_front_door_and_no_kernel(
+    tmp_path: Path,
+) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("rows = [1, 2]"),
+        nbformat.v4.new_code_cell("%%isolated --python 3.9 --req six==1.16.0 --name total\nt = 1"),
+    ]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, str(path))
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "import isocell.dag\n"
+        "from isocell.dag._collect import read_cells\n"
+        f"cells = read_cells(Path({str(path)!r}))\n"
+        "assert cells[1].options.name == 'total', cells\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(done.stdout)
+    assert [m for m in loaded if m.startswith(FRONT_DOORS_AND_KERNELS)] == []
+    # IPython itself comes (its input transformer reads IPython syntax); a kernel does not.
+    assert [m for m in loaded if m.startswith(("jupyter_client", "zmq", "ipykernel"))] == []
+
+
+def test_the_options_core_loads_no_ipython() -> None:
+    script = "import sys, isocell.options; print(sorted(m for m in sys.modules if 'IPython' in m))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
