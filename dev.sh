@@ -4,7 +4,7 @@
 #   bash dev.sh test   install isocell with its test tools, run the whole test suite
 #                      (Python tests, then the JupyterLab front end's tests in a real browser)
 # and, while developing:
-#   bash dev.sh quick  lint, types and the tests that build no environment and start no child
+#   bash dev.sh quick  lint, types, layer contracts and the tests that build no environment and start no child
 #                      kernel (about 2 minutes); the whole suite stays the gate (.ci/run)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,6 +36,8 @@ checks() {
     .venv/bin/ruff check isocell tests bench
     .venv/bin/ruff format --check isocell tests bench
     .venv/bin/mypy isocell
+    # The layers of STYLE.md: the contracts in pyproject.toml [tool.importlinter].
+    .venv/bin/lint-imports --no-cache
 }
 
 # The quick tier: no real build, child kernel, Airflow run, fault injection or load.
