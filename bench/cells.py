@@ -1,6 +1,6 @@
 """Cells: the first cell of a session, a trivial cell's round trip, and the magic's own cost.
 
-* **First cell of a session**: a new :class:`~isocell.session.Session` on an existing
+* **First cell of a session**: a new :class:`~isocell.runner.CellRunner` on an existing
   environment, one ``y = x + 1`` cell (child kernel start, boot, run, values back), against the
   floor of starting an ipykernel in the same environment with jupyter_client and running one
   execute request.
@@ -80,20 +80,20 @@ def _plain_kernel(python: Path) -> Iterator[Any]:
 def first_cell_figure(runs: int) -> Figure:
     """A new session's first cell on an existing Python 3.9 environment."""
     from isocell.envs import EnvRequest, EnvStore, resolve_environment
-    from isocell.session import CellRequest, Session
+    from isocell.runner import CellRequest, CellRunner
 
     request = EnvRequest(python="3.9", requirements=("six==1.16.0",))
     environment = resolve_environment(request, EnvStore())
 
     def isocell_first() -> float:
         started = time.perf_counter()
-        session = Session()
+        session = CellRunner()
         namespace = {"x": 1}
         try:
             session.run(CellRequest("y = x + 1", request), namespace)
             seconds = time.perf_counter() - started
         finally:
-            session.stop()  # not measured: the session lives on in a notebook
+            session.close()  # not measured: the session lives on in a notebook
         assert namespace["y"] == 2
         return seconds
 

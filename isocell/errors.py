@@ -22,7 +22,15 @@ __all__ = [
     "RegistryRepairedWarning",
     "RequirementError",
     "TransferError",
+    "shown",
 ]
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters for a message, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 class IsocellError(Exception):

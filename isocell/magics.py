@@ -1,7 +1,7 @@
 """``%%isolated`` and ``%isocell``: the notebook's front door, kept thin.
 
 Options are declared with IPython's ``magic_arguments`` (bad options raise ``UsageError``;
-``%%isolated?`` prints the generated manual); the work is :meth:`isocell.session.Session.run`.
+``%%isolated?`` prints the generated manual); the work is :meth:`isocell.runner.CellRunner.run`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from isocell.envs import BuildProgress
-from isocell.envs._spec import shown
-from isocell.errors import IsocellError, OptionError, TransferError
+from isocell.errors import IsocellError, OptionError, TransferError, shown
 from isocell.options import OPTIONS, CellOptions, parse_cell_options
-from isocell.session import CellRequest, Session, child_label
+
+if TYPE_CHECKING:  # the runner, its kernels and transfer load with the first isolated cell
+    from isocell.envs import BuildProgress
+    from isocell.runner import CellRunner
 
 __all__ = ["IsolatedMagics", "register", "unregister"]
 
@@ -130,7 +131,22 @@ class IsolatedMagics(Magics):
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self.session = Session()
+        self._runner: CellRunner | None = None
+
+    @property
+    def runner(self) -> CellRunner:
+        """The cell runner of this shell, made with the first isolated cell or command that
+        needs it (``%load_ext`` stays light)."""
+        if self._runner is None:
+            from isocell.runner import CellRunner
+
+            self._runner = CellRunner()
+        return self._runner
+
+    def close(self) -> None:
+        """Stop every child kernel (``%unload_ext isocell``)."""
+        if self._runner is not None:
+            self._runner.close()
 
     @_declare_options
     @no_var_expand
@@ -169,6 +185,8 @@ class IsolatedMagics(Magics):
                 "--in names a variable the notebook does not have; define it first, or leave "
                 "it out of --in",
             )
+        from isocell.runner import CellRequest
+
         request = CellRequest(
             code=cell,
             python_source=shell.transform_cell(cell),
@@ -180,7 +198,7 @@ class IsolatedMagics(Magics):
             name=args.name,
             header=f"%%isolated {line}".strip(),
         )
-        result = self.session.run(
+        result = self.runner.run(
             request,
             shell.user_ns,
             sink=_CellOutput(shell),
@@ -238,11 +256,11 @@ class IsolatedMagics(Magics):
         if command == "kernels":
             if rest:
                 raise UsageError(f"%isocell kernels takes no arguments, not {' '.join(rest)!r}")
-            if not self.session.children:
+            records = self.runner.pool.records()
+            if not records:
                 print("no child kernels are running")
-            for child in self.session.children.values():
-                state = "running" if child.kernel.is_alive() else "dead"
-                print(f"{child_label(child)}  {state}")
+            for record in records:
+                print(f"{record.label}  {'running' if record.alive else 'dead'}")
             return
         if len(rest) > 1:
             raise UsageError(
@@ -250,9 +268,9 @@ class IsolatedMagics(Magics):
                 f"%isocell kernels) or none for every child, not {' '.join(rest)!r}"
             )
         target = rest[0] if rest else None
-        stopped = self.session.stop(target)
+        stopped = self.runner.pool.stop(target)
         if target is not None and not stopped:
-            running = ", ".join(c.environment.label for c in self.session.children.values())
+            running = ", ".join(record.environment for record in self.runner.pool.records())
             raise UsageError(
                 f"%isocell {command} {target}: no child kernel runs in an environment "
                 f"{target!r} (running: {running or 'none'}); see %isocell kernels"
@@ -283,7 +301,7 @@ def register(shell: Any) -> None:
 
 
 def unregister(shell: Any) -> None:
-    """Stop the children of ``shell``'s session (called by ``%unload_ext isocell``)."""
+    """Stop the child kernels of ``shell``'s magics (called by ``%unload_ext isocell``)."""
     magics = shell.magics_manager.registry.get("IsolatedMagics")
     if magics is not None:
-        magics.session.close()
+        magics.close()

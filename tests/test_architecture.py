@@ -16,7 +16,7 @@ FRONT_DOORS_AND_KERNELS = (
     "isocell.magics",
     "isocell.cli",
     "isocell.commands",
-    "isocell.session",
+    "isocell.runner",
     "isocell.kernel",
     "isocell.server",
 )

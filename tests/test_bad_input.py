@@ -1139,11 +1139,11 @@ def test_magic(
     from isocell.envs import EnvStore, Registry
 
     magics = ip.magics_manager.registry["IsolatedMagics"]
-    monkeypatch.setattr(magics.session, "store", EnvStore(home))
-    monkeypatch.setattr(magics.session, "registry", Registry(home))
+    monkeypatch.setattr(magics.runner, "store", EnvStore(home))
+    monkeypatch.setattr(magics.runner, "registry", Registry(home))
     ns["x"] = [1, 2]
     namespace = {name: id(value) for name, value in ns.items()}
-    children = dict(magics.session.children)
+    children = magics.runner.pool.records()
     before = Snapshot.of(home, work)
     line = fill(row.run["line"], work, canary)
     with pytest.raises((IsocellError, UsageError)) as caught:
@@ -1155,7 +1155,9 @@ def test_magic(
         assert isinstance(caught.value, BuildError)
     assert_told(row, str(caught.value), work, canary)
     assert {name: id(value) for name, value in ns.items()} == namespace, "the namespace changed"
-    assert magics.session.children == children, "a child kernel was started or stopped"
+    assert [r.pid for r in magics.runner.pool.records()] == [r.pid for r in children], (
+        "a child kernel was started or stopped"
+    )
     assert_unchanged(row, before, Snapshot.of(home, work), canary)
 
 

@@ -46,12 +46,12 @@ def test_env_create_list_show_remove(fresh_home):
 
 def test_named_environment_is_used_by_the_magic(fresh_home, ip, ns, monkeypatch):
     isocell("env", "create", "named", "--req", "six==1.16.0", home=fresh_home)
-    # the magic's session reads the registry of its own home: point it at this one
+    # the magic's cell runner reads the registry of its own home: point it at this one
     magics = ip.magics_manager.registry["IsolatedMagics"]
     from isocell.envs import EnvStore, Registry
 
-    monkeypatch.setattr(magics.session, "store", EnvStore(fresh_home))
-    monkeypatch.setattr(magics.session, "registry", Registry(fresh_home))
+    monkeypatch.setattr(magics.runner, "store", EnvStore(fresh_home))
+    monkeypatch.setattr(magics.runner, "registry", Registry(fresh_home))
     ip.run_cell_magic("isolated", "--env named", "import six\nsix_version = six.__version__")
     assert ns["six_version"] == "1.16.0"
 

@@ -152,7 +152,7 @@ def rss_kib(pid: int) -> dict[str, int]:
 
 def session_kernels(ip) -> set[int]:
     magics = ip.magics_manager.registry["IsolatedMagics"]
-    return {c.kernel.pid for c in magics.session.children.values() if c.kernel.is_alive()}
+    return {r.pid for r in magics.runner.pool.records() if r.alive and r.pid is not None}
 
 
 def assert_no_stray_kernels(ip) -> None:
@@ -399,12 +399,12 @@ class _SlowSink:
 
 
 def test_a_notebook_slower_than_the_child_loses_no_output(ip, ns):
-    from isocell.session import CellRequest
+    from isocell.runner import CellRequest
 
-    session = ip.magics_manager.registry["IsolatedMagics"].session
+    runner = ip.magics_manager.registry["IsolatedMagics"].runner
     sink = _SlowSink(0.3)  # one flushed line is one message: 20000 of them, read slowly
     cell = "for i in range(20_000):\n    print(i, flush=True)"
-    session.run(CellRequest(cell), ns, sink=sink)
+    runner.run(CellRequest(cell), ns, sink=sink)
     lines = "".join(sink.texts["stdout"]).splitlines()
     assert lines == [str(i) for i in range(20_000)]
     assert not sink.texts["stderr"]

@@ -22,7 +22,7 @@ from filelock import FileLock
 
 from isocell.envs import EnvRequest, EnvStore, Registry, spec_for
 from isocell.errors import BuildError
-from isocell.session import CellRequest, Session
+from isocell.runner import CellRequest, CellRunner
 from tests.test_faults import (
     in_background,
     notebook_kernel,
@@ -61,7 +61,7 @@ def assert_nothing_half_made(home: Path) -> None:
 
 
 def assert_builds_and_works(home: Path, line: EnvRequest = PANDAS) -> None:
-    session = Session(EnvStore(home))
+    session = CellRunner(EnvStore(home))
     namespace: dict[str, object] = {}
     try:
         session.run(CellRequest("import pandas\nversion = pandas.__version__", line), namespace)
@@ -73,7 +73,7 @@ def assert_builds_and_works(home: Path, line: EnvRequest = PANDAS) -> None:
 
 def test_builder_killed_mid_install(fresh_home, monkeypatch):
     monkeypatch.setenv("UV_LINK_MODE", "copy")
-    session = Session(EnvStore(fresh_home))
+    session = CellRunner(EnvStore(fresh_home))
     namespace: dict[str, object] = {"version": "before", "kept": [1, 2]}
     snapshot = {name: (value, id(value)) for name, value in namespace.items()}
 
@@ -87,7 +87,7 @@ def test_builder_killed_mid_install(fresh_home, monkeypatch):
     killer.join()
     assert "full log" in str(caught.value)
     assert {name: (value, id(value)) for name, value in namespace.items()} == snapshot
-    assert not session.children
+    assert not session.pool.records()
     assert not uv_installs(os.getpid())
     assert not list(fresh_home.glob("envs/.build-*"))
     assert_nothing_half_made(fresh_home)

@@ -18,7 +18,7 @@ import pytest
 
 from isocell.envs import BuildProgress, EnvRequest, EnvStore, spec_for
 from isocell.errors import BrokenEnvironmentError
-from isocell.session import CellRequest, Session
+from isocell.runner import CellRequest, CellRunner
 from tests.test_faults import describe, kernels_of, pid_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
@@ -48,7 +48,7 @@ def _snapshot(namespace: dict) -> dict:
 def session(fresh_home):
     """A notebook's session on a fresh home; no child kernel of it outlives the test."""
     before = kernels_of(os.getpid())
-    session = Session(EnvStore(fresh_home))
+    session = CellRunner(EnvStore(fresh_home))
     yield session
     session.close()
     stray = kernels_of(os.getpid()) - before
@@ -83,7 +83,7 @@ def test_deleted_interpreter_of_a_built_environment_is_rebuilt(session, fresh_ho
 
 @pytest.mark.parametrize("damage", ["package-removed", "module-truncated"])
 def test_damaged_kernel_packages_of_a_built_environment_are_rebuilt(fresh_home, damage):
-    first = Session(EnvStore(fresh_home))
+    first = CellRunner(EnvStore(fresh_home))
     first.run(CellRequest("x = 1", KERNEL_ONLY), {})
     first.close()
     folder = EnvStore(fresh_home).path_for(spec_for(KERNEL_ONLY))
@@ -93,7 +93,7 @@ def test_damaged_kernel_packages_of_a_built_environment_are_rebuilt(fresh_home, 
     else:
         _truncate(package / "kernelapp.py")
     before = kernels_of(os.getpid())
-    session = Session(EnvStore(fresh_home))  # a new notebook kernel finds it damaged
+    session = CellRunner(EnvStore(fresh_home))  # a new notebook kernel finds it damaged
     events: list[BuildProgress] = []
     namespace: dict = {}
     try:
@@ -127,7 +127,7 @@ def test_deleted_external_interpreter_is_a_clear_error(session, external):
     session.close()
     shutil.rmtree(external)
     before = _snapshot(namespace)
-    fresh = Session(session.store)
+    fresh = CellRunner(session.store)
     try:
         with pytest.raises(BrokenEnvironmentError) as caught:
             fresh.run(CellRequest("v = 2", EnvRequest(env="ext")), namespace)
@@ -162,4 +162,4 @@ def test_damaged_external_interpreter_is_a_clear_error(session, external):
     assert "--force-reinstall ipykernel" in message
     assert _snapshot(namespace) == before
     assert kernelapp.read_bytes() == damaged  # isocell did not touch it
-    assert not session.children
+    assert not session.pool.records()

@@ -165,15 +165,15 @@ def test_isolated_env_name_runs_after_a_repair(fresh_home, ip, ns, monkeypatch):
     registry.add("other", python="/opt/other/bin/python")
     registry.path.write_text(registry.path.read_text()[:40])  # cut before the first entry
     magics = ip.magics_manager.registry["IsolatedMagics"]
-    monkeypatch.setattr(magics.session, "store", EnvStore(fresh_home))
-    monkeypatch.setattr(magics.session, "registry", registry)
+    monkeypatch.setattr(magics.runner, "store", EnvStore(fresh_home))
+    monkeypatch.setattr(magics.runner, "registry", registry)
     before = dict(ns)
     with pytest.warns(RegistryRepairedWarning, match="host, other"):
         ip.run_cell_magic("isolated", "--env host", "answer = 6 * 7")
     assert ns.pop("answer") == 42
     assert {k: v for k, v in ns.items() if k in before} == before
     assert _reads_quietly(registry) == ["host", "other"]
-    magics.session.stop("host")
+    magics.runner.pool.stop("host")
 
 
 def test_concurrent_readers_repair_once(fresh_home):

@@ -283,8 +283,8 @@ def test_child_sockets_live_in_a_private_folder_not_the_notebooks(ip, ns, tmp_pa
     ip.run_cell_magic("isolated", "--restart", "import os\nwhere = os.getcwd()")
     assert ns["where"] == str(tmp_path)
     assert list(tmp_path.iterdir()) == []
-    session = ip.magics_manager.registry["IsolatedMagics"].session
-    folders = [child.kernel._ipc_dir for child in session.children.values()]
+    pool = ip.magics_manager.registry["IsolatedMagics"].runner.pool
+    folders = [pool.get_kernel(key).kernel._ipc_dir for key in pool]
     assert folders and all(folder and any(os.scandir(folder)) for folder in folders)
     ip.run_line_magic("isocell", "stop")
     assert list(tmp_path.iterdir()) == []

@@ -179,10 +179,10 @@ def test_untouched_values_are_not_sent_twice(ip, ns):
     ns["big"] = np.arange(1_000_000.0)
     ip.run_cell_magic("isolated", OLD, "total = float(big.sum())")
     ip.run_cell_magic("isolated", OLD, "total2 = float(big.sum())")
-    assert magics.session.last.sent == []
+    assert magics.runner.last.sent == []
     ns["big"][0] = 5.0  # changed in place in the notebook: sent again
     ip.run_cell_magic("isolated", OLD, "total3 = float(big.sum())")
-    assert magics.session.last.sent == ["big"]
+    assert magics.runner.last.sent == ["big"]
     assert ns["total3"] == ns["total"] + 5.0
 
 
@@ -258,7 +258,7 @@ def test_child_killed_mid_transfer_leaves_no_segment_and_no_change(ip, ns, direc
 
 @pytest.mark.faults
 def test_segments_of_a_dead_notebook_kernel_are_removed(isocell_home):
-    from isocell.session import Session
+    from isocell.runner import CellRunner
     from isocell.transfer._host import _scratch_dir
 
     dead = subprocess.Popen(["true"])
@@ -268,7 +268,7 @@ def test_segments_of_a_dead_notebook_kernel_are_removed(isocell_home):
     mine = _scratch_dir() / f"isocell-{os.getpid()}-999999-in"
     mine.write_bytes(b"in use")
     try:
-        Session()
+        CellRunner()
         assert not stale.exists()
         assert mine.exists()  # a live kernel's payloads are left alone
     finally:

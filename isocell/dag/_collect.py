@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from isocell.envs._spec import shown
-from isocell.errors import ExportError, OptionError
+from isocell.errors import ExportError, OptionError, shown
 from isocell.options import CellOptions, parse_cell_options, unexpanded
 
 __all__ = ["NotebookCell", "read_cells", "read_notebook"]

@@ -1,13 +1,44 @@
-"""Environments: specs, the content-addressed store, named environments, interpreters."""
+"""Environments: specs, the content-addressed store, named environments, interpreters.
+
+What a request is (:class:`EnvRequest`) and what a name may be (:func:`check_name`) load with
+the package; the rest (builders, the store, the registry, discovery, and ``filelock`` and
+``packaging`` under them) loads when first used (PEP 562 ``__getattr__``), so that reading a
+cell's options, which ``%load_ext isocell`` does to write the magic's manual, stays cheap.
+"""
 
 from __future__ import annotations
 
-from isocell.envs._build import BuildProgress
-from isocell.envs._discovery import Interpreter, find_interpreter, find_interpreters
-from isocell.envs._registry import NamedEnvironment, Registry, check_name
-from isocell.envs._resolve import EnvRequest, external_environment, resolve_environment, spec_for
-from isocell.envs._spec import EnvSpec, parse_requirements
-from isocell.envs._store import Environment, EnvStore, isocell_home
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from isocell.envs._names import check_name
+from isocell.envs._request import EnvRequest
+
+if TYPE_CHECKING:
+    from isocell.envs._build import BuildProgress
+    from isocell.envs._discovery import Interpreter, find_interpreter, find_interpreters
+    from isocell.envs._registry import NamedEnvironment, Registry
+    from isocell.envs._resolve import external_environment, resolve_environment, spec_for
+    from isocell.envs._spec import EnvSpec, parse_requirements
+    from isocell.envs._store import Environment, EnvStore, isocell_home
+
+# Each public name that loads on first use, and its module.
+_LAZY = {
+    "BuildProgress": "_build",
+    "Interpreter": "_discovery",
+    "find_interpreter": "_discovery",
+    "find_interpreters": "_discovery",
+    "NamedEnvironment": "_registry",
+    "Registry": "_registry",
+    "external_environment": "_resolve",
+    "resolve_environment": "_resolve",
+    "spec_for": "_resolve",
+    "EnvSpec": "_spec",
+    "parse_requirements": "_spec",
+    "Environment": "_store",
+    "EnvStore": "_store",
+    "isocell_home": "_store",
+}
 
 __all__ = [
     "BuildProgress",
@@ -27,3 +58,16 @@ __all__ = [
     "resolve_environment",
     "spec_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

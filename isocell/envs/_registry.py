@@ -31,37 +31,11 @@ from typing import Any
 from filelock import FileLock
 
 from isocell.envs._files import write_atomic
+from isocell.envs._names import check_name, name_taken
 from isocell.envs._spec import EnvSpec
 from isocell.errors import EnvironmentNotFoundError, RegistryError, RegistryRepairedWarning
 
 __all__ = ["NamedEnvironment", "Registry", "check_name", "name_taken"]
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def name_taken(path: object, name: str) -> RegistryError:
-    """The error for a new environment whose ``name`` is registered already, in the words
-    every door uses (the command, the REST API, the registry itself)."""
-    return RegistryError(
-        str(path),
-        f"an environment named {name!r} exists already; choose another name, or remove it "
-        f"first (isocell env remove {name})",
-    )
-
-
-def check_name(name: str) -> str:
-    """Return ``name`` if it is a valid environment name, else raise :class:`RegistryError`.
-
-    Names are 1 to 64 characters of letters, digits, ``.``, ``_`` and ``-``, starting with a
-    letter or digit: safe as a file name, a task id part and an environment variable suffix.
-    """
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise RegistryError(
-            "registry",
-            f"invalid environment name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit",
-        )
-    return name
 
 
 @dataclass(frozen=True)

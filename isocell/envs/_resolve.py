@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -24,6 +23,7 @@ from packaging.requirements import Requirement
 from isocell.envs._build import BuildProgress, ProgressCallback
 from isocell.envs._discovery import Interpreter, find_interpreter, inspect_interpreter
 from isocell.envs._registry import Registry
+from isocell.envs._request import EnvRequest
 from isocell.envs._spec import (
     EnvSpec,
     parse_exclude_newer,
@@ -35,53 +35,6 @@ from isocell.envs._store import Environment, EnvStore
 from isocell.errors import BuildError, RequirementError
 
 __all__ = ["EnvRequest", "check_request", "resolve_environment", "spec_for"]
-
-
-@dataclass(frozen=True)
-class EnvRequest:
-    """What a cell (or ``isocell env create``) asks for, as typed.
-
-    Attributes
-    ----------
-    python : str or None
-        A version (``"3.9"``) or an interpreter path.
-    requirements : tuple of str
-        PEP 508 strings from ``--req``.
-    requirement_files : tuple of str
-        Paths from ``-r/--requirements``.
-    env : str or None
-        A registered environment name.
-    system_site_packages : bool
-    index_url : str or None
-    extra_index_urls : tuple of str
-    exclude_newer : str or None
-        ``auto`` (default), ``none``, a date or an RFC 3339 time.
-    builder : str or None
-        ``uv`` (default) or ``virtualenv``.
-    """
-
-    python: str | None = None
-    requirements: tuple[str, ...] = ()
-    requirement_files: tuple[str, ...] = ()
-    env: str | None = None
-    system_site_packages: bool = False
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    exclude_newer: str | None = None
-    builder: str | None = None
-
-    @property
-    def builds(self) -> bool:
-        """True when the request describes a new environment rather than an existing one."""
-        return bool(
-            self.requirements
-            or self.requirement_files
-            or self.system_site_packages
-            or self.index_url
-            or self.extra_index_urls
-            or self.builder
-            or (self.exclude_newer not in (None, "auto"))
-        )
 
 
 def _host_interpreter() -> Interpreter:

@@ -20,7 +20,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from isocell.errors import RequirementError
+from isocell.envs._request import BUILDERS
+from isocell.errors import RequirementError, shown
 
 __all__ = [
     "BUILDERS",
@@ -39,16 +40,6 @@ MAX_REQUIREMENT_LENGTH = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EXAMPLES = "such as 'pandas==1.4.4', 'numpy>=1.23,<2' or 'name @ https://host/name-1.0.whl'"
 
-
-def shown(text: str, limit: int = 80) -> str:
-    """``text`` cut to ``limit`` characters for a message, saying how long it was."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text)} characters)"
-
-
-#: The builders an environment may be made with.
-BUILDERS = ("uv", "virtualenv")
 
 # Packages the child side needs in every built environment: the kernel, and cloudpickle for
 # values that only cloudpickle can carry between equal Python versions (Airflow's

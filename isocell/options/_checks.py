@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from isocell.envs import check_name
-from isocell.envs._spec import shown
-from isocell.errors import OptionError, RegistryError
+from isocell.errors import OptionError, RegistryError, shown
 
 __all__ = ["argparse_type", "cell_name", "environment_name", "identifier", "seconds"]
 

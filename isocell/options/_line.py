@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from isocell.envs import EnvRequest
-from isocell.envs._spec import shown
-from isocell.errors import OptionError
+from isocell.errors import OptionError, shown
 from isocell.options._table import OPTIONS, add_arguments, environment_request, read_namespace
 
 __all__ = ["CellOptions", "Word", "parse_cell_options", "split_line", "unexpanded"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from isocell.envs import EnvRequest
-from isocell.envs._spec import BUILDERS
+from isocell.envs._request import BUILDERS
 from isocell.errors import OptionError
 from isocell.options._checks import cell_name, environment_name, identifier, seconds
 

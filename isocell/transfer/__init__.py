@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from isocell.transfer import _protocol as protocol
 from isocell.transfer._host import (
     WIRE_SOURCES,
     Codec,
@@ -19,5 +20,6 @@ __all__ = [
     "fingerprint",
     "host_minor",
     "payload_path",
+    "protocol",
     "remove_stale_payloads",
 ]

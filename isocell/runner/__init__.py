@@ -1,0 +1,10 @@
+"""The cell runner and its pool of child kernels: the layer between the front doors (the
+magics) and the core (environments, kernels, transfer, analysis)."""
+
+from __future__ import annotations
+
+from isocell.runner._cell import CellRequest, CellResult
+from isocell.runner._pool import KernelPool, KernelRecord, PooledKernel
+from isocell.runner._runner import CellRunner
+
+__all__ = ["CellRequest", "CellResult", "CellRunner", "KernelPool", "KernelRecord", "PooledKernel"]

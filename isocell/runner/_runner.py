@@ -1,0 +1,267 @@
+"""The cell runner: one ``%%isolated`` cell, run as if it had run in the notebook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from isocell.envs import Environment, EnvRequest, EnvStore, Registry, resolve_environment
+from isocell.envs._build import ProgressCallback
+from isocell.errors import (
+    BrokenEnvironmentError,
+    CellError,
+    ChildDiedError,
+    InterpreterNotFoundError,
+)
+from isocell.kernel import ExecuteReply, OutputSink, execute
+from isocell.runner._cell import (
+    CellPlan,
+    CellRequest,
+    CellResult,
+    interrupted_loading,
+    plan_cell,
+    raise_load_errors,
+    raise_transfer_errors,
+)
+from isocell.runner._pool import KernelPool, PooledKernel
+from isocell.transfer import apply_outputs, payload_path, protocol, remove_stale_payloads
+
+__all__ = ["CellRunner"]
+
+
+class CellRunner:
+    """The isolated cells of one notebook kernel: their environments and child kernels.
+
+    Parameters
+    ----------
+    store : EnvStore or None
+        Where environments are built; default: ``$ISOCELL_HOME``.
+
+    Attributes
+    ----------
+    pool : KernelPool
+        The child kernels, one per environment.
+    last : CellResult or None
+        The latest successful cell, for inspection.
+    """
+
+    def __init__(self, store: EnvStore | None = None) -> None:
+        store = store or EnvStore()
+        self.registry = Registry(store.home)
+        self.pool = KernelPool(store)
+        self.last: CellResult | None = None
+        remove_stale_payloads()
+        self._environments: dict[EnvRequest, Environment] = {}
+
+    @property
+    def store(self) -> EnvStore:
+        """Where environments are built (and a damaged one rebuilt, by the pool)."""
+        return self.pool.store
+
+    @store.setter
+    def store(self, store: EnvStore) -> None:
+        self.pool.store = store
+
+    def run(
+        self,
+        request: CellRequest,
+        namespace: MutableMapping[str, Any],
+        sink: OutputSink | None = None,
+        progress: ProgressCallback | None = None,
+        hidden: Callable[[str], bool] | None = None,
+    ) -> CellResult:
+        """Run one isolated cell and update ``namespace`` as if it had run locally.
+
+        1. resolve the environment (built once, then reused);
+        2. get its child kernel from the pool (started once, then kept);
+        3. analyse the cell: the names it reads, binds, deletes and may change in place;
+        4. send the inputs the child does not hold already (a payload file its agent loads);
+        5. execute the cell, relaying its outputs; the agent dumps its outputs to a payload;
+        6. collect: decode every output;
+        7. publish: only now does ``namespace`` change (all or nothing).
+
+        Parameters
+        ----------
+        request : CellRequest
+        namespace : mutable mapping
+            The notebook namespace: read for inputs, updated with outputs on success only.
+        sink : OutputSink or None
+            Receives the cell's outputs live.
+        progress : callable or None
+            Receives build progress, if the environment must be built.
+        hidden : callable or None
+            ``hidden(name)`` is True for namespace entries that are never inputs.
+
+        Raises
+        ------
+        CellError
+            The cell raised (or was interrupted) in the child; its traceback is attached.
+        TransferError
+            A variable could not cross; nothing was changed.
+        ChildDiedError
+            The child died; nothing was changed, and the next cell starts a new child.
+        BrokenEnvironmentError
+            The environment cannot run a kernel and isocell cannot rebuild it; nothing was
+            changed.
+        IsocellError
+            Any other failure (environment, interpreter, requirement).
+        """
+        environment = self.environment(request.environment, progress)
+        child = self.pool.kernel_for(environment, restart=request.restart, progress=progress)
+        try:
+            plan = plan_cell(request, namespace, hidden)
+            sent = {n: v for n, v in plan.inputs.items() if not child.unchanged(n, v)}
+            # Whatever happens next, the child's copy of what the cell may change is unknown.
+            for name in {*plan.outputs, *plan.candidates, *plan.deletes, *plan.binds}:
+                child.holds.pop(name, None)
+            with payload_path("in") as inbox, payload_path("out") as outbox:
+                reply = self._execute(request, child, plan, sent, namespace, sink, (inbox, outbox))
+                summary = protocol.answer(reply.user_expressions, "dump", environment.label, reply)
+                raise_transfer_errors(summary, "cannot be returned to the notebook")
+                unpacked = child.codec.read_outputs(outbox)  # mapped; the file goes next
+        except ChildDiedError:
+            self.pool.discard(environment.key)
+            raise
+        values = apply_outputs(unpacked, namespace)  # type: ignore[arg-type]
+        deleted = list(summary.get("deleted", []))
+        for name in deleted:
+            namespace.pop(name, None)
+        for name, value in values.items():
+            child.remember(name, value)
+        for name in summary.get("unchanged", []):
+            if name in plan.inputs:
+                child.remember(name, plan.inputs[name])
+        child.cells_run += 1
+        used = child.environment  # the environment rebuilt, if the pool had to
+        self.last = CellResult(used, sorted(sent), sorted(values), deleted, reply.display)
+        return self.last
+
+    def environment(
+        self, request: EnvRequest, progress: ProgressCallback | None = None
+    ) -> Environment:
+        """The environment ``request`` names, built if needed (remembered while it exists).
+
+        Raises
+        ------
+        BrokenEnvironmentError
+            If a registered external interpreter (``--env NAME``) no longer exists.
+        """
+        known = self._environments.get(request)
+        if known is not None:
+            if known.python.exists():
+                return known
+            if known.spec is not None:
+                # isocell's own environment lost its interpreter and is rebuilt below: the
+                # child running from its folder must not see that happen under it.
+                self.pool.stop(known.key)
+        try:
+            environment = resolve_environment(request, self.store, self.registry, progress)
+        except InterpreterNotFoundError as error:
+            if request.env is None:
+                raise
+            raise BrokenEnvironmentError(
+                request.env,
+                error.request,
+                "its interpreter no longer exists (or no longer runs)",
+                f"Recreate that interpreter, or register another one: `isocell env remove "
+                f"{request.env}`, then `isocell env add {request.env} --python PATH`.",
+            ) from None
+        self._environments[request] = environment
+        return environment
+
+    def close(self) -> None:
+        """Stop every child (the notebook kernel is going away)."""
+        self.pool.stop_all()
+
+    def _execute(
+        self,
+        request: CellRequest,
+        child: PooledKernel,
+        plan: CellPlan,
+        sent: dict[str, Any],
+        namespace: Mapping[str, Any],
+        sink: OutputSink | None,
+        payloads: tuple[Path, Path],
+    ) -> ExecuteReply:
+        """Send the inputs and run the cell; the reply of a cell that ran without error.
+
+        Inputs ride on the cell's own request (one round trip, not two) where the child's
+        agent can load them as the cell's first act: it needs the header line to stand in
+        for, so not for a body that starts with a cell magic, nor under ipykernel < 6.
+        """
+        inbox, outbox = payloads
+        code = request.code_with_header()
+        inline = bool(child.info.get("inline")) and code != request.code
+        loads = bool(sent or plan.candidates)
+        if loads and not inline:
+            self._send_apart(child, plan, sent, namespace)
+        metadata = None
+        if inline and loads:
+            path = _write_inputs(child, inbox, sent, namespace)
+            metadata = protocol.inline_load(path, plan.candidates)
+        dump = protocol.dump_expressions(outbox, plan.outputs, plan.candidates, plan.deletes)
+        reply = execute(
+            child.kernel,
+            code,
+            sink,
+            user_expressions=dump,
+            timeout=request.timeout,
+            metadata=metadata,
+        )
+        if metadata and reply.status == "error" and reply.ename == "TransferFailed":
+            raise_load_errors(json.loads(reply.evalue), sent)
+        if metadata and reply.status == "error" and reply.ename == "LoadInterrupted":
+            raise interrupted_loading()
+        if reply.status != "ok":
+            evalue = reply.evalue
+            if reply.timed_out:
+                evalue = f"{evalue} (the cell ran past --timeout {request.timeout:g} s)"
+            raise CellError(reply.ename or "Error", evalue, reply.traceback)
+        if metadata:
+            _remember_sent(child, sent, plan)
+        return reply
+
+    def _send_apart(
+        self, child: PooledKernel, plan: CellPlan, sent: dict[str, Any], namespace: Any
+    ) -> None:
+        """Ship ``sent`` into the child in a request of its own and fingerprint the
+        candidates there. The payload file lives only until the child has loaded it: a long
+        cell must not keep a copy of its inputs in ``/dev/shm``, nor leave one behind if the
+        notebook kernel is killed while it runs."""
+        with payload_path("in") as inbox:
+            path = _write_inputs(child, inbox, sent, namespace)
+            reply = execute(
+                child.kernel,
+                "",
+                None,
+                silent=True,
+                store_history=False,
+                user_expressions=protocol.load_expressions(path, plan.candidates),
+            )
+        if reply.interrupted:
+            raise interrupted_loading()
+        label = child.environment.label
+        raise_load_errors(protocol.answer(reply.user_expressions, "load", label, reply), sent)
+        _remember_sent(child, sent, plan)
+
+
+def _write_inputs(
+    child: PooledKernel, inbox: Path, sent: Mapping[str, Any], namespace: Mapping[str, Any]
+) -> str:
+    """Write ``sent`` into the payload file ``inbox``; the path for the child's agent (``""``
+    when there is nothing to send)."""
+    if not sent:
+        return ""
+    for name in sent:
+        child.holds.pop(name, None)
+    child.codec.write_inputs(inbox, sent, namespace)
+    return str(inbox)
+
+
+def _remember_sent(child: PooledKernel, sent: Mapping[str, Any], plan: CellPlan) -> None:
+    """Once the child has loaded them: the inputs it now holds as they were sent."""
+    for name, value in sent.items():
+        if name not in plan.candidates and name not in plan.binds:
+            child.remember(name, value)

@@ -1,0 +1,105 @@
+"""The host's half of the agent protocol: what drives the child's agent, and its answers.
+
+The child's half is :mod:`isocell.transfer._wire.agent`, run from source. The host installs it
+with :func:`bootstrap_code` plus :func:`setup_expressions`, then asks it to load inputs
+(:func:`load_expressions`, or metadata on the cell's own request, :func:`inline_load`) and to
+dump outputs (:func:`dump_expressions`). Each call is a Jupyter ``user_expressions`` entry
+evaluated after the request's code (Jupyter messaging protocol, ``execute_request``); its
+result is a JSON string that :func:`answer` decodes. This module sends nothing itself: the
+cell runner executes what it returns, through :mod:`isocell.kernel`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from isocell.errors import IsocellError
+from isocell.transfer._host import WIRE_SOURCES, host_minor
+
+__all__ = [
+    "answer",
+    "bootstrap_code",
+    "dump_expressions",
+    "inline_load",
+    "load_expressions",
+    "setup_expressions",
+]
+
+_AGENT = "__import__('__isocell__').agent"
+
+
+def bootstrap_code() -> str:
+    """Code that makes the wire modules the package ``__isocell__`` in the child.
+
+    Nothing enters the user's namespace: the outer ``exec`` gets a dictionary of its own.
+    """
+    return (
+        "exec('import sys, types\\n"
+        'pkg = types.ModuleType("__isocell__")\\n'
+        "pkg.__path__ = []\\n"
+        'sys.modules["__isocell__"] = pkg\\n'
+        "for name, text in SOURCES:\\n"
+        '    m = types.ModuleType("__isocell__." + name)\\n'
+        '    m.__package__ = "__isocell__"\\n'
+        "    sys.modules[m.__name__] = m\\n"
+        "    setattr(pkg, name, m)\\n"
+        '    exec(compile(text, "<isocell " + name + ">", "exec"), m.__dict__)\\n\', '
+        f"{{'SOURCES': {WIRE_SOURCES!r}}})"
+    )
+
+
+def setup_expressions() -> dict[str, str]:
+    """The agent's setup, after :func:`bootstrap_code`: answers ``python`` (the child's
+    ``major.minor``), ``cloudpickle`` (bool) and ``inline`` (whether inputs may ride on the
+    cell's own request)."""
+    return {"setup": f"{_AGENT}.setup({host_minor()!r})"}
+
+
+def load_expressions(path: str, candidates: Sequence[str]) -> dict[str, str]:
+    """Load the payload at ``path`` (``""``: none) and fingerprint ``candidates`` (names the
+    cell may change in place); answers ``errors`` by name."""
+    return {"load": f"{_AGENT}.load({path!r}, {list(candidates)!r})"}
+
+
+def inline_load(path: str, candidates: Sequence[str]) -> dict[str, Any]:
+    """The ``execute_request`` metadata that makes the agent load inputs as the cell's first
+    act (it fails the cell with ``TransferFailed`` or ``LoadInterrupted``)."""
+    return {"isocell_load": {"path": path, "candidates": list(candidates)}}
+
+
+def dump_expressions(
+    outbox: Path, outputs: Sequence[str], candidates: Sequence[str], deletes: Sequence[str]
+) -> dict[str, str]:
+    """Write ``outputs``, and the ``candidates`` that changed, to the payload ``outbox``;
+    answers ``errors``, ``deleted`` and ``unchanged``."""
+    call = (
+        f"{_AGENT}.dump({str(outbox)!r}, {list(outputs)!r}, {list(candidates)!r}, "
+        f"{list(deletes)!r})"
+    )
+    return {"dump": call}
+
+
+def answer(expressions: dict[str, Any], key: str, label: str, reply: Any) -> dict[str, Any]:
+    """Decode the agent's answer to the call ``key`` from a reply's ``user_expressions``.
+
+    Raises
+    ------
+    IsocellError
+        If the child did not answer (its request failed first) or the agent raised.
+    """
+    value = expressions.get(key)
+    if value is None:
+        raise IsocellError(
+            f"the child kernel ({label}) did not answer ({reply.status}: {reply.evalue})"
+        )
+    if value.get("status") != "ok":
+        raise IsocellError(
+            f"isocell's agent failed in the child kernel ({label}): "
+            f"{value.get('ename')}: {value.get('evalue')}"
+        )
+    text = value["data"]["text/plain"]
+    return dict(json.loads(ast.literal_eval(text)))
