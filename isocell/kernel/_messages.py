@@ -9,18 +9,16 @@ message is handed to an :class:`OutputSink` (Jupyter messaging protocol 5.x: ``s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from isocell.errors import ChildDiedError
 from isocell.kernel._lifecycle import ChildKernel
+from isocell.kernel._supervision import INTERRUPT_GRACE, Supervisor
 
-__all__ = ["ExecuteReply", "OutputSink", "execute"]
+__all__ = ["ExecuteReply", "OutputSink", "Watch", "exchange", "execute"]
 
-# How long an interrupted or timed-out child gets to answer before it is killed (seconds).
-INTERRUPT_GRACE = 10.0
-# How often to check that the child still lives while it is silent (seconds).
-_LIVENESS_PERIOD = 0.5
 # After the reply, how long the child's last outputs and its "idle" status may keep the cell
 # waiting once nothing more arrives (seconds). A PUB socket drops messages for a subscriber
 # that falls behind (ZMQ's high-water mark), the idle status among them: without this bound a
@@ -93,6 +91,19 @@ class ExecuteReply:
     timed_out: bool = False
 
 
+class Watch(Protocol):
+    """Who decides what happens while a request runs (:class:`~isocell.kernel._supervision.
+    Supervisor`): told each pass of the loop, and of the notebook's interrupt."""
+
+    def tick(self, now: float, quiet: bool) -> None: ...
+
+    def interrupt(self, now: float) -> None: ...
+
+
+#: ``poll(milliseconds) -> (iopub ready, shell ready)``.
+Poll = Callable[[int], tuple[bool, bool]]
+
+
 def execute(
     child: ChildKernel,
     code: str,
@@ -109,7 +120,7 @@ def execute(
     The notebook's interrupt (KeyboardInterrupt here) interrupts the child, which keeps its
     state; the reply then says ``interrupted``. A second interrupt, or no answer within
     ``INTERRUPT_GRACE`` seconds, kills the child. ``timeout`` interrupts, then kills, the same
-    way.
+    way (the policy: :class:`~isocell.kernel._supervision.Supervisor`).
 
     Parameters
     ----------
@@ -132,8 +143,6 @@ def execute(
     ChildDiedError
         If the child dies or has to be killed before replying.
     """
-    import zmq
-
     client = child.client
     if client is None:
         raise ChildDiedError(child.label, "it was stopped")
@@ -147,71 +156,98 @@ def execute(
         "stop_on_error": True,
     }
     request = client.session.msg("execute_request", content, metadata=metadata or {})
+    supervisor = Supervisor(child, time.monotonic(), timeout, INTERRUPT_GRACE)
+    result = exchange(client, request, sink, supervisor, _zmq_poll(client))
+    result.interrupted, result.timed_out = supervisor.interrupted, supervisor.timed_out
+    return result
+
+
+def _zmq_poll(client: Any) -> Poll:
+    import zmq
+
+    poller = zmq.Poller()
+    iopub, shell = client.iopub_channel.socket, client.shell_channel.socket
+    poller.register(iopub, zmq.POLLIN)
+    poller.register(shell, zmq.POLLIN)
+
+    def poll(milliseconds: int) -> tuple[bool, bool]:
+        ready = dict(poller.poll(milliseconds))
+        return iopub in ready, shell in ready
+
+    return poll
+
+
+def exchange(
+    client: Any,
+    request: dict[str, Any],
+    sink: OutputSink | None,
+    watch: Watch,
+    poll: Poll,
+    clock: Callable[[], float] = time.monotonic,
+) -> ExecuteReply:
+    """Send ``request`` and read its messages until its reply and its idle status came.
+
+    Outputs go to ``sink`` in order as they arrive. This loop decides nothing about the
+    child: each pass it tells ``watch`` the time and whether the child was quiet, and hands
+    it the notebook's ``KeyboardInterrupt``; whatever ``watch`` raises ends the exchange.
+
+    Parameters
+    ----------
+    client
+        jupyter_client's ``KernelClient`` (its ``shell_channel`` and ``iopub_channel``:
+        ``send``, ``msg_ready``, ``get_msg``).
+    request : dict
+        The message to send on the shell channel.
+    sink : OutputSink or None
+    watch : Watch
+    poll : callable
+        Waits up to the milliseconds given for a channel to have a message.
+    clock : callable
+        Seconds, monotonic.
+
+    Returns
+    -------
+    ExecuteReply
+        Its ``interrupted`` and ``timed_out`` are left to the caller (the watch knows).
+    """
     client.shell_channel.send(request)
     msg_id = request["header"]["msg_id"]
-    poller = zmq.Poller()
-    poller.register(client.iopub_channel.socket, zmq.POLLIN)
-    poller.register(client.shell_channel.socket, zmq.POLLIN)
     reply: dict[str, Any] | None = None
     idle = False
     result = ExecuteReply(status="ok")
-    started = time.monotonic()
-    deadline = started + timeout if timeout else None
-    interrupted_at: float | None = None
-    last_check = last_output = started
-    replied_at = 0.0
+    last_output = replied_at = clock()
     relay = _Relay(sink, result)
     while reply is None or not idle:
         try:
-            ready = dict(poller.poll(100))
-            if client.iopub_channel.socket in ready:
+            iopub_ready, shell_ready = poll(100)
+            if iopub_ready:
                 for _ in range(_BATCH):
                     if not client.iopub_channel.msg_ready():
                         break
                     message = client.iopub_channel.get_msg(timeout=0)
                     if message["parent_header"].get("msg_id") != msg_id:
                         continue
-                    last_output = time.monotonic()
+                    last_output = clock()
                     if message["msg_type"] == "status":
                         idle = message["content"]["execution_state"] == "idle"
                     else:
                         relay.message(message)
                 relay.flush()
-            if client.shell_channel.socket in ready:
+            if shell_ready:
                 while client.shell_channel.msg_ready():
                     message = client.shell_channel.get_msg(timeout=0)
                     if message["parent_header"].get("msg_id") == msg_id:
                         reply = message["content"]
-                        replied_at = time.monotonic()
-            now = time.monotonic()
+                        replied_at = clock()
+            now = clock()
             if reply is not None and not idle and now - max(last_output, replied_at) > IOPUB_GRACE:
                 result.output_lost = True
                 if sink is not None:
                     sink.stream("stderr", OUTPUT_LOST)
                 break
-            if deadline is not None and now > deadline and interrupted_at is None:
-                result.timed_out = result.interrupted = True
-                interrupted_at = now
-                child.interrupt()
-            if interrupted_at is not None and now - interrupted_at > INTERRUPT_GRACE:
-                child.stop(now=True)
-                raise ChildDiedError(
-                    child.label, f"it did not stop within {INTERRUPT_GRACE:.0f} s and was killed"
-                )
-            if now - last_check > _LIVENESS_PERIOD and not ready:
-                last_check = now
-                if not child.is_alive():
-                    detail = child.exit_detail()
-                    child.stop(now=True)
-                    raise ChildDiedError(child.label, detail)
+            watch.tick(now, quiet=not (iopub_ready or shell_ready))
         except KeyboardInterrupt:
-            if interrupted_at is not None:
-                # Interrupted twice: the user wants out now.
-                child.stop(now=True)
-                raise ChildDiedError(child.label, "interrupted twice and killed") from None
-            result.interrupted = True
-            interrupted_at = time.monotonic()
-            child.interrupt()
+            watch.interrupt(clock())
     assert reply is not None
     result.status = reply.get("status", "error")
     result.user_expressions = reply.get("user_expressions") or {}
