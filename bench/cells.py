@@ -275,8 +275,8 @@ def load_ext_figure(runs: int) -> Figure:
         "ms",
         ours,
         peers,
-        "≤ 150 ms",
-        statistics.median(ours.values) <= 150,
+        "≤ 100 ms",
+        statistics.median(ours.values) <= 100,
     )
 
 

@@ -26,7 +26,7 @@ def test_bench_command_writes_the_overhead_figures_with_their_peers(tmp_path):
     assert "| magic overhead (ms): %load_ext in a fresh process | %load_ext isocell |" in text
     assert "%load_ext autoreload (IPython's own)" in text
     assert "ast.parse of the same cell (floor)" in text
-    assert "target ≤ 150 ms:" in text
+    assert "target ≤ 100 ms:" in text
 
 
 def test_the_committed_results_hold_every_figure_the_issue_asks_for():
