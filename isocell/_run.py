@@ -5,13 +5,20 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def run_notebook(path: Path, output: str | None, timeout: float) -> int:
+def run_notebook(
+    path: Path,
+    output: str | None,
+    timeout: float,
+    parameters: Mapping[str, Any] | None = None,
+    context: tuple[str, Mapping[str, Any]] | None = None,
+) -> int:
     """Execute every cell of ``path`` in a fresh kernel of the current Python.
 
     Prints, for each ``%%isolated`` cell, its magic line and its outputs as text (an image or
@@ -25,6 +32,13 @@ def run_notebook(path: Path, output: str | None, timeout: float) -> int:
         Where to write the executed notebook (with outputs); None: nowhere.
     timeout : float
         Seconds each cell may take.
+    parameters : mapping or None
+        Values for the notebook's parameters, set in a cell added after the one tagged
+        ``parameters`` (papermill's convention, :func:`isocell.params.inject_parameters`).
+    context : (str, mapping) or None
+        A logical date (ISO 8601) and a conf: the context of a manual Airflow run is bound
+        after the parameters (:func:`isocell.context.bind`); ``params`` holds the declared
+        parameters' values with the conf over them, and the conf sets the parameters it names.
 
     Raises
     ------
@@ -38,11 +52,30 @@ def run_notebook(path: Path, output: str | None, timeout: float) -> int:
 
     from isocell.dag._collect import read_notebook
     from isocell.errors import ExportError, IsocellError
+    from isocell.params import add_context_cell, declared_parameters, inject_parameters
 
     try:
         notebook = read_notebook(path)
     except ExportError as error:
         raise IsocellError(f"cannot run: {error.reason}") from None
+    given = dict(parameters or {})
+    if context is not None:
+        declared = declared_parameters(notebook)
+        conf = dict(context[1])
+        # Airflow's conf overrides params, and a task reading a parameter gets the run's value.
+        given = {**{k: v for k, v in conf.items() if k in declared}, **given}
+        params = {k: v for k, v in declared.items() if v is not ...}
+        params.update({k: v for k, v in given.items() if k in declared})
+        params.update(conf)
+    unknown = inject_parameters(notebook, given)
+    if context is not None:
+        add_context_cell(notebook, context[0], params)
+    if unknown:
+        print(
+            f"isocell: the notebook's cell tagged parameters does not set {', '.join(unknown)}; "
+            "they are set all the same",
+            file=sys.stderr,
+        )
     if output is not None:
         # Checked before the notebook runs: a run of minutes must not end in a failed write.
         where = Path(output)

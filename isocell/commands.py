@@ -109,6 +109,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="per-cell time limit (default 1800)",
     )
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a parameter of the notebook's cell tagged parameters (repeatable; the value "
+        "read as papermill reads it: True, False, None, a number, else text)",
+    )
+    run.add_argument(
+        "--logical-date",
+        metavar="DATE",
+        help="bind the context of a manual Airflow run at this date (YYYY-MM-DD or ISO 8601) "
+        "in the notebook, as %%isocell context does",
+    )
+    run.add_argument(
+        "--conf",
+        metavar="JSON",
+        help="the run's conf (a JSON object): it becomes params, and sets the parameters it "
+        "names; implies the context (now, without --logical-date)",
+    )
     return parser
 
 
@@ -150,8 +172,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "run":
         from isocell._run import run_notebook
+        from isocell.params import parameter_value
 
-        return run_notebook(Path(args.notebook), args.output, args.timeout)
+        values = {name: parameter_value(text) for name, text in args.parameter}
+        context = None
+        if args.logical_date is not None or args.conf is not None:
+            from isocell.context import parse_conf, parse_logical_date
+
+            moment = parse_logical_date(args.logical_date)  # checked before anything runs
+            context = (moment.isoformat(), parse_conf(args.conf))
+        return run_notebook(Path(args.notebook), args.output, args.timeout, values, context)
     return 2
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "ExportError",
     "InterpreterNotFoundError",
     "IsocellError",
+    "NameTakenError",
     "OptionError",
     "RegistryError",
     "RegistryRepairedWarning",
@@ -208,6 +209,22 @@ class RegistryError(IsocellError):
         return f"environment registry {self.path}: {self.reason}"
 
 
+class NameTakenError(RegistryError):
+    """A new environment's name is registered already (``path``: the registry file)."""
+
+    def __init__(self, path: str, name: str) -> None:
+        super().__init__(
+            path,
+            f"an environment named {name!r} exists already; choose another name, or remove it "
+            f"first (isocell env remove {name})",
+        )
+        self.args = (path, name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 class RegistryRepairedWarning(UserWarning):
     """The registry of named environments was damaged and has been repaired.
 
@@ -310,8 +327,8 @@ class ExportError(IsocellError):
     Parameters
     ----------
     cell : int or None
-        The cell's position in the notebook (0-based, as Jupyter counts cells), if one is at
-        fault.
+        The cell's position in the notebook (0-based, as nbformat lists cells), if one is at
+        fault. The message counts from 1, as a person counts the cells they see.
     line : int or None
         The line within that cell (1-based), if known.
     reason : str
@@ -327,5 +344,5 @@ class ExportError(IsocellError):
     def __str__(self) -> str:
         where = ""
         if self.cell is not None:
-            where = f"cell {self.cell}" + (f", line {self.line}" if self.line else "") + ": "
+            where = f"cell {self.cell + 1}" + (f", line {self.line}" if self.line else "") + ": "
         return f"cannot export: {where}{self.reason}"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the runner, its kernels and transfer load with the first is
 __all__ = ["IsolatedMagics", "register", "unregister"]
 
 # What `%isocell` does itself, and what it passes to the `isocell` command.
-_OWN_COMMANDS = ("kernels", "stop", "restart")
+_OWN_COMMANDS = ("kernels", "stop", "restart", "context")
 _COMMANDS = (*_OWN_COMMANDS, "envs", "pythons", "env", "export", "run")
 
 
@@ -217,6 +217,7 @@ class IsolatedMagics(Magics):
 
             %isocell envs | pythons          list named environments / interpreters
             %isocell kernels                 the running child kernels
+            %isocell context [--logical-date DATE] [--conf JSON]   an Airflow run's context
             %isocell restart [ENV]           restart one child (or all)
             %isocell stop [ENV]              stop one child (or all)
             %isocell env create|add|list|show|remove ...   as the `isocell` command
@@ -253,6 +254,9 @@ class IsolatedMagics(Magics):
             raise IsocellError(f"%isocell {line} failed (exit code {code})")
 
     def _own_command(self, command: str, rest: list[str]) -> None:
+        if command == "context":
+            self._context(rest)
+            return
         if command == "kernels":
             if rest:
                 raise UsageError(f"%isocell kernels takes no arguments, not {' '.join(rest)!r}")
@@ -279,6 +283,58 @@ class IsolatedMagics(Magics):
             "stopped" if command == "stop" else "restarted (a new child starts with the next cell)"
         )
         print(f"{verb}: {', '.join(stopped) or 'nothing'}")
+
+    def _context(self, words: list[str]) -> None:
+        """``%isocell context [--logical-date DATE] [--conf JSON]``: bind the context of a
+        manual Airflow run in the notebook (:func:`isocell.context.run_context`). ``params``
+        is the saved notebook's parameters (its cell tagged parameters) with the conf over
+        them, and a conf value for a parameter also sets that variable, as a task reading it
+        under Airflow would get the run's value."""
+        import argparse
+
+        from isocell.context import parse_conf, parse_logical_date, run_context
+
+        class Parser(argparse.ArgumentParser):
+            def error(self, message: str) -> Any:
+                raise UsageError(f"{self.prog}: {message}")
+
+        parser = Parser(prog="%isocell context", add_help=False)
+        parser.add_argument("--logical-date", metavar="DATE")
+        parser.add_argument("--conf", metavar="JSON")
+        args = parser.parse_args(words)
+        moment, conf = parse_logical_date(args.logical_date), parse_conf(args.conf)
+        shell = self.shell
+        assert shell is not None
+        declared = self._declared_parameters()
+        params = {name: shell.user_ns[name] for name in declared if name in shell.user_ns}
+        params.update(conf)
+        for name, value in conf.items():
+            if name in declared:
+                shell.user_ns[name] = value
+        context = run_context(moment, params)
+        shell.user_ns.update(context)
+        print(
+            f"context of a manual run at {context['ts']} (run_id {context['run_id']}): "
+            f"{', '.join(context)}"
+        )
+
+    def _declared_parameters(self) -> dict[str, Any]:
+        """The parameters of the saved notebook, if this kernel knows which notebook it runs."""
+        import os
+
+        import nbformat
+
+        from isocell.params import declared_parameters
+
+        shell = self.shell
+        assert shell is not None
+        path = os.environ.get("JPY_SESSION_NAME") or shell.user_ns.get("__vsc_ipynb_file__")
+        if not path or not str(path).endswith(".ipynb") or not os.path.isfile(str(path)):
+            return {}
+        try:
+            return declared_parameters(nbformat.read(str(path), as_version=4))
+        except Exception:  # an unreadable file: no parameters known, as for an unsaved one
+            return {}
 
     def _notebook_path(self) -> str:
         """The running notebook's file: Jupyter Server names it in ``JPY_SESSION_NAME``, VS

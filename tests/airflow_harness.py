@@ -321,6 +321,8 @@ def dags_test(
     *,
     env: dict[str, str] | None = None,
     timeout: float = 900,
+    logical_date: str | None = None,
+    conf: dict[str, object] | None = None,
 ) -> DagsTestResult:
     """Run one DAG run of ``dag_id`` with ``airflow dags test`` in Airflow 3.
 
@@ -341,6 +343,10 @@ def dags_test(
         Extra environment variables for Airflow and, through inheritance, for its tasks.
     timeout : float
         Seconds before the run (and every process it started) is killed.
+    logical_date : str, optional
+        The run's logical date (``airflow dags test DAG_ID DATE``); default: now.
+    conf : dict, optional
+        The run's conf (``-c JSON``).
 
     Returns
     -------
@@ -361,8 +367,13 @@ def dags_test(
         run_env = {**_airflow_env(home, dag_folder, bin_dir), **(env or {})}
         started = time.monotonic()
         # A session of its own, so that a timeout kills the virtualenv tasks' children too.
+        command = [str(bin_dir / "airflow"), "dags", "test", dag_id]
+        if logical_date is not None:
+            command.append(logical_date)
+        if conf is not None:
+            command += ["-c", json.dumps(conf)]
         with subprocess.Popen(
-            [str(bin_dir / "airflow"), "dags", "test", dag_id],
+            command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

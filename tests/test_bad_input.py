@@ -227,13 +227,19 @@ NOTEBOOKS: list[tuple[str, str, tuple[str, ...]]] = [
     ("nbformat 4 missing keys", "invalid4.ipynb", ("invalid4.ipynb", NOTEBOOK_RULE)),
     ("empty notebook", "empty.ipynb", ("empty.ipynb", NO_WORK)),
     ("no cell that does work", "markdown.ipynb", ("markdown.ipynb", NO_WORK, "markdown")),
-    ("cell with a syntax error", "syntax.ipynb", ("cell 1, line 2", "syntax error")),
-    ("magic line, unknown option", "unknownopt.ipynb", ("cell 0, line 1", "'--nope'")),
-    ("magic line, bad requirement", "badreq.ipynb", ("cell 0, line 1", "pandas; rm -rf /")),
-    ("magic line, bad --in", "badin.ipynb", ("cell 0, line 1", "'1x'", "identifier")),
-    ("magic line, missing --env", "missingenv.ipynb", ("cell 0, line 1", "'nosuch'")),
-    ("bad cell after a good one", "twocells.ipynb", ("cell 1, line 1", "'3.99'")),
-    ("!pip", "pip.ipynb", ("cell 0, line 2", "'!pip install six'", "requirements")),
+    ("cell with a syntax error", "syntax.ipynb", ("cell 2, line 2", "syntax error")),
+    ("magic line, unknown option", "unknownopt.ipynb", ("cell 1, line 1", "'--nope'")),
+    ("magic line, bad requirement", "badreq.ipynb", ("cell 1, line 1", "pandas; rm -rf /")),
+    ("magic line, bad --in", "badin.ipynb", ("cell 1, line 1", "'1x'", "identifier")),
+    ("magic line, missing --env", "missingenv.ipynb", ("cell 1, line 1", "'nosuch'")),
+    ("bad cell after a good one", "twocells.ipynb", ("cell 2, line 1", "'3.99'")),
+    ("!pip", "pip.ipynb", ("cell 1, line 2", "'!pip install six'", "requirements")),
+    ("a name nothing defines", "undefined.ipynb", ("cell 3, line 2", "'totl'", "NameError")),
+    (
+        "an isolated cell reads a name nothing defines",
+        "undefined_isolated.ipynb",
+        ("cell 1, line 3", "'rows'", "no cell above it"),
+    ),
 ]
 DAG_ID_RULE = "1-250 letters"
 SCHEDULE_RULE = "cron expression"
@@ -477,6 +483,18 @@ def _rows() -> list[Row]:
         ),
         command("run a folder", ["run", "{work}/folder.ipynb"], "is a folder", NOTEBOOK_RULE),
         command("run not JSON", ["run", "{work}/notjson.ipynb"], "notjson.ipynb", NOTEBOOK_RULE),
+        command(
+            "run a parameter that is no variable name",
+            ["run", "{work}/nb.ipynb", "-p", "1x", "5"],
+            "'1x'",
+            "not a Python variable name",
+        ),
+        command(
+            "run a parameter without a value",
+            ["run", "{work}/nb.ipynb", "-p", "n"],
+            "-p/--parameter",
+            "expected 2 arguments",
+        ),
         command(
             "run -o in a missing folder",
             ["run", "{work}/nb.ipynb", "-o", "{work}/missing/out.ipynb"],
@@ -1021,6 +1039,19 @@ def make_work(folder: Path) -> Path:
         new_code_cell("%%isolated --python 3.99\ny = x + 1"),
     )
     _notebook(folder, "pip.ipynb", new_code_cell("x = 1\n!pip install six"))
+    _notebook(
+        folder,
+        "undefined.ipynb",
+        new_code_cell("import math\ntotal = math.pi"),
+        new_markdown_cell("# and then"),
+        new_code_cell("print(ds, len(total := [total]))\nresult = totl + 1"),
+    )
+    _notebook(
+        folder,
+        "undefined_isolated.ipynb",
+        new_code_cell("%%isolated --python 3.99\nimport json\nout = json.dumps(rows)"),
+        new_code_cell("rows = [1]"),
+    )
     return folder
 
 

@@ -190,3 +190,24 @@ def test_user_text_cannot_escape_the_docstring(isocell_home, tmp_path):
     assert evil in docstring and 'we"ird.ipynb' in docstring
     calls = [n for n in ast.walk(tree.body[0]) if isinstance(n, ast.Call)]
     assert calls == []  # the docstring is one plain string, nothing runs at import
+
+
+def test_names_from_builtins_the_context_imports_and_cells_above_are_defined(tmp_path):
+    path = notebook(
+        tmp_path,
+        "import math\nfrom collections import Counter",
+        "def scale(x):\n    return x * FACTOR",  # reads a global a later cell defines
+        "FACTOR = 2\nrows = [1, 2]",
+        "counts = Counter(rows)\nlabel = f'{ds} {run_id} {__name__}'\n"
+        "total = scale(math.fsum(rows))",
+    )
+    result = export_notebook(path, tmp_path / "dags")
+    assert result.tasks == ("cell_2", "cell_3")
+
+
+def test_a_function_that_reads_a_name_nothing_defines_is_refused_where_it_is_called(tmp_path):
+    path = notebook(tmp_path, "def scale(x):\n    return x * FACTR", "y = scale(2)")
+    with pytest.raises(ExportError) as caught:
+        export_notebook(path, tmp_path / "dags")
+    assert caught.value.cell == 1 and caught.value.line is None
+    assert "cell 2: 'FACTR' is read here" in str(caught.value)

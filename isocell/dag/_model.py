@@ -10,6 +10,7 @@ independent cells may run in parallel, and a task returns only what later tasks 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ CONTEXT_KEYS = frozenset(
     ts_nodash ts_nodash_with_tz var yesterday_ds yesterday_ds_nodash""".split()
 )
 _TASK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+# What a task body finds without any cell defining it: Python's builtins (``__name__`` and
+# the like included) and the context Airflow passes to a task.
+_PROVIDED = frozenset(dir(builtins)) | CONTEXT_KEYS
 # Methods of builtin containers that change them in place. Across tasks a value changes only
 # through these, ``inplace=True``, or a store into it: a task that calls any other method on
 # an input does not make it an output, so readers of the original need not wait for it.
@@ -169,13 +173,40 @@ def _closure(reads: set[str], scope: _Scope, own: set[str]) -> tuple[list[str], 
     return needed, names
 
 
+def _refuse_undefined(cell: NotebookCell, reads: set[str], scope: _Scope, own: set[str]) -> None:
+    """An export error for the first name the cell (or a function it calls) reads that no
+    earlier cell, its own imports, Python's builtins or Airflow's context defines: the task
+    would fail with ``NameError`` under Airflow."""
+    known = own | set(scope.imports) | set(scope.definitions) | set(scope.producers)
+    undefined = sorted(reads - known - _PROVIDED)
+    if not undefined:
+        return
+    name = undefined[0]
+    lines = [
+        node.lineno
+        for node in ast.walk(ast.parse(cell.source))
+        if isinstance(node, ast.Name) and node.id == name
+    ]
+    line = min(lines) if lines else None  # None: read by a function the cell calls
+    offset = 1 if cell.isolated else 0  # the magic line comes first in the notebook
+    others = f" (nor {', '.join(map(repr, undefined[1:4]))})" if len(undefined) > 1 else ""
+    raise ExportError(
+        cell.index,
+        line + offset if line is not None else None,
+        f"{name!r}{others} is read here but defined by no cell above it, nor by an import, "
+        "Python's builtins or Airflow's context: its task would fail with NameError under "
+        "Airflow. Define it in an earlier cell, or import it",
+    )
+
+
 def build_tasks(cells: list[NotebookCell]) -> list[Task]:
     """The tasks of a notebook, in cell order, with their dataflow.
 
     Raises
     ------
     ExportError
-        For a duplicate or invalid task id, or a cell that does not parse.
+        For a duplicate or invalid task id, a cell that does not parse, or a cell that reads
+        a name nothing defines.
     """
     scope = _Scope()
     tasks: list[Task] = []
@@ -189,6 +220,7 @@ def build_tasks(cells: list[NotebookCell]) -> list[Task]:
             task = Task(task_id, cell, cell.source)
             own = {name for name, _ in imports} | {name for name, _ in definitions}
             needed, reads = _closure(set(names.reads), scope, own)
+            _refuse_undefined(cell, reads, scope, own)
             for name in sorted(reads):
                 producer = scope.producers.get(name)
                 if producer is not None and name not in own:

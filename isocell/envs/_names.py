@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import re
 
-from isocell.errors import RegistryError
+from isocell.errors import NameTakenError, RegistryError
 
 __all__ = ["check_name", "name_taken"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def name_taken(path: object, name: str) -> RegistryError:
+def name_taken(path: object, name: str) -> NameTakenError:
     """The error for a new environment whose ``name`` is registered already, in the words
     every door uses (the command, the REST API, the registry itself)."""
-    return RegistryError(
-        str(path),
-        f"an environment named {name!r} exists already; choose another name, or remove it "
-        f"first (isocell env remove {name})",
-    )
+    return NameTakenError(str(path), name)
 
 
 def check_name(name: str) -> str:

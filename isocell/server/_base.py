@@ -23,6 +23,7 @@ from isocell.errors import (
     ExportError,
     InterpreterNotFoundError,
     IsocellError,
+    NameTakenError,
     RegistryError,
     RequirementError,
 )
@@ -37,6 +38,7 @@ _STATUS: dict[type[IsocellError], int] = {
     InterpreterNotFoundError: 400,
     ExportError: 400,
     EnvironmentNotFoundError: 404,
+    NameTakenError: 409,
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -23,7 +23,7 @@ from isocell.envs import (
     spec_for,
 )
 from isocell.envs import _catalog as catalog
-from isocell.errors import RegistryError, RequirementError
+from isocell.errors import RequirementError
 from isocell.options import BUILD_OPTIONS, environment_request
 from isocell.server._base import ApiError, Body, IsocellHandler
 from isocell.server._tasks import Task, TaskBoard
@@ -134,12 +134,7 @@ class EnvsHandler(_EnvRoute):
         self.accepted(self.board.start("build", name, work))
 
     async def _refuse_if_taken(self, store: EnvStore, name: str) -> None:
-        try:
-            await self.call(catalog.refuse_taken, name, Registry(store.home))
-        except ApiError as error:  # the RegistryError the call turned into a 500
-            if isinstance(error.__cause__, RegistryError):
-                raise ApiError(409, error.__cause__.reason, error="RegistryError") from None
-            raise
+        await self.call(catalog.refuse_taken, name, Registry(store.home))
 
 
 # The fields of POST /isocell/envs, from the options table: a name, whether the interpreter is
