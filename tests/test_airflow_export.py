@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from isocell.dag import export_notebook
@@ -113,3 +114,78 @@ def test_quickstart_dag_runs_in_airflow(isocell_home, tmp_path):
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert set(outcome.task_states.values()) == {"success"}
     assert set(outcome.task_states) == set(result.tasks)
+
+
+def _params_notebook(path: Path) -> Path:
+    """Parameters, the run's context, a plain cell, a same-Python isolated cell and a
+    Python 3.9 virtualenv cell; the last cell writes what each saw to $ISOCELL_RESULTS."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext isocell"),
+        nbformat.v4.new_code_cell(
+            "n = 3  # units per region\nregion = 'north'\nratio = 0.5",
+            metadata={"tags": ["parameters"]},
+        ),
+        nbformat.v4.new_code_cell(
+            "import json, os\ntotal = n * 2\nstamp = f'{ds} {logical_date.year}'"
+        ),
+        nbformat.v4.new_code_cell(
+            f"%%isolated --python {sys.executable} --name same_python\n"
+            "label = f'{region}:{total}:{ts}'"
+        ),
+        nbformat.v4.new_code_cell(
+            "%%isolated --python 3.9 --req six==1.16.0 --name py39\n"
+            "import sys\n"
+            "old = [sys.version_info[:2], n * ratio, logical_date.isoformat(), "
+            "logical_date.tzinfo is not None, ds_nodash]"
+        ),
+        nbformat.v4.new_code_cell(
+            "with open(os.environ['ISOCELL_RESULTS'], 'w') as handle:\n"
+            "    json.dump({'total': total, 'stamp': stamp, 'label': label, 'old': old,\n"
+            "               'params': params, 'end': str(data_interval_end)}, handle)"
+        ),
+    ]
+    nbformat.write(notebook, str(path))
+    return path
+
+
+@needs_py39
+def test_params_and_context_reach_every_kind_of_task(isocell_home, tmp_path):
+    _airflow(3)
+    path = _params_notebook(tmp_path / "params_run.ipynb")
+    notebook_results = tmp_path / "notebook.json"
+    command = [sys.executable, "-m", "isocell.cli", "run", str(path)]
+    run = subprocess.run(
+        [*command, "--logical-date", "2024-06-15", "-p", "n", "5"],
+        env={**os.environ, "ISOCELL_RESULTS": str(notebook_results)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = export_notebook(path, tmp_path / "dags", data_dir=str(tmp_path / "data"))
+    assert "Param(3, type='integer', description='units per region')" in result.text.replace(
+        '"', "'"
+    )
+    dag_results = tmp_path / "airflow.json"
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent,
+        result.dag_id,
+        env={"ISOCELL_RESULTS": str(dag_results), "ISOCELL_VENV_CACHE": str(tmp_path / "venvs")},
+        logical_date="2024-06-15",
+        conf={"n": 5},
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    expected = json.loads(notebook_results.read_text())
+    assert expected["total"] == 10 and expected["old"][0] == [3, 9]
+    assert expected["params"] == {"n": 5, "region": "north", "ratio": 0.5}
+    assert expected["old"][2:] == ["2024-06-15T00:00:00+00:00", True, "20240615"]
+    assert json.loads(dag_results.read_text()) == expected
+
+
+def test_params_and_context_render_for_airflow_2(isocell_home, tmp_path):
+    _airflow(2)
+    path = _params_notebook(tmp_path / "params_run.ipynb")
+    result = export_notebook(path, tmp_path / "dags", airflow=2)
+    assert "from airflow.models.param import Param" in result.text
+    assert airflow_harness.import_errors(result.dag_file.parent, 2) == {}

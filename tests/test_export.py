@@ -211,3 +211,46 @@ def test_a_function_that_reads_a_name_nothing_defines_is_refused_where_it_is_cal
         export_notebook(path, tmp_path / "dags")
     assert caught.value.cell == 1 and caught.value.line is None
     assert "cell 2: 'FACTR' is read here" in str(caught.value)
+
+
+def _tagged(tmp_path, *cells):
+    nb = new_notebook()
+    nb.cells = [
+        new_code_cell(source, metadata={"tags": ["parameters"]} if tagged else {})
+        for source, tagged in cells
+    ]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_the_parameters_cell_is_no_task_and_its_names_come_from_the_run(tmp_path):
+    path = _tagged(
+        tmp_path,
+        ("n = 3  # how many\nlabel: str = 'x'\nnone = None", True),
+        ("total = n * 2\nday = ds", False),
+    )
+    result = export_notebook(path, tmp_path / "dags")
+    assert result.tasks == ("cell_1",)
+    text = result.text
+    assert '"n": Param(3, type="integer", description="how many")' in text
+    assert '"label": Param("x", type="string")' in text
+    assert '"none": Param(None)' in text
+    assert "n=\"{{ params['n'] | tojson }}\"" in text and 'ds="{{ ds }}"' in text
+
+
+@pytest.mark.parametrize(
+    ("cells", "told"),
+    [
+        ([("n = 3", True), ("m = 4", True), ("x = n", False)], "a second cell tagged parameters"),
+        (
+            [("import datetime\nday = datetime.date.today()", True), ("x = 1", False)],
+            "assignments of values to names only",
+        ),
+        ([("day = str(3)", True), ("x = day", False)], "must be a plain value"),
+        ([("n = 3", True), ("x = ti.task_id", False)], "'ti' is in Airflow's context"),
+    ],
+)
+def test_parameters_that_cannot_be_exported(tmp_path, cells, told):
+    with pytest.raises(ExportError, match=told):
+        export_notebook(_tagged(tmp_path, *cells), tmp_path / "dags")

@@ -40,6 +40,8 @@ class NotebookCell:
         The ``%%isolated ...`` line, or ``""``.
     dropped : tuple of str
         The magic lines that were dropped, for comments in the DAG.
+    tags : tuple of str
+        The cell's tags (``parameters`` marks the run's parameters, as papermill's).
     """
 
     index: int
@@ -47,6 +49,12 @@ class NotebookCell:
     options: CellOptions | None = None
     magic_line: str = ""
     dropped: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @property
+    def holds_parameters(self) -> bool:
+        """Whether this is the cell tagged ``parameters``."""
+        return "parameters" in self.tags
 
     @property
     def isolated(self) -> bool:
@@ -163,7 +171,8 @@ def read_cells(path: Path) -> list[NotebookCell]:
             magic_line, _, body = stripped.partition("\n")
             options = _parse_isolated(magic_line[len("%%isolated") :].strip(), index)
             source, dropped = _clean(body, index, 2)
-            cells.append(NotebookCell(index, source, options, magic_line.strip(), dropped))
+            tags = tuple(cell.get("metadata", {}).get("tags", []))
+            cells.append(NotebookCell(index, source, options, magic_line.strip(), dropped, tags))
         elif stripped.startswith("%%"):
             raise ExportError(
                 index, 1, f"the cell magic {stripped.split()[0]!r} cannot be exported"
@@ -171,5 +180,6 @@ def read_cells(path: Path) -> list[NotebookCell]:
         else:
             source, dropped = _clean(text, index, 1)
             if source.strip() or dropped:
-                cells.append(NotebookCell(index, source, None, "", dropped))
+                tags = tuple(cell.get("metadata", {}).get("tags", []))
+                cells.append(NotebookCell(index, source, None, "", dropped, tags))
     return cells

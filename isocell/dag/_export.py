@@ -23,6 +23,7 @@ from typing import Any
 
 from isocell.dag._collect import NotebookCell, read_cells
 from isocell.dag._model import Task, build_tasks
+from isocell.dag._params import read_parameters
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
 from isocell.errors import (
     EnvironmentNotFoundError,
@@ -362,6 +363,7 @@ def export_notebook(
         airflow=airflow,
         data_dir=location,
         environments=environments,
+        parameters=read_parameters(cells),
     )
     text = render_dag(tasks, options)
     folder = dag_file.parent

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from isocell.analysis import analyze_cell
 from isocell.dag._collect import NotebookCell
+from isocell.dag._params import RUN_VALUES, read_parameters
 from isocell.errors import ExportError
 
 __all__ = ["Task", "build_tasks"]
@@ -34,8 +35,8 @@ CONTEXT_KEYS = frozenset(
 )
 _TASK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 # What a task body finds without any cell defining it: Python's builtins (``__name__`` and
-# the like included) and the context Airflow passes to a task.
-_PROVIDED = frozenset(dir(builtins)) | CONTEXT_KEYS
+# the like included) and the values of the run's context that tasks are given.
+_PROVIDED = frozenset(dir(builtins)) | frozenset(RUN_VALUES)
 # Methods of builtin containers that change them in place. Across tasks a value changes only
 # through these, ``inplace=True``, or a store into it: a task that calls any other method on
 # an input does not make it an output, so readers of the original need not wait for it.
@@ -65,6 +66,9 @@ class Task:
         Variables it produces that later tasks read (its return value).
     upstream : dict
         Input name → the task id that produces it.
+    run_values : list of str
+        Names it reads from the run rather than from a task: the DAG's params and values of
+        the run's context (``ds``, ``logical_date``, ...).
     """
 
     task_id: str
@@ -74,6 +78,7 @@ class Task:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     upstream: dict[str, str] = field(default_factory=dict)
+    run_values: list[str] = field(default_factory=list)
 
     def parameter(self, name: str) -> str:
         """The parameter name for input ``name``: itself, unless Airflow would fill it."""
@@ -85,6 +90,7 @@ class _Scope:
     imports: dict[str, str] = field(default_factory=dict)  # name -> import statement
     definitions: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     producers: dict[str, Task] = field(default_factory=dict)
+    params: set[str] = field(default_factory=set)
 
 
 def _segment(source: str, node: ast.stmt) -> str:
@@ -178,6 +184,7 @@ def _refuse_undefined(cell: NotebookCell, reads: set[str], scope: _Scope, own: s
     earlier cell, its own imports, Python's builtins or Airflow's context defines: the task
     would fail with ``NameError`` under Airflow."""
     known = own | set(scope.imports) | set(scope.definitions) | set(scope.producers)
+    known |= scope.params
     undefined = sorted(reads - known - _PROVIDED)
     if not undefined:
         return
@@ -189,6 +196,13 @@ def _refuse_undefined(cell: NotebookCell, reads: set[str], scope: _Scope, own: s
     ]
     line = min(lines) if lines else None  # None: read by a function the cell calls
     offset = 1 if cell.isolated else 0  # the magic line comes first in the notebook
+    if name in CONTEXT_KEYS:
+        raise ExportError(
+            cell.index,
+            line + offset if line is not None else None,
+            f"{name!r} is in Airflow's context, but only {', '.join(RUN_VALUES)} reach an "
+            "exported task; read one of those, or compute the value from them",
+        )
     others = f" (nor {', '.join(map(repr, undefined[1:4]))})" if len(undefined) > 1 else ""
     raise ExportError(
         cell.index,
@@ -210,7 +224,14 @@ def build_tasks(cells: list[NotebookCell]) -> list[Task]:
     """
     scope = _Scope()
     tasks: list[Task] = []
+    parameters = {parameter.name for parameter in read_parameters(cells)}
     for cell in cells:
+        if cell.holds_parameters:
+            # Not a task: its names are the DAG's params, which every run gives.
+            scope.params |= parameters
+            for name in parameters:
+                scope.producers.pop(name, None)
+            continue
         imports, definitions, work = _split(cell)
         names = analyze_cell(cell.source)
         if work or cell.isolated:
@@ -228,6 +249,11 @@ def build_tasks(cells: list[NotebookCell]) -> list[Task]:
                     task.upstream[name] = producer.task_id
                     if name not in producer.outputs:
                         producer.outputs.append(name)
+                elif (
+                    name not in own and name not in scope.imports and name not in scope.definitions
+                ):
+                    if name in scope.params or name in RUN_VALUES:
+                        task.run_values.append(name)
             statements: list[str] = []
             for name in sorted(reads - own - set(task.inputs)):
                 statement = scope.imports.get(name)

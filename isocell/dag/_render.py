@@ -17,6 +17,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 from isocell.dag._model import Task
+from isocell.dag._params import RUN_VALUES, Parameter
 from isocell.errors import ExportError
 
 __all__ = ["DagOptions", "TaskEnvironment", "render_dag"]
@@ -62,6 +63,14 @@ class DagOptions:
     airflow: int = 3
     data_dir: str = "/tmp/isocell-data"
     environments: dict[str, TaskEnvironment] = field(default_factory=dict)
+    parameters: tuple[Parameter, ...] = ()
+
+    def run_value(self, name: str) -> tuple[str, str]:
+        """The template and the kind of value of ``name``, a param or a context value."""
+        for parameter in self.parameters:
+            if parameter.name == name:
+                return parameter.template, "json"
+        return RUN_VALUES[name]
 
 
 def _identifier(task_id: str) -> str:
@@ -82,8 +91,15 @@ def _comment_in_string(code: str) -> bool:
 
 
 def _body(task: Task, options: DagOptions) -> str:
-    used = [name for name, wanted in (("load", task.inputs), ("store", task.outputs)) if wanted]
+    decoded = [n for n in task.run_values if options.run_value(n)[1] != "text"]
+    used = [
+        name
+        for name, wanted in (("load", task.inputs), ("run_value", decoded), ("store", task.outputs))
+        if wanted
+    ]
     lines = [f"from isocell_runtime import {', '.join(used)}", ""] if used else []
+    for name in decoded:
+        lines.append(f"{name} = run_value({name}, {options.run_value(name)[1]!r})")
     for name in task.inputs:
         lines.append(f"{name} = load({task.parameter(name)})")
     imports = [part for part in task.preamble if part.startswith(("import ", "from "))]
@@ -152,10 +168,20 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
     for task in tasks:
         environment = options.environments.get(task.task_id, TaskEnvironment())
         name = _identifier(task.task_id)
-        parameters = ", ".join(task.parameter(n) for n in task.inputs)
+        # Context keys last, with a default: Airflow 2's TaskFlow gives them None defaults, and
+        # a parameter without one may not follow them.
+        context = [n for n in task.run_values if n in RUN_VALUES]
+        plain = [task.parameter(n) for n in task.inputs]
+        plain += [n for n in task.run_values if n not in RUN_VALUES]
+        parameters = ", ".join([*plain, *(f"{n}=None" for n in context)])
         call = ", ".join(
-            f"{task.parameter(n)}={_identifier(task.upstream[n])}_result[{n!r}]"
-            for n in task.inputs
+            [
+                *(
+                    f"{task.parameter(n)}={_identifier(task.upstream[n])}_result[{n!r}]"
+                    for n in task.inputs
+                ),
+                *(f"{n}={options.run_value(n)[0]!r}" for n in task.run_values),
+            ]
         )
         rendered.append(
             {
@@ -171,12 +197,20 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
                 "assign": bool(task.outputs),
             }
         )
+    params = [
+        f"{p.name!r}: Param({p.default!r}"
+        + (f", type={p.json_type!r}" if p.json_type else "")
+        + (f", description={p.description!r}" if p.description else "")
+        + ")"
+        for p in options.parameters
+    ]
     text = jinja.get_template("dag.py.j2").render(
         options=options,
         tasks=rendered,
         uses_external=any(t["kind"] == "external_python" for t in rendered),
         uses_virtualenv=any(t["kind"] == "virtualenv" for t in rendered),
         function=_identifier(options.dag_id),
+        params=params,
     )
     return _format(text)
 

@@ -71,3 +71,20 @@ def load(reference):  # type: ignore[no-untyped-def]
         else:
             _cache[target] = exchange.Unpacked(target).apply({}, bind=False)
     return _cache[target][key]
+
+
+def run_value(text, kind):  # type: ignore[no-untyped-def]
+    """A value of the run, from the text Airflow rendered for a templated argument.
+
+    ``kind``: ``"json"`` (params), ``"datetime"`` (ISO 8601, timezone-aware; ``""`` is None,
+    a run without a logical date), anything else: the text itself.
+    """
+    if kind == "json":
+        import json
+
+        return json.loads(text)
+    if kind == "datetime":
+        import datetime
+
+        return datetime.datetime.fromisoformat(text) if text else None
+    return text
