@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "Connection",
+    "Variable",
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -24,3 +30,13 @@ def unload_ipython_extension(ipython: Any) -> None:
     from isocell.magics import unregister
 
     unregister(ipython)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from isocell import Variable, Connection``: Airflow's call shapes, Airflow's local
+    # sources (isocell.transfer._wire.variables); loaded on first use.
+    if name in ("Variable", "Connection"):
+        from isocell.transfer._wire import variables
+
+        return getattr(variables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -106,6 +106,8 @@ def _body(task: Task, options: DagOptions) -> str:
     definitions = [part for part in task.preamble if part not in imports]
     blocks = ["\n".join(imports)] if imports else []
     code = "\n\n".join([*blocks, *definitions, task.code.strip("\n")]).strip("\n")
+    environment = options.environments.get(task.task_id, TaskEnvironment())
+    code = _airflow_lookups(code, task, environment, options.airflow)
     literal = _comment_in_string(code)
     if literal:
         # Shipped as one string literal, so that no line of it starts with "#"; it runs in a
@@ -121,6 +123,35 @@ def _body(task: Task, options: DagOptions) -> str:
         )
         lines.append(f"return store({{{values}}}, {task.task_id!r}, {options.data_dir!r})")
     return "\n".join(lines)
+
+
+# ``from isocell import Variable, Connection`` in a cell (isocell.transfer._wire.variables).
+_ISOCELL_IMPORT = re.compile(r"^(\s*)from isocell import (.+)$", re.MULTILINE)
+
+
+def _airflow_lookups(code: str, task: Task, environment: TaskEnvironment, airflow: int) -> str:
+    """A task's code with isocell's Variable and Connection replaced by Airflow's own, which
+    have the same call shapes (``airflow.sdk`` in Airflow 3).
+
+    Raises
+    ------
+    ExportError
+        For an isolated task, or Airflow 2: not exported yet (their values would have to
+        reach the task as templated arguments).
+    """
+    found = _ISOCELL_IMPORT.search(code)
+    if found is None:
+        return code
+    if environment.kind != "python" or airflow != 3:
+        where = "an isolated task" if environment.kind != "python" else "Airflow 2"
+        raise ExportError(
+            task.cell.index,
+            None,
+            f"{found.group(0).strip()!r}: Variables and Connections are exported for tasks in "
+            f"Airflow's own environment with Airflow 3, not yet for {where}; read them in a "
+            "plain cell and pass the values on",
+        )
+    return _ISOCELL_IMPORT.sub(r"\1from airflow.sdk import \2", code)
 
 
 def _decorator(task: Task, environment: TaskEnvironment) -> str:

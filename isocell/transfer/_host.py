@@ -35,7 +35,17 @@ from isocell.transfer._wire import exchange
 __all__ = ["WIRE_SOURCES", "Codec", "host_minor", "payload_path", "remove_stale_payloads"]
 
 # The wire modules in the order they import each other; each child runs them from source.
-_WIRE_ORDER = ("framing", "arrays", "restore", "frames", "source", "codec", "exchange", "agent")
+_WIRE_ORDER = (
+    "framing",
+    "arrays",
+    "restore",
+    "frames",
+    "source",
+    "codec",
+    "exchange",
+    "variables",
+    "agent",
+)
 WIRE_SOURCES = [
     (name, (Path(_wire.__file__).parent / f"{name}.py").read_text(encoding="utf-8"))
     for name in _WIRE_ORDER

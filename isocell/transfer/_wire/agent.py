@@ -12,7 +12,7 @@ import os
 import sys
 import types
 
-from . import exchange
+from . import exchange, variables
 
 _state: dict = {"host": "", "digests": {}}
 
@@ -40,6 +40,7 @@ def setup(host_minor):  # type: ignore[no-untyped-def]
     :func:`_load_first`): ipykernel >= 6 tells which request a cell belongs to.
     """
     _state["host"] = host_minor
+    _offer_isocell()
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -55,6 +56,24 @@ def setup(host_minor):  # type: ignore[no-untyped-def]
             "inline": inline,
         }
     )
+
+
+def _offer_isocell():  # type: ignore[no-untyped-def]
+    """``from isocell import Variable, Connection`` in a child whose environment has no
+    isocell: a module of that name with just those (and nothing if isocell is installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("isocell") is None:
+        module = types.ModuleType("isocell")
+        module.__doc__ = "Airflow's Variables and Connections in an isolated cell."
+        for name in ("Variable", "Connection", "VariableNotFound", "ConnectionNotFound"):
+            setattr(module, name, getattr(variables, name))
+        sys.modules["isocell"] = module
+
+
+def secret_values():  # type: ignore[no-untyped-def]
+    """The Variable and Connection secrets read in this child (JSON), to hide in output."""
+    return json.dumps(variables.secret_values())
 
 
 class TransferFailed(Exception):

@@ -1,0 +1,202 @@
+"""Airflow's Variables and Connections in the notebook and in isolated cells, from Airflow's
+local sources: environment variables and LocalFilesystemBackend files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from isocell import Connection, Variable
+from isocell.transfer._wire.variables import ConnectionNotFound, VariableNotFound
+from tests import airflow_harness
+
+
+@pytest.fixture(autouse=True)
+def _no_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ISOCELL_VARIABLES_FILE", "ISOCELL_CONNECTIONS_FILE", "AIRFLOW__SECRETS__BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_variable_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_API_TOKEN", "s3cr3t")
+    monkeypatch.setenv("AIRFLOW_VAR_SETTINGS", '{"n": 5}')
+    assert Variable.get("api_token") == "s3cr3t"
+    assert Variable.get("settings", deserialize_json=True) == {"n": 5}
+    assert Variable.get("missing", default="x") == "x"
+    assert Variable.get("missing", default=None) is None
+    with pytest.raises(KeyError, match="VARIABLE_NOT_FOUND: Variable missing does not exist"):
+        Variable.get("missing")
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml", ".env"])
+def test_variables_from_a_local_filesystem_backend_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    path = tmp_path / f"variables{suffix}"
+    text = {
+        ".json": '{"region": "north", "limits": {"n": 5}}',
+        ".yaml": "region: north\nlimits:\n  n: 5\n",
+        ".env": '# comment\nregion=north\nlimits={"n": 5}\n',
+    }[suffix]
+    path.write_text(text)
+    monkeypatch.setenv("ISOCELL_VARIABLES_FILE", str(path))
+    assert Variable.get("region") == "north"
+    assert Variable.get("limits", deserialize_json=True) == {"n": 5}
+    # The environment comes first, as in Airflow.
+    monkeypatch.setenv("AIRFLOW_VAR_REGION", "south")
+    assert Variable.get("region") == "south"
+
+
+def test_airflows_own_backend_setting_names_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "v.json").write_text('{"k": "from airflow settings"}')
+    monkeypatch.setenv(
+        "AIRFLOW__SECRETS__BACKEND",
+        "airflow.secrets.local_filesystem.LocalFilesystemBackend",
+    )
+    monkeypatch.setenv(
+        "AIRFLOW__SECRETS__BACKEND_KWARGS",
+        json.dumps({"variables_file_path": str(tmp_path / "v.json")}),
+    )
+    assert Variable.get("k") == "from airflow settings"
+
+
+URIS = [
+    "postgres://user:pa%2Fss@db.example:5432/warehouse",
+    "postgresql://u:p@h/s",
+    "my-conn-type://login:password@host:1234/schema?param1=val1&param2=val2",
+    "aws://?__extra__=%7B%22region_name%22%3A+%22eu-west-1%22%2C+%22n%22%3A+1%7D",
+    "http://https%3A%2F%2Fapi.example/",
+    "sqlite://",
+]
+
+
+def _fields(connection: Any) -> dict[str, Any]:
+    names = ("conn_type", "host", "login", "password", "schema", "port", "extra_dejson")
+    return {name: getattr(connection, name) for name in names}
+
+
+def test_connections_from_the_environment_as_uri_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", URIS[0])
+    conn = Connection.get("warehouse")
+    assert _fields(conn) == {
+        "conn_type": "postgres",
+        "host": "db.example",
+        "login": "user",
+        "password": "pa/ss",
+        "schema": "warehouse",
+        "port": 5432,
+        "extra_dejson": {},
+    }
+    assert conn.get_uri() == URIS[0]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_API",
+        json.dumps({"conn_type": "http", "host": "api.example", "extra": {"timeout": 3}}),
+    )
+    assert Connection.get("api").extra_dejson == {"timeout": 3}
+    with pytest.raises(ConnectionNotFound, match="CONNECTION_NOT_FOUND"):
+        Connection.get("nowhere")
+    assert issubclass(VariableNotFound, KeyError)
+
+
+@pytest.mark.slow
+@pytest.mark.airflow
+def test_connections_parse_as_airflow_parses_them(tmp_path: Path) -> None:
+    folder = airflow_harness.airflow_venv(3)
+    if folder is None:
+        pytest.skip(f"Airflow 3 could not be installed: {airflow_harness.build_failure(3)}")
+    script = textwrap.dedent(
+        f"""
+        import json
+        from airflow.models.connection import Connection
+        out = []
+        for uri in {URIS!r}:
+            c = Connection(conn_id="x", uri=uri)
+            out.append([c.conn_type, c.host, c.login, c.password, c.schema, c.port,
+                        c.extra_dejson, c.get_uri()])
+        print(json.dumps(out))
+        """
+    )
+    done = subprocess.run(
+        [str(folder / "python"), "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    airflow = json.loads(done.stdout.strip().splitlines()[-1])
+    ours = []
+    for uri in URIS:
+        c = Connection.from_uri("x", uri)
+        ours.append([*_fields(c).values(), c.get_uri()])
+    assert ours == airflow
+
+
+@pytest.mark.slow
+def test_an_isolated_cell_reads_them_too(
+    ip: Any, ns: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_API_TOKEN", "tok-123")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", URIS[0])
+    ip.run_cell_magic(
+        "isolated",
+        "--restart",
+        "from isocell import Variable, Connection\n"
+        "token = Variable.get('api_token')\n"
+        "host = Connection.get('warehouse').host",
+    )
+    assert (ns["token"], ns["host"]) == ("tok-123", "db.example")
+    ip.run_line_magic("isocell", "stop")
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    notebook = new_notebook()
+    notebook.cells = [new_code_cell(source) for source in sources]
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def test_an_isolated_task_reading_a_variable_is_not_exported_yet(tmp_path: Path) -> None:
+    from isocell.dag import export_notebook
+    from isocell.errors import ExportError
+
+    path = _notebook(
+        tmp_path / "nb.ipynb",
+        "%%isolated --name reader\nfrom isocell import Variable\ntoken = Variable.get('t')",
+    )
+    with pytest.raises(ExportError, match="not yet for an isolated task"):
+        export_notebook(path, tmp_path / "dags")
+
+
+@pytest.mark.slow
+@pytest.mark.airflow
+def test_a_plain_task_reads_airflows_variables_and_connections(tmp_path: Path) -> None:
+    from isocell.dag import export_notebook
+
+    if airflow_harness.airflow_venv(3) is None:
+        pytest.skip(f"Airflow 3 could not be installed: {airflow_harness.build_failure(3)}")
+    path = _notebook(
+        tmp_path / "secrets_run.ipynb",
+        "import json, os\nfrom isocell import Connection, Variable\n"
+        "token = Variable.get('api_token')\nhost = Connection.get('warehouse').host\n"
+        "with open(os.environ['OUT'], 'w') as handle:\n"
+        "    json.dump([len(token), host], handle)",
+    )
+    result = export_notebook(path, tmp_path / "dags")
+    assert "from airflow.sdk import Connection, Variable" in result.text
+    assert "s3cr3t-value" not in result.text
+    out = tmp_path / "out.json"
+    env = {
+        "OUT": str(out),
+        "AIRFLOW_VAR_API_TOKEN": "s3cr3t-value",
+        "AIRFLOW_CONN_WAREHOUSE": URIS[0],
+    }
+    outcome = airflow_harness.dags_test(result.dag_file.parent, result.dag_id, env=env)
+    assert outcome.returncode == 0, outcome.output[-3000:]
+    assert json.loads(out.read_text()) == [12, "db.example"]
