@@ -200,3 +200,58 @@ def test_a_plain_task_reads_airflows_variables_and_connections(tmp_path: Path) -
     outcome = airflow_harness.dags_test(result.dag_file.parent, result.dag_id, env=env)
     assert outcome.returncode == 0, outcome.output[-3000:]
     assert json.loads(out.read_text()) == [12, "db.example"]
+
+
+def test_which_variables_are_secrets_follows_airflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    from isocell.transfer._wire.variables import is_sensitive
+
+    assert is_sensitive("api_token") and is_sensitive("DB_PASSWORD") and is_sensitive("my_secret")
+    assert not is_sensitive("region")
+    monkeypatch.setenv("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "region, other")
+    assert is_sensitive("region")
+
+
+@pytest.mark.slow
+def test_printed_secrets_show_as_stars_in_the_saved_notebook(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import nbformat
+
+    path = _notebook(
+        tmp_path / "nb.ipynb",
+        "%load_ext isocell",
+        "from isocell import Connection, Variable\n"
+        "token = Variable.get('api_token')\nprint('token', token)\n"
+        "print('password', Connection.get('warehouse').password)\n"
+        "print('region', Variable.get('region'))",
+        "%%isolated\nfrom isocell import Variable\nprint('child', Variable.get('api_token'))\n"
+        "import sys\nprint('child error', Variable.get('api_token'), file=sys.stderr)",
+    )
+    env = {
+        **os.environ,
+        "AIRFLOW_VAR_API_TOKEN": "tok-12345",
+        "AIRFLOW_VAR_REGION": "north",
+        "AIRFLOW_CONN_WAREHOUSE": "postgres://u:hunter22@h/s",
+    }
+    out = tmp_path / "out.ipynb"
+    done = subprocess.run(
+        [sys.executable, "-m", "isocell.cli", "run", str(path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    saved = out.read_text()
+    assert "tok-12345" not in saved and "hunter22" not in saved
+    assert "tok-12345" not in done.stdout and "hunter22" not in done.stdout
+    texts = [
+        "".join(o.get("text", ""))
+        for c in nbformat.reads(saved, 4).cells
+        for o in c.get("outputs", [])
+    ]
+    joined = "".join(texts)
+    for line in ("token ***", "password ***", "region north", "child ***", "child error ***"):
+        assert line in joined, joined

@@ -19,14 +19,43 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-__all__ = ["Connection", "ConnectionNotFound", "Variable", "VariableNotFound", "secret_values"]
+__all__ = [
+    "Connection",
+    "ConnectionNotFound",
+    "Variable",
+    "VariableNotFound",
+    "is_sensitive",
+    "mask",
+    "secret_values",
+]
 
 _NOTSET = object()
-# Every value read through Variable.get or a Connection's password: the notebook hides them
-# in the cell's output (Airflow's log masking hides them in task logs).
+# The secrets read so far: printed output shows them as *** (as Airflow's log masking does).
 _READ = set()  # type: ignore[var-annotated]
+# Airflow's rule for which Variables are secrets: a key holding one of these words (its
+# default ``sensitive_var_conn_names`` plus ``[core] sensitive_var_conn_names``); every
+# Connection password is one. Values shorter than 5 characters are not masked (Airflow's
+# secrets masker skips them too: they would hide common words).
+_SENSITIVE = (
+    "access_token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "passphrase",
+    "passwd",
+    "password",
+    "private_key",
+    "secret",
+    "token",
+    "keyfile_dict",
+    "service_account",
+)
+_MIN_LENGTH = 5
+_MASKED_STREAMS = set()  # type: ignore[var-annotated]
 
 
 class VariableNotFound(KeyError):
@@ -45,14 +74,50 @@ class ConnectionNotFound(KeyError):
 
 
 def secret_values():  # type: ignore[no-untyped-def]
-    """The values read so far that output must not show (strings of 3 characters or more)."""
-    return sorted((v for v in _READ if len(v) >= 3), key=len, reverse=True)
+    """The secrets read so far that output must not show, longest first."""
+    return sorted(_READ, key=len, reverse=True)
+
+
+def is_sensitive(key):  # type: ignore[no-untyped-def]
+    """Whether Airflow would mask the Variable ``key`` (its ``should_hide_value_for_key``)."""
+    extra = os.environ.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "")
+    words = _SENSITIVE + tuple(w.strip().lower() for w in extra.split(",") if w.strip())
+    return any(word in key.lower() for word in words)
+
+
+def mask(text):  # type: ignore[no-untyped-def]
+    """``text`` with every secret read so far replaced by ``***``."""
+    secrets = secret_values()
+    if not secrets or not isinstance(text, str):
+        return text
+    return re.sub("|".join(re.escape(s) for s in secrets), "***", text)
 
 
 def _remember(value):  # type: ignore[no-untyped-def]
-    if isinstance(value, str) and value:
+    """A secret: from now on, this process's printed output shows it as ``***``."""
+    if isinstance(value, str) and len(value) >= _MIN_LENGTH and value not in _READ:
         _READ.add(value)
+        _mask_streams()
     return value
+
+
+def _mask_streams():  # type: ignore[no-untyped-def]
+    # The stream objects of the notebook or child kernel (ipykernel's OutStream) stay the same
+    # from cell to cell: their write is wrapped once, where the text still is a str.
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        if stream is None or id(stream) in _MASKED_STREAMS:
+            continue
+        write = stream.write
+
+        def masked(text, _write=write):  # type: ignore[no-untyped-def]
+            return _write(mask(text))
+
+        try:
+            stream.write = masked
+        except (AttributeError, TypeError):
+            continue
+        _MASKED_STREAMS.add(id(stream))
 
 
 def _backend_file(kind):  # type: ignore[no-untyped-def]
@@ -132,7 +197,8 @@ class Variable:
             return default
         if not isinstance(value, str):  # a JSON or YAML file may hold any value
             value = json.dumps(value)
-        _remember(value)
+        if is_sensitive(key):
+            _remember(value)
         return json.loads(value) if deserialize_json else value
 
 
