@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -92,8 +93,11 @@ def run_notebook(
     )
     started = time.monotonic()
     failed = None
+    # The kernel learns which notebook it runs, as under Jupyter Server (%isocell context reads
+    # its parameters cell, %isocell export the file).
+    environ = {**os.environ, "JPY_SESSION_NAME": str(path.resolve())}
     try:
-        client.execute()
+        client.execute(env=environ)
     except CellExecutionError as error:
         failed = error
     seconds = time.monotonic() - started

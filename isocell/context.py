@@ -19,7 +19,18 @@ from typing import Any
 
 from isocell.errors import IsocellError, shown
 
-__all__ = ["CONTEXT_NAMES", "bind", "parse_conf", "parse_logical_date", "run_context"]
+__all__ = [
+    "CONTEXT_NAMES",
+    "bind",
+    "given_context",
+    "parse_conf",
+    "parse_logical_date",
+    "run_context",
+]
+
+# The context ``isocell run --logical-date`` gave this process (a notebook kernel), which the
+# notebook's own ``%isocell context`` line then keeps rather than replaces.
+_GIVEN: dict[str, Any] = {}
 
 #: The names :func:`run_context` binds.
 CONTEXT_NAMES = (
@@ -127,4 +138,11 @@ def bind(
     """
     context = run_context(parse_logical_date(logical_date), params)
     namespace.update(context)
+    _GIVEN.clear()
+    _GIVEN.update(context)
     return context
+
+
+def given_context() -> dict[str, Any]:
+    """The context ``isocell run`` gave this process (:func:`bind`), or ``{}``."""
+    return dict(_GIVEN)

@@ -292,7 +292,7 @@ class IsolatedMagics(Magics):
         under Airflow would get the run's value."""
         import argparse
 
-        from isocell.context import parse_conf, parse_logical_date, run_context
+        from isocell.context import given_context, parse_conf, parse_logical_date, run_context
 
         class Parser(argparse.ArgumentParser):
             def error(self, message: str) -> Any:
@@ -305,6 +305,12 @@ class IsolatedMagics(Magics):
         moment, conf = parse_logical_date(args.logical_date), parse_conf(args.conf)
         shell = self.shell
         assert shell is not None
+        given = given_context()
+        if given:
+            # `isocell run --logical-date/--conf` chose the run: this line does not change it.
+            shell.user_ns.update(given)
+            print(f"context of the run isocell run was given, at {given['ts']} (kept)")
+            return
         declared = self._declared_parameters()
         params = {name: shell.user_ns[name] for name in declared if name in shell.user_ns}
         params.update(conf)

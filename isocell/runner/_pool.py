@@ -38,7 +38,7 @@ class KernelRecord:
     interpreter : str
         The child's Python executable.
     python_version : str
-        Its ``major.minor`` (``"3.9"``), as the child's agent reported it.
+        Its version (``"3.9.18"``), as the child's agent reported it.
     pid : int or None
         The child's process id.
     started : float

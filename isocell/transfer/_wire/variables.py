@@ -194,6 +194,8 @@ class Variable:
                     f"VARIABLE_NOT_FOUND: Variable {key} does not exist: set AIRFLOW_VAR_"
                     f"{key.upper()}, or put it in the file ISOCELL_VARIABLES_FILE names"
                 )
+            if is_sensitive(key):
+                _remember(default)  # Airflow masks a sensitive key's default too
             return default
         if not isinstance(value, str):  # a JSON or YAML file may hold any value
             value = json.dumps(value)
