@@ -1,16 +1,8 @@
 """The ``isocell`` command: environments, interpreters, export and headless runs.
 
-::
-
-    isocell env create NAME [--python 3.9] [--req SPEC ...] [-r FILE] [options]
-    isocell env add NAME --python /path/to/python     register an interpreter, used as it is
-    isocell env list | show NAME | remove NAME
-    isocell pythons                                  the interpreters discovery finds
-    isocell export NOTEBOOK [-o DIR_OR_FILE] [options]
-    isocell run NOTEBOOK [-o OUT]                    execute a notebook, print isolated outputs
-
-A thin front door over :mod:`isocell.commands`: it prints what the command raises as one
-paragraph and turns it into an exit code.
+A thin front door over :mod:`isocell.commands` (its docstring lists the commands; ``isocell
+--help`` prints them): it prints what a command raises as one paragraph and turns it into an
+exit code.
 """
 
 from __future__ import annotations
