@@ -51,9 +51,10 @@ def run_notebook(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    from isocell.context import run_params
     from isocell.dag._collect import read_notebook
     from isocell.errors import ExportError, IsocellError
-    from isocell.params import add_context_cell, declared_parameters, inject_parameters
+    from isocell.params import COMPUTED, add_context_cell, declared_parameters, inject_parameters
 
     try:
         notebook = read_notebook(path)
@@ -62,12 +63,9 @@ def run_notebook(
     given = dict(parameters or {})
     if context is not None:
         declared = declared_parameters(notebook)
-        conf = dict(context[1])
-        # Airflow's conf overrides params, and a task reading a parameter gets the run's value.
-        given = {**{k: v for k, v in conf.items() if k in declared}, **given}
-        params = {k: v for k, v in declared.items() if v is not ...}
-        params.update({k: v for k, v in given.items() if k in declared})
-        params.update(conf)
+        defaults = {k: v for k, v in declared.items() if v is not COMPUTED}
+        params, settings = run_params(declared, {**defaults, **given}, context[1])
+        given.update(settings)
     unknown = inject_parameters(notebook, given)
     if context is not None:
         add_context_cell(notebook, context[0], params)

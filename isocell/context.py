@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from isocell.errors import IsocellError, shown
@@ -26,6 +26,7 @@ __all__ = [
     "parse_conf",
     "parse_logical_date",
     "run_context",
+    "run_params",
 ]
 
 # The context ``isocell run --logical-date`` gave this process (a notebook kernel), which the
@@ -126,6 +127,34 @@ def run_context(
         "run_id": f"manual__{(run_after or _dt.datetime.now(_dt.timezone.utc)).isoformat()}",
         "params": dict(conf or {}),
     }
+
+
+def run_params(
+    declared: Iterable[str], values: Mapping[str, Any], conf: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A run's ``params`` and the parameters its conf sets, by Airflow's rule.
+
+    The conf overrides the params (``dag_run_conf_overrides_params``), and a task that reads
+    a parameter gets the run's value: so a conf entry that names a declared parameter also
+    sets that variable.
+
+    Parameters
+    ----------
+    declared : iterable of str
+        The names the notebook's cell tagged ``parameters`` assigns.
+    values : mapping
+        Their values before the conf (defaults, or what the notebook holds).
+    conf : mapping
+        The run's conf.
+
+    Returns
+    -------
+    (dict, dict)
+        ``params``, and the parameters to set from the conf.
+    """
+    names = set(declared)
+    params = {**{k: v for k, v in values.items() if k in names}, **conf}
+    return params, {k: v for k, v in conf.items() if k in names}
 
 
 def bind(

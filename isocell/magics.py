@@ -292,7 +292,13 @@ class IsolatedMagics(Magics):
         under Airflow would get the run's value."""
         import argparse
 
-        from isocell.context import given_context, parse_conf, parse_logical_date, run_context
+        from isocell.context import (
+            given_context,
+            parse_conf,
+            parse_logical_date,
+            run_context,
+            run_params,
+        )
 
         class Parser(argparse.ArgumentParser):
             def error(self, message: str) -> Any:
@@ -312,11 +318,9 @@ class IsolatedMagics(Magics):
             print(f"context of the run isocell run was given, at {given['ts']} (kept)")
             return
         declared = self._declared_parameters()
-        params = {name: shell.user_ns[name] for name in declared if name in shell.user_ns}
-        params.update(conf)
-        for name, value in conf.items():
-            if name in declared:
-                shell.user_ns[name] = value
+        values = {name: shell.user_ns[name] for name in declared if name in shell.user_ns}
+        params, settings = run_params(declared, values, conf)
+        shell.user_ns.update(settings)
         context = run_context(moment, params)
         shell.user_ns.update(context)
         print(
@@ -326,35 +330,38 @@ class IsolatedMagics(Magics):
 
     def _declared_parameters(self) -> dict[str, Any]:
         """The parameters of the saved notebook, if this kernel knows which notebook it runs."""
-        import os
-
         import nbformat
 
         from isocell.params import declared_parameters
 
-        shell = self.shell
-        assert shell is not None
-        path = os.environ.get("JPY_SESSION_NAME") or shell.user_ns.get("__vsc_ipynb_file__")
-        if not path or not str(path).endswith(".ipynb") or not os.path.isfile(str(path)):
+        path = self._notebook_file()
+        if path is None:
             return {}
         try:
-            return declared_parameters(nbformat.read(str(path), as_version=4))
-        except Exception:  # an unreadable file: no parameters known, as for an unsaved one
+            return declared_parameters(nbformat.read(path, as_version=4))
+        except Exception:  # no file or an unreadable one: no parameters known, as unsaved
             return {}
 
-    def _notebook_path(self) -> str:
-        """The running notebook's file: Jupyter Server names it in ``JPY_SESSION_NAME``, VS
-        Code in ``__vsc_ipynb_file__``. It must be saved: the export reads the file."""
+    def _notebook_file(self) -> str | None:
+        """The running notebook's saved file, or None: Jupyter Server (and ``isocell run``)
+        name it in ``JPY_SESSION_NAME``, VS Code in ``__vsc_ipynb_file__``."""
         import os
 
         shell = self.shell
         assert shell is not None
         path = os.environ.get("JPY_SESSION_NAME") or shell.user_ns.get("__vsc_ipynb_file__")
         if not path or not str(path).endswith(".ipynb"):
+            return None
+        return str(path)
+
+    def _notebook_path(self) -> str:
+        """The running notebook's file. It must be saved: the export reads the file."""
+        path = self._notebook_file()
+        if path is None:
             raise IsocellError(
                 "cannot tell which notebook this is; name it: %isocell export NOTEBOOK.ipynb"
             )
-        return str(path)
+        return path
 
 
 def register(shell: Any) -> None:

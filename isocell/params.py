@@ -17,12 +17,14 @@ from typing import Any
 from isocell.errors import IsocellError, shown
 
 __all__ = [
+    "COMPUTED",
     "CONTEXT_TAG",
     "INJECTED_TAG",
     "PARAMETERS_TAG",
     "add_context_cell",
     "declared_parameters",
     "inject_parameters",
+    "parameter_assignments",
     "parameter_value",
 ]
 
@@ -59,36 +61,57 @@ def _parameters_cell(notebook: Any) -> int | None:
     return None
 
 
+#: Stands for a default that is not a literal (``start = date.today()``).
+COMPUTED = ...
+
+
+def parameter_assignments(source: str) -> list[tuple[int, tuple[str, ...], Any]]:
+    """Each top-level statement of a ``parameters`` cell as ``(line, names, default)``:
+    ``names`` the names it assigns (``()`` for a statement that is no assignment to names),
+    ``default`` the literal it assigns or :data:`COMPUTED`.
+
+    Raises
+    ------
+    SyntaxError
+        When ``source`` does not parse.
+    """
+    import ast
+
+    found: list[tuple[int, tuple[str, ...], Any]] = []
+    for node in ast.parse(source).body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        if not targets or not all(isinstance(t, ast.Name) for t in targets):
+            found.append((node.lineno, (), COMPUTED))
+            continue
+        try:
+            default = ast.literal_eval(node.value)  # type: ignore[attr-defined]
+        except ValueError:
+            default = COMPUTED
+        found.append((node.lineno, tuple(t.id for t in targets), default))  # type: ignore[attr-defined]
+    return found
+
+
 def declared_parameters(notebook: Any) -> dict[str, Any]:
-    """The names the ``parameters`` cell assigns, with their defaults where the default is a
-    literal (``n = 3``; a computed one, ``start = date.today()``, maps to ``...``).
+    """The names the ``parameters`` cell assigns, with their defaults (:data:`COMPUTED` where
+    the default is not a literal).
 
     Returns
     -------
     dict
         Empty when no cell is tagged ``parameters`` or it does not parse.
     """
-    import ast
-
     index = _parameters_cell(notebook)
     if index is None:
         return {}
     try:
-        tree = ast.parse(notebook.cells[index].source)
+        statements = parameter_assignments(notebook.cells[index].source)
     except SyntaxError:
         return {}
-    found: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                value = ...
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    found[target.id] = value
-    return found
+    return {name: default for _, names, default in statements for name in names}
 
 
 def inject_parameters(notebook: Any, values: Mapping[str, Any]) -> list[str]:

@@ -340,7 +340,8 @@ def export_notebook(
     options_schedule, options_start = _schedule(schedule), _start_date(start_date)
     location = _data_dir(data_dir, identifier)
     cells = read_cells(path)
-    tasks = build_tasks(cells)
+    parameters = read_parameters(cells)
+    tasks = build_tasks(cells, parameters)
     if not tasks:
         raise ExportError(
             None,
@@ -363,7 +364,7 @@ def export_notebook(
         airflow=airflow,
         data_dir=location,
         environments=environments,
-        parameters=read_parameters(cells),
+        parameters=parameters,
     )
     text = render_dag(tasks, options)
     folder = dag_file.parent

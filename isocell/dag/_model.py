@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from isocell.analysis import analyze_cell
 from isocell.dag._collect import NotebookCell
-from isocell.dag._params import RUN_VALUES, read_parameters
+from isocell.dag._params import RUN_VALUES, Parameter
 from isocell.errors import ExportError
 
 __all__ = ["Task", "build_tasks"]
@@ -213,8 +213,12 @@ def _refuse_undefined(cell: NotebookCell, reads: set[str], scope: _Scope, own: s
     )
 
 
-def build_tasks(cells: list[NotebookCell]) -> list[Task]:
+def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = ()) -> list[Task]:
     """The tasks of a notebook, in cell order, with their dataflow.
+
+    ``parameters`` are the DAG's params (:func:`~isocell.dag._params.read_parameters` of the
+    same cells): the cell tagged ``parameters`` is no task, and what it assigns comes from
+    the run.
 
     Raises
     ------
@@ -224,12 +228,12 @@ def build_tasks(cells: list[NotebookCell]) -> list[Task]:
     """
     scope = _Scope()
     tasks: list[Task] = []
-    parameters = {parameter.name for parameter in read_parameters(cells)}
+    declared = {parameter.name for parameter in parameters}
     for cell in cells:
         if cell.holds_parameters:
             # Not a task: its names are the DAG's params, which every run gives.
-            scope.params |= parameters
-            for name in parameters:
+            scope.params |= declared
+            for name in declared:
                 scope.producers.pop(name, None)
             continue
         imports, definitions, work = _split(cell)

@@ -10,37 +10,35 @@ gets a ``datetime`` for a date, as the notebook does (:mod:`isocell.context`).
 
 from __future__ import annotations
 
-import ast
 import io
 import tokenize
 from dataclasses import dataclass
 from typing import Any
 
+from isocell.context import CONTEXT_NAMES
 from isocell.dag._collect import NotebookCell
 from isocell.errors import ExportError
+from isocell.params import COMPUTED, parameter_assignments
 
 __all__ = ["RUN_VALUES", "Parameter", "read_parameters"]
 
-#: The context values a task may read: the template Airflow renders, and how the task reads
-#: the text back (``text``: as it is; ``json``; ``datetime``: ISO 8601, empty for None).
-RUN_VALUES: dict[str, tuple[str, str]] = {
-    "ds": ("{{ ds }}", "text"),
-    "ds_nodash": ("{{ ds_nodash }}", "text"),
-    "ts": ("{{ ts }}", "text"),
-    "ts_nodash": ("{{ ts_nodash }}", "text"),
-    "ts_nodash_with_tz": ("{{ ts_nodash_with_tz }}", "text"),
-    "run_id": ("{{ run_id }}", "text"),
-    "logical_date": ("{{ logical_date.isoformat() if logical_date else '' }}", "datetime"),
-    "data_interval_start": (
-        "{{ data_interval_start.isoformat() if data_interval_start else '' }}",
-        "datetime",
-    ),
-    "data_interval_end": (
-        "{{ data_interval_end.isoformat() if data_interval_end else '' }}",
-        "datetime",
-    ),
-    "params": ("{{ dict(params) | tojson }}", "json"),
-}
+# Context values Airflow gives as dates (pendulum's DateTime): rendered as ISO 8601 text,
+# empty for a run without a logical date.
+_DATES = ("logical_date", "data_interval_start", "data_interval_end")
+
+
+def _run_value(name: str) -> tuple[str, str]:
+    if name == "params":
+        return "{{ dict(params) | tojson }}", "json"
+    if name in _DATES:
+        return "{{ " + name + ".isoformat() if " + name + " else '' }}", "datetime"
+    return "{{ " + name + " }}", "text"
+
+
+#: The context values a task may read, those the notebook binds (``isocell.context``): the
+#: template Airflow renders, and how the task reads the text back (``text``: as it is;
+#: ``json``; ``datetime``: ISO 8601, empty for None).
+RUN_VALUES: dict[str, tuple[str, str]] = {name: _run_value(name) for name in CONTEXT_NAMES}
 
 # JSON Schema types of Airflow's Param (its "type"), by the default's Python type.
 _TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
@@ -98,29 +96,23 @@ def read_parameters(cells: list[NotebookCell]) -> tuple[Parameter, ...]:
     cell = tagged[0]
     comments = _comments(cell.source)
     found: dict[str, Parameter] = {}
-    for node in ast.parse(cell.source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else None
-        if isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets = [node.target]
-        if not targets or not all(isinstance(t, ast.Name) for t in targets):
+    for line, names, default in parameter_assignments(cell.source):
+        if not names:
             raise ExportError(
                 cell.index,
-                node.lineno,
+                line,
                 "a cell tagged parameters holds assignments of values to names only "
                 "(n = 3); compute anything else in the cells below it",
             )
-        try:
-            default = ast.literal_eval(node.value)  # type: ignore[attr-defined]
-        except ValueError:
+        if default is COMPUTED:
             raise ExportError(
                 cell.index,
-                node.lineno,
+                line,
                 "a parameter's default must be a plain value (a number, a string, a boolean, "
                 "None, or a list or dict of them): the run gives the value, the DAG its default",
-            ) from None
-        for target in targets:
-            name = target.id  # type: ignore[attr-defined]
-            found[name] = Parameter(name, default, comments.get(node.lineno, ""))
+            )
+        for name in names:
+            found[name] = Parameter(name, default, comments.get(line, ""))
     return tuple(found.values())
 
 

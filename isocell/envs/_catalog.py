@@ -22,11 +22,11 @@ from typing import Any
 from isocell.envs._build import ProgressCallback, env_python
 from isocell.envs._discovery import find_interpreter, inspect_interpreter
 from isocell.envs._installed import installed_cached
-from isocell.envs._registry import NamedEnvironment, Registry, check_name, name_taken
+from isocell.envs._registry import NamedEnvironment, Registry, check_name
 from isocell.envs._resolve import EnvRequest, build, spec_for
 from isocell.envs._spec import EnvSpec
 from isocell.envs._store import _META, EnvStore
-from isocell.errors import InterpreterNotFoundError, RegistryError
+from isocell.errors import InterpreterNotFoundError, NameTakenError, RegistryError
 
 __all__ = [
     "catalog",
@@ -91,7 +91,7 @@ def refuse_taken(name: str, registry: Registry) -> None:
         If ``name`` is taken.
     """
     if name in {entry.name for entry in registry.all()}:
-        raise name_taken(registry.path, name)
+        raise NameTakenError(str(registry.path), name)
 
 
 def describe(

@@ -1,20 +1,14 @@
-"""The rules of an environment's name, and the refusal of a name that is taken."""
+"""The rules of an environment's name."""
 
 from __future__ import annotations
 
 import re
 
-from isocell.errors import NameTakenError, RegistryError
+from isocell.errors import RegistryError
 
-__all__ = ["check_name", "name_taken"]
+__all__ = ["check_name"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def name_taken(path: object, name: str) -> NameTakenError:
-    """The error for a new environment whose ``name`` is registered already, in the words
-    every door uses (the command, the REST API, the registry itself)."""
-    return NameTakenError(str(path), name)
 
 
 def check_name(name: str) -> str:

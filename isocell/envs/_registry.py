@@ -31,11 +31,16 @@ from typing import Any
 from filelock import FileLock
 
 from isocell.envs._files import write_atomic
-from isocell.envs._names import check_name, name_taken
+from isocell.envs._names import check_name
 from isocell.envs._spec import EnvSpec
-from isocell.errors import EnvironmentNotFoundError, RegistryError, RegistryRepairedWarning
+from isocell.errors import (
+    EnvironmentNotFoundError,
+    NameTakenError,
+    RegistryError,
+    RegistryRepairedWarning,
+)
 
-__all__ = ["NamedEnvironment", "Registry", "check_name", "name_taken"]
+__all__ = ["NamedEnvironment", "Registry", "check_name"]
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,7 @@ class Registry:
         with self._locked():
             entries = self._read()
             if name in entries:
-                raise name_taken(self.path, name)
+                raise NameTakenError(str(self.path), name)
             entries[name] = entry.to_dict()
             self._write(entries)
         return entry
