@@ -238,15 +238,9 @@ class KernelPool:
         """A record of each child, in the order they started."""
         return tuple(pooled.record() for pooled in self._kernels.values())
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._kernels
-
     def __iter__(self) -> Iterator[str]:
         """The keys of the environments that have a child."""
         return iter(list(self._kernels))
-
-    def __len__(self) -> int:
-        return len(self._kernels)
 
 
 def _start(environment: Environment) -> PooledKernel:
