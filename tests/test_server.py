@@ -269,6 +269,45 @@ async def test_a_damaged_registry_is_repaired_and_the_listing_answers(jp_fetch, 
     assert len(list(home.glob("registry.json.damaged-*"))) == 1
 
 
+# ---- child kernels -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_kernels_lists_every_notebooks_children_from_their_pools(jp_fetch, jp_root_dir, home):
+    from tests.test_faults import notebook_kernel, pid_alive, wait_for
+
+    notebook = str(write_notebook(jp_root_dir, "x = 1"))
+    cell = f"%%isolated --python {sys.executable}\nimport os\nchild = os.getpid()"
+    assert (await call(jp_fetch, "kernels")) == (200, {"kernels": []})
+    with notebook_kernel(home, JPY_SESSION_NAME=notebook) as kernel:
+        assert kernel.execute(cell)["status"] == "ok"
+        assert kernel.execute(cell)["status"] == "ok"
+        child = int(kernel.value("child"))
+        code, reply = await call(jp_fetch, "kernels")
+        assert code == 200 and len(reply["kernels"]) == 1
+        row = reply["kernels"][0]
+        assert row["pid"] == child and row["owner_pid"] == kernel.pid
+        assert row["notebook"] == notebook and row["cells_run"] == 2 and row["alive"] is True
+        assert row["interpreter"] == sys.executable and row["memory_bytes"] > 1_000_000
+        assert row["python_version"].startswith("{}.{}.".format(*sys.version_info[:2]))
+        # the record the notebook's own %isocell kernels reads
+        pool = "get_ipython().magics_manager.registry['IsolatedMagics'].runner.pool"
+        assert kernel.value(f"{pool}.records()[0].pid") == str(child)
+        assert kernel.execute("%isocell stop")["status"] == "ok"
+        assert (await call(jp_fetch, "kernels")) == (200, {"kernels": []})
+        assert not list((home / "kernels").glob("*.json"))
+        # a notebook kernel killed outright leaves its file; the listing skips and removes it
+        assert kernel.execute(cell)["status"] == "ok"
+        child = int(kernel.value("child"))
+        owner = kernel.pid
+        os.kill(owner, 9)
+        wait_for(lambda: not pid_alive(owner) and not pid_alive(child), 60, "both to end")
+        assert (home / "kernels" / f"{owner}.json").exists()
+        assert (await call(jp_fetch, "kernels")) == (200, {"kernels": []})
+        assert not (home / "kernels" / f"{owner}.json").exists()
+        kernel.manager.restart_kernel(now=True)  # for the context's close()
+
+
 def test_the_task_board_keeps_the_last_tasks_and_every_running_one():
     import logging
     import threading

@@ -2,8 +2,10 @@
 
 Modelled on jupyter_client's ``MultiKernelManager``: callers start or get a kernel, restart
 it, stop one or all, and read public records (:meth:`KernelPool.records`); none reaches into
-the pool's own table. A child that cannot start because its environment is damaged is handled
-here: an environment isocell built is rebuilt once, an interpreter used as it is is reported.
+the pool's own table, and the records are published for the Jupyter server
+(:mod:`isocell.runner._published`) whenever they change. A child that cannot start because
+its environment is damaged is handled here: an environment isocell built is rebuilt once, an
+interpreter used as it is is reported.
 """
 
 from __future__ import annotations
@@ -11,61 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from isocell.envs import Environment, EnvStore
 from isocell.envs._build import ProgressCallback
 from isocell.errors import BrokenEnvironmentError, ChildDiedError
 from isocell.kernel import ChildKernel, execute, kernel_import_error
+from isocell.runner._published import publish
+from isocell.runner._record import KernelRecord, resident_bytes
 from isocell.transfer import Codec, fingerprint, protocol
 
 __all__ = ["KernelPool", "KernelRecord", "PooledKernel"]
-
-
-@dataclass(frozen=True)
-class KernelRecord:
-    """One running (or dead, not yet noticed) child kernel, as listings show it.
-
-    Attributes
-    ----------
-    environment : str
-        The environment's label (its name, or its Python and requirements).
-    name : str or None
-        The environment's registered name, if any.
-    key : str
-        The environment's key (its content address, or its interpreter's for one used as is).
-    interpreter : str
-        The child's Python executable.
-    python_version : str
-        Its version (``"3.9.18"``), as the child's agent reported it.
-    pid : int or None
-        The child's process id.
-    started : float
-        When it started, seconds since the epoch.
-    cells_run : int
-        Cells it has run.
-    memory_bytes : int or None
-        Its resident memory (``VmRSS`` of ``/proc/PID/status``), None where unknown.
-    alive : bool
-        Whether its process is running.
-    """
-
-    environment: str
-    name: str | None
-    key: str
-    interpreter: str
-    python_version: str
-    pid: int | None
-    started: float
-    cells_run: int
-    memory_bytes: int | None
-    alive: bool
-
-    @property
-    def label(self) -> str:
-        """``label (pid N, Python X)``, as ``%isocell kernels`` prints it."""
-        return f"{self.environment} (pid {self.pid}, Python {self.python_version})"
 
 
 @dataclass
@@ -122,7 +80,7 @@ class PooledKernel:
             pid=pid,
             started=self.started,
             cells_run=self.cells_run,
-            memory_bytes=_resident_bytes(pid),
+            memory_bytes=resident_bytes(pid),
             alive=self.kernel.is_alive(),
         )
 
@@ -182,6 +140,7 @@ class KernelPool:
                     f"See the build log in {environment.path}.",
                 ) from None
         self._kernels[environment.key] = pooled
+        self.publish()
         return pooled
 
     def _rebuilt(
@@ -214,6 +173,7 @@ class KernelPool:
         pooled = self._kernels.pop(key, None)
         if pooled is not None:
             pooled.kernel.stop(now=True)
+            self.publish()
 
     def stop(self, target: str | None = None) -> list[str]:
         """Stop the child whose environment's key, label or name is ``target``, or every
@@ -233,6 +193,16 @@ class KernelPool:
     def _stop(self, key: str) -> None:
         pooled = self._kernels.pop(key)
         pooled.kernel.stop()
+        self.publish()
+
+    def cell_ran(self, pooled: PooledKernel) -> None:
+        """Count a cell that ``pooled`` ran."""
+        pooled.cells_run += 1
+        self.publish()
+
+    def publish(self) -> None:
+        """Publish the records under the store's home, for the server's listing."""
+        publish(self.store.home, self.records())
 
     def records(self) -> tuple[KernelRecord, ...]:
         """A record of each child, in the order they started."""
@@ -261,16 +231,3 @@ def _start(environment: Environment) -> PooledKernel:
         kernel.stop(now=True)
         raise
     return PooledKernel(kernel, Codec(info["python"], info["cloudpickle"]), environment, info)
-
-
-def _resident_bytes(pid: int | None) -> int | None:
-    if pid is None:
-        return None
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return None

@@ -133,7 +133,7 @@ class CellRunner:
         for name in summary.get("unchanged", []):
             if name in plan.inputs:
                 child.remember(name, plan.inputs[name])
-        child.cells_run += 1
+        self.pool.cell_ran(child)
         used = child.environment  # the environment rebuilt, if the pool had to
         self.last = CellResult(used, sorted(sent), sorted(values), deleted, reply.display)
         return self.last

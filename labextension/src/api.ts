@@ -67,6 +67,30 @@ export interface IPython {
   source: string;
 }
 
+/**
+ * A child kernel that some notebook's `%%isolated` cells run in (`GET /isocell/kernels`):
+ * the record `%isocell kernels` prints in that notebook.
+ */
+export interface IKernel {
+  /** The environment's label (its name, or its Python and requirements). */
+  environment: string;
+  /** The environment's registered name, if any. */
+  name: string | null;
+  /** The child's Python executable. */
+  interpreter: string;
+  python_version: string;
+  pid: number;
+  /** When it started, seconds since the epoch. */
+  started: number;
+  cells_run: number;
+  /** Resident memory in bytes; `null` when unknown. */
+  memory_bytes: number | null;
+  /** The process id of the notebook kernel whose child it is. */
+  owner_pid: number;
+  /** That notebook's path, when its kernel knows it. */
+  notebook: string | null;
+}
+
 /** The body of `POST /isocell/envs`. */
 export interface ICreateRequest {
   name: string;
@@ -196,6 +220,14 @@ export class IsocellAPI {
     });
   }
 
+  /** The child kernels of every notebook, oldest first. */
+  async listKernels(): Promise<IKernel[]> {
+    const body = asObject(await this._call('kernels'), 'answer');
+    return asArray(body.kernels, 'kernels').map((raw, index) =>
+      parseKernel(raw, `kernels[${index}]`)
+    );
+  }
+
   /**
    * Export a saved notebook to an Airflow DAG file.
    *
@@ -266,6 +298,27 @@ export function parseEnvironment(
         : asString(row.last_used, `${where}.last_used`),
     built: Boolean(row.built),
     kernel_running: Boolean(row.kernel_running)
+  };
+}
+
+/** Check one kernel of an answer. */
+export function parseKernel(raw: unknown, where = 'kernel'): IKernel {
+  const kernel = asObject(raw, where);
+  const optional = <T>(value: unknown, check: (v: unknown) => T): T | null =>
+    value == null ? null : check(value);
+  return {
+    environment: asString(kernel.environment, `${where}.environment`),
+    name: optional(kernel.name, v => asString(v, `${where}.name`)),
+    interpreter: asString(kernel.interpreter, `${where}.interpreter`),
+    python_version: asString(kernel.python_version, `${where}.python_version`),
+    pid: asNumber(kernel.pid, `${where}.pid`),
+    started: asNumber(kernel.started, `${where}.started`),
+    cells_run: asNumber(kernel.cells_run, `${where}.cells_run`),
+    memory_bytes: optional(kernel.memory_bytes, v =>
+      asNumber(v, `${where}.memory_bytes`)
+    ),
+    owner_pid: asNumber(kernel.owner_pid, `${where}.owner_pid`),
+    notebook: optional(kernel.notebook, v => asString(v, `${where}.notebook`))
   };
 }
 

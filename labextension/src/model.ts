@@ -7,6 +7,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   ICreateRequest,
   IEnvironment,
+  IKernel,
   IPython,
   IsocellAPI,
   ITask
@@ -37,6 +38,11 @@ export class EnvironmentsModel {
     return this._environments;
   }
 
+  /** The child kernels of every notebook on the server's machine. */
+  get kernels(): ReadonlyArray<IKernel> {
+    return this._kernels;
+  }
+
   get pythons(): ReadonlyArray<IPython> {
     return this._pythons;
   }
@@ -55,12 +61,20 @@ export class EnvironmentsModel {
     return this._loading;
   }
 
-  /** Read the environments again. Failures are kept in `error`, not thrown. */
+  /**
+   * Read the environments and the running kernels again. Failures are kept in `error`,
+   * not thrown.
+   */
   async refresh(): Promise<void> {
     this._loading = true;
     this._changed.emit();
     try {
-      this._environments = await this.api.listEnvironments();
+      const [environments, kernels] = await Promise.all([
+        this.api.listEnvironments(),
+        this.api.listKernels()
+      ]);
+      this._environments = environments;
+      this._kernels = kernels;
       this._error = null;
     } catch (error) {
       this._error = messageOf(error);
@@ -177,6 +191,7 @@ export class EnvironmentsModel {
 
   private _changed = new Signal<this, void>(this);
   private _environments: IEnvironment[] = [];
+  private _kernels: IKernel[] = [];
   private _pythons: IPython[] = [];
   private _builds: IBuild[] = [];
   private _error: string | null = null;

@@ -124,12 +124,22 @@ test('the sidebar puts "%%isolated --env NAME" into a cell that then runs there'
   );
   await page.notebook.save();
 
-  // The child kernel now runs in that environment.
+  // The child kernel now runs in that environment, and the kernels list shows it with
+  // its notebook (read from the notebook kernel's pool through GET /isocell/kernels).
   await expect(
     environmentItem(panel, ENV).getByRole('img', {
       name: 'A kernel runs in this environment'
     })
   ).toBeVisible();
+  const kernels = panel.getByRole('list', { name: 'Running kernels' });
+  const child = kernels.locator('.jp-isocell-KernelItem', { hasText: ENV });
+  await expect(child).toHaveCount(1);
+  await expect(child).toContainText(NOTEBOOK);
+  await expect(child).toContainText(/\d+ cells? run/);
+  await expect(child).toContainText(/pid \d+/);
+  await panel
+    .locator('.jp-isocell-Kernels')
+    .screenshot({ path: path.join(SHOTS, 'kernels.png') });
 });
 
 test('the copy button puts the line on the clipboard', async ({

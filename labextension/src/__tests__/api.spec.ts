@@ -1,6 +1,12 @@
-import { ExportError, IsocellAPI, parseEnvironment, parseTask } from '../api';
+import {
+  ExportError,
+  IsocellAPI,
+  parseEnvironment,
+  parseKernel,
+  parseTask
+} from '../api';
 import { IsocellRequestError } from '../request';
-import { MockServer, rejection, row, task } from './server';
+import { kernel, MockServer, rejection, row, task } from './server';
 
 describe('IsocellAPI', () => {
   let server: MockServer;
@@ -26,6 +32,29 @@ describe('IsocellAPI', () => {
     });
     await expect(api.listEnvironments()).rejects.toThrow(
       /environments\[0\]\.packages/
+    );
+  });
+
+  it("lists every notebook's child kernels", async () => {
+    server.on('GET kernels', {
+      json: {
+        kernels: [kernel(), kernel({ name: null, notebook: null, pid: 7 })]
+      }
+    });
+    const kernels = await api.listKernels();
+    expect(kernels.map(k => [k.pid, k.name, k.notebook])).toEqual([
+      [4242, 'analytics', '/home/me/work/analysis.ipynb'],
+      [7, null, null]
+    ]);
+    expect(kernels[0].memory_bytes).toBe(73_400_320);
+  });
+
+  it('names the field of a kernel with the wrong shape', () => {
+    expect(() => parseKernel(kernel({ pid: '4242' }), 'kernels[0]')).toThrow(
+      /kernels\[0\]\.pid should be a number/
+    );
+    expect(() => parseKernel(kernel({ notebook: 3 }))).toThrow(
+      /kernel\.notebook/
     );
   });
 

@@ -1,6 +1,6 @@
 import { IsocellAPI } from '../api';
 import { EnvironmentsModel } from '../model';
-import { MockServer, row, task } from './server';
+import { kernel, MockServer, row, task } from './server';
 
 /** Wait until `check` holds (the model follows builds in the background). */
 async function until(check: () => boolean, timeout = 2000): Promise<void> {
@@ -66,6 +66,17 @@ describe('EnvironmentsModel', () => {
     expect(changes).toBeGreaterThan(3);
     model.dismiss('t1');
     expect(model.builds).toHaveLength(0);
+  });
+
+  it('reads the running kernels with the environments', async () => {
+    server.on('GET envs', { json: { environments: [row()] } });
+    server.on('GET kernels', { json: { kernels: [kernel()] } });
+    await model.refresh();
+    expect(model.kernels.map(k => k.pid)).toEqual([4242]);
+    server.on('GET kernels', { json: { kernels: [] } });
+    await model.refresh();
+    expect(model.kernels).toEqual([]);
+    expect(model.error).toBeNull();
   });
 
   it('keeps a refresh failure as its error', async () => {

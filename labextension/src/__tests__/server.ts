@@ -30,6 +30,11 @@ export class MockServer {
   /** Throws like a fetch whose server is down, when set. */
   down = false;
 
+  constructor() {
+    // The sidebar reads the kernels with every refresh; tests about them set their own.
+    this.on('GET kernels', { json: { kernels: [] } });
+  }
+
   readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings(
     {
       baseUrl: 'http://localhost:8888/lab-base/',
@@ -136,6 +141,27 @@ export function task(
     log_offset: 0,
     error: null,
     environment: null,
+    ...overrides
+  };
+}
+
+/** A kernel as the server sends it. */
+export function kernel(
+  overrides: Record<string, unknown> = {}
+): Record<string, unknown> {
+  return {
+    environment: 'analytics',
+    name: 'analytics',
+    key: 'ab12',
+    interpreter: '/home/me/.local/share/isocell/envs/ab12/bin/python',
+    python_version: '3.9.18',
+    pid: 4242,
+    started: 1_735_787_045.5,
+    cells_run: 3,
+    memory_bytes: 73_400_320,
+    alive: true,
+    owner_pid: 4200,
+    notebook: '/home/me/work/analysis.ipynb',
     ...overrides
   };
 }

@@ -20,6 +20,7 @@ import { BuildLog } from './BuildLog';
 import { CreateForm } from './CreateForm';
 import { EnvironmentList } from './EnvironmentList';
 import { ExternalForm } from './ExternalForm';
+import { KernelList } from './KernelList';
 
 /** The sidebar's widget id (also its key in the layout restorer). */
 export const PANEL_ID = 'isocell-environments';
@@ -77,7 +78,7 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: 'Refresh the environments',
+        tooltip: 'Refresh the environments and kernels',
         onClick: () => void _model.refresh()
       })
     );
@@ -103,6 +104,7 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
               commands={this._commands}
               loading={model.loading}
             />
+            <KernelList kernels={model.kernels} />
             {model.builds.map(build => (
               <BuildLog
                 key={build.task.id}

@@ -1,0 +1,206 @@
+"""The pools' records, published for other processes: the Jupyter server's REST API and the
+JupyterLab sidebar list every notebook's child kernels from here.
+
+Layout::
+
+    $ISOCELL_HOME/kernels/<pid>.json    the records of the pool in notebook kernel <pid>
+
+A pool writes its file whenever its kernels change or one runs a cell (a new file, then an
+atomic rename, so a reader never sees half of one), and removes it when its last child stops.
+A notebook kernel killed outright leaves its file behind: readers skip (and remove) the file
+of a process that no longer exists, and list only children whose process still runs the
+interpreter the record names (a pid reused by another program is not taken for the child).
+
+The files are JSON, never unpickled or executed; a file over :data:`MAX_BYTES` or of another
+shape is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from isocell.runner._record import KernelRecord, resident_bytes
+
+__all__ = ["MAX_BYTES", "PublishedKernel", "kernels_folder", "publish", "published_kernels"]
+
+#: Larger files are not read: a pool of a hundred kernels writes about 50 kB.
+MAX_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class PublishedKernel:
+    """A child kernel of some notebook kernel on this machine, as the sidebar lists it.
+
+    Attributes
+    ----------
+    record : KernelRecord
+        The child's record; its ``memory_bytes`` and ``alive`` are read anew when listed.
+    owner_pid : int
+        The process id of the notebook kernel whose pool holds the child.
+    notebook : str or None
+        That notebook's path, as its kernel was told (``JPY_SESSION_NAME``), if known.
+    """
+
+    record: KernelRecord
+    owner_pid: int
+    notebook: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record's fields, plus ``owner_pid`` and ``notebook``."""
+        return {**asdict(self.record), "owner_pid": self.owner_pid, "notebook": self.notebook}
+
+
+def kernels_folder(home: Path) -> Path:
+    """Where the pools of ``home`` (an ``ISOCELL_HOME``) publish their records."""
+    return home / "kernels"
+
+
+def publish(home: Path, records: Iterable[KernelRecord]) -> None:
+    """Write this process's records under ``home``, or remove its file when there are none.
+
+    Never raises for a folder it cannot write: listings are a convenience, the cell's run is
+    not.
+    """
+    folder = kernels_folder(home)
+    target = folder / f"{os.getpid()}.json"
+    payload = [asdict(record) for record in records]
+    try:
+        if not payload:
+            target.unlink(missing_ok=True)
+            return
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        document = {"notebook": os.environ.get("JPY_SESSION_NAME") or None, "kernels": payload}
+        handle, temporary = tempfile.mkstemp(prefix=".publish-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(document, stream)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError:
+        return
+
+
+def published_kernels(home: Path) -> list[PublishedKernel]:
+    """Every live child kernel that a pool of ``home`` published, oldest first.
+
+    Returns
+    -------
+    list of PublishedKernel
+        Those whose process runs now, with memory read now from ``/proc``.
+    """
+    found: list[PublishedKernel] = []
+    try:
+        entries = list(os.scandir(kernels_folder(home)))
+    except OSError:
+        return found
+    for entry in entries:
+        owner = entry.name.removesuffix(".json")
+        if not owner.isdigit() or entry.name == owner:
+            continue
+        if not _process_exists(int(owner)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+            continue
+        document = _read(Path(entry.path))
+        if document is None:
+            continue
+        notebook = document.get("notebook")
+        for record in _records(document.get("kernels")):
+            if record.pid is not None and _runs(record.pid, record.interpreter):
+                current = replace(record, memory_bytes=resident_bytes(record.pid), alive=True)
+                found.append(
+                    PublishedKernel(
+                        current, int(owner), notebook if isinstance(notebook, str) else None
+                    )
+                )
+    found.sort(key=lambda kernel: kernel.record.started)
+    return found
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    if len(raw) > MAX_BYTES:
+        return None
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "environment": (str,),
+    "name": (str, type(None)),
+    "key": (str,),
+    "interpreter": (str,),
+    "python_version": (str,),
+    "pid": (int, type(None)),
+    "started": (int, float),
+    "cells_run": (int,),
+    "memory_bytes": (int, type(None)),
+    "alive": (bool,),
+}
+
+
+def _records(rows: Any) -> list[KernelRecord]:
+    if not isinstance(rows, list):
+        return []
+    names = [field.name for field in fields(KernelRecord)]
+    records = []
+    for row in rows:
+        if not isinstance(row, dict) or set(row) != set(names):
+            continue
+        if all(isinstance(row[name], _TYPES[name]) for name in names):
+            records.append(KernelRecord(**row))
+    return records
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            state = stream.read().rsplit(b")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return not os.path.isdir("/proc") and _signal_zero(pid)
+    except (OSError, IndexError):
+        return False
+    return state != b"Z"
+
+
+def _signal_zero(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _runs(pid: int, interpreter: str) -> bool:
+    """Whether process ``pid`` runs ``interpreter`` (its ``argv[0]``, as the child was
+    launched); where there is no ``/proc``, whether it exists."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as stream:
+            argv = stream.read().split(b"\0")
+    except FileNotFoundError:
+        return not os.path.isdir("/proc") and _signal_zero(pid)
+    except OSError:
+        return False
+    return _process_exists(pid) and os.path.normpath(os.fsdecode(argv[0])) == os.path.normpath(
+        interpreter
+    )
