@@ -11,7 +11,9 @@ from typing import Any
 __version__ = "0.1.0"
 __all__ = [
     "Connection",
+    "ConnectionNotFound",
     "Variable",
+    "VariableNotFound",
     "__version__",
     "load_ipython_extension",
     "unload_ipython_extension",
@@ -35,7 +37,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 def __getattr__(name: str) -> Any:
     # ``from isocell import Variable, Connection``: Airflow's call shapes, Airflow's local
     # sources (isocell.transfer._wire.variables); loaded on first use.
-    if name in ("Variable", "Connection"):
+    if name in ("Variable", "Connection", "VariableNotFound", "ConnectionNotFound"):
         from isocell.transfer._wire import variables
 
         return getattr(variables, name)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,6 +324,7 @@ def dags_test(
     timeout: float = 900,
     logical_date: str | None = None,
     conf: dict[str, object] | None = None,
+    setup: Sequence[Sequence[str]] = (),
 ) -> DagsTestResult:
     """Run one DAG run of ``dag_id`` with ``airflow dags test`` in Airflow 3.
 
@@ -347,6 +349,10 @@ def dags_test(
         The run's logical date (``airflow dags test DAG_ID DATE``); default: now.
     conf : dict, optional
         The run's conf (``-c JSON``).
+    setup : sequence of argument lists
+        ``airflow`` commands run first in the same ``AIRFLOW_HOME``, e.g. ``["variables",
+        "set", "region", "north"]`` or ``["connections", "add", "db", "--conn-uri", URI]``;
+        one that fails raises ``subprocess.CalledProcessError``.
 
     Returns
     -------
@@ -365,6 +371,16 @@ def dags_test(
         home = Path(tmp)
         shutil.copyfile(database, home / "airflow.db")
         run_env = {**_airflow_env(home, dag_folder, bin_dir), **(env or {})}
+        for arguments in setup:
+            subprocess.run(
+                [str(bin_dir / "airflow"), *arguments],
+                env=run_env,
+                cwd=home,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=True,
+            )
         started = time.monotonic()
         # A session of its own, so that a timeout kills the virtualenv tasks' children too.
         command = [str(bin_dir / "airflow"), "dags", "test", dag_id]

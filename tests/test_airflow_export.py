@@ -189,6 +189,10 @@ def test_params_and_context_render_for_airflow_2(isocell_home, tmp_path):
     result = export_notebook(path, tmp_path / "dags", airflow=2)
     assert "from airflow.models.param import Param" in result.text
     assert airflow_harness.import_errors(result.dag_file.parent, 2) == {}
+    path = _lookups_notebook(tmp_path / "lookups_run.ipynb")
+    result = export_notebook(path, tmp_path / "dags2", airflow=2)
+    assert result.text.count("provide(airflow_lookups)") == 3
+    assert airflow_harness.import_errors(result.dag_file.parent, 2) == {}
 
 
 @needs_py39
@@ -225,6 +229,7 @@ def test_the_params_and_secrets_demo_runs_alike_in_airflow(isocell_home, tmp_pat
     saved = (tmp_path / "executed.ipynb").read_text()
     assert "demo-pass-42" not in saved and "demo-token-123" not in saved
     assert "with ***" in saved and "token ***" in saved
+    assert "from warehouse.example token ***" in saved  # printed in the Python 3.9 cell
     result = export_notebook(demo, tmp_path / "dags", data_dir=str(tmp_path / "data"))
     dag_folder_text = "".join(p.read_text() for p in result.files if p.suffix in (".py", ".txt"))
     assert "demo-pass-42" not in dag_folder_text and "demo-token-123" not in dag_folder_text
@@ -242,5 +247,124 @@ def test_the_params_and_secrets_demo_runs_alike_in_airflow(isocell_home, tmp_pat
     )
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert json.loads(dag_results.read_text()) == expected
-    # Not asserted: `airflow dags test` runs tasks in its own process and prints what they
-    # print as it is (Airflow 3.3 masks the task logs of scheduled runs, not this console).
+    assert "from warehouse.example token ***" in outcome.output  # masked in the venv task
+    # Not asserted for the plain cell: `airflow dags test` runs it in its own process and
+    # prints its output as it is (Airflow 3.3 masks the task logs of scheduled runs, not this
+    # console).
+
+
+_TOKEN = "tok-s3cr3t-123"
+_PASSWORD = "s3cr3t-pass"
+_WAREHOUSE = f"postgres://analyst:{_PASSWORD}@db.example:5432/sales?sslmode=require"
+
+
+def _lookups_cell(header: str, name: str) -> str:
+    return (
+        f"{header}from isocell import Connection as C, Variable\n"
+        f"secret = Variable.get('api_token')\n"
+        f"conn = C.get('warehouse')\n"
+        f"print('{name} token', secret, 'password', conn.password)\n"
+        f"{name} = [Variable.get('region'), len(secret), conn.host, conn.port, conn.login,\n"
+        f"        conn.schema, conn.extra_dejson, Variable.get('config', deserialize_json=True),\n"
+        f"        Variable.get('absent', default='fallback'), n]"
+    )
+
+
+def _lookups_notebook(path: Path) -> Path:
+    """A Variable, a JSON Variable, a sensitive Variable and a Connection read in a plain cell,
+    a same-Python isolated cell and a Python 3.9 one; the last cell writes what each read."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext isocell"),
+        nbformat.v4.new_code_cell("n = 3", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(_lookups_cell("import json, os\n", "plain")),
+        nbformat.v4.new_code_cell(
+            _lookups_cell(f"%%isolated --python {sys.executable} --name same_python\n", "same")
+        ),
+        nbformat.v4.new_code_cell(
+            _lookups_cell("%%isolated --python 3.9 --req six==1.16.0 --name py39\n", "old")
+        ),
+        nbformat.v4.new_code_cell(
+            "with open(os.environ['ISOCELL_RESULTS'], 'w') as handle:\n"
+            "    json.dump({'plain': plain, 'same': same, 'old': old}, handle)"
+        ),
+    ]
+    nbformat.write(notebook, str(path))
+    return path
+
+
+@needs_py39
+def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_path):
+    _airflow(3)
+    path = _lookups_notebook(tmp_path / "lookups_run.ipynb")
+    # The notebook reads Airflow's local sources: an environment variable and two files.
+    (tmp_path / "variables.json").write_text(
+        json.dumps({"region": "north", "config": json.dumps({"limit": 7})})
+    )
+    (tmp_path / "connections.json").write_text(json.dumps({"warehouse": _WAREHOUSE}))
+    notebook_results = tmp_path / "notebook.json"
+    executed = tmp_path / "executed.ipynb"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "isocell.cli",
+            "run",
+            str(path),
+            "-p",
+            "n",
+            "5",
+            "-o",
+            str(executed),
+        ],
+        env={
+            **os.environ,
+            "AIRFLOW_VAR_API_TOKEN": _TOKEN,
+            "ISOCELL_VARIABLES_FILE": str(tmp_path / "variables.json"),
+            "ISOCELL_CONNECTIONS_FILE": str(tmp_path / "connections.json"),
+            "ISOCELL_RESULTS": str(notebook_results),
+        },
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    expected = json.loads(notebook_results.read_text())
+    read = ["north", len(_TOKEN), "db.example", 5432, "analyst", "sales"]
+    read += [{"sslmode": "require"}, {"limit": 7}, "fallback", 5]
+    assert expected == {"plain": read, "same": read, "old": read}
+    saved = executed.read_text()
+    assert _TOKEN not in saved and _PASSWORD not in saved
+    assert saved.count("token *** password ***") == 3
+
+    data = tmp_path / "data"
+    result = export_notebook(path, tmp_path / "dags", data_dir=str(data))
+    assert "airflow_lookups" in result.text and "from airflow.sdk import" in result.text
+    dag_results = tmp_path / "airflow.json"
+    # Airflow reads a Variable set by `airflow variables set`, one from AIRFLOW_VAR_ and a
+    # Connection from `airflow connections add`.
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent,
+        result.dag_id,
+        env={
+            "AIRFLOW_VAR_API_TOKEN": _TOKEN,
+            "ISOCELL_RESULTS": str(dag_results),
+            "ISOCELL_VENV_CACHE": str(tmp_path / "venvs"),
+        },
+        conf={"n": 5},
+        setup=[
+            ["variables", "set", "region", "north"],
+            ["variables", "set", "config", json.dumps({"limit": 7})],
+            ["connections", "add", "warehouse", "--conn-uri", _WAREHOUSE],
+        ],
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert json.loads(dag_results.read_text()) == expected
+    written = [p for p in [*result.dag_file.parent.rglob("*"), *data.rglob("*")] if p.is_file()]
+    for secret in (_TOKEN, _PASSWORD):
+        assert not [p for p in written if secret.encode() in p.read_bytes()], secret
+    # The isolated tasks mask what they print themselves. Not asserted for the plain task:
+    # `airflow dags test` runs it in its own process and prints its output as it is (Airflow
+    # masks the task logs of scheduled runs, not this console).
+    assert "same token *** password ***" in outcome.output
+    assert "old token *** password ***" in outcome.output

@@ -162,16 +162,47 @@ def _notebook(path: Path, *sources: str) -> Path:
     return path
 
 
-def test_an_isolated_task_reading_a_variable_is_not_exported_yet(tmp_path: Path) -> None:
+def test_an_isolated_task_receives_its_lookups_as_templates(tmp_path: Path) -> None:
+    from isocell.dag import export_notebook
+
+    path = _notebook(
+        tmp_path / "nb.ipynb",
+        "%%isolated --name reader\nfrom isocell import Variable, Connection as C\n"
+        "token = Variable.get('api_token', default=None)\nhost = C.get(conn_id='db').host\n"
+        "again = Variable.get(key='api_token')",
+    )
+    text = export_notebook(path, tmp_path / "dags").text
+    assert "def reader(airflow_lookups):" in text
+    assert "provide(airflow_lookups)" in text
+    assert "from isocell_runtime.variables import Variable, Connection as C" in text
+    assert """'{{ var.value.get("api_token", "isocell:no-such-variable") }}'""" in text
+    assert """'{{ conn["db"].as_json() }}'""" in text
+    assert text.count("var.value.get") == 1  # one template for the key read twice
+
+
+@pytest.mark.parametrize("call", ["Variable.get(name)", "Variable.get(key=f'{name}')"])
+def test_a_key_that_is_not_a_literal_is_an_export_error(tmp_path: Path, call: str) -> None:
     from isocell.dag import export_notebook
     from isocell.errors import ExportError
 
     path = _notebook(
         tmp_path / "nb.ipynb",
-        "%%isolated --name reader\nfrom isocell import Variable\ntoken = Variable.get('t')",
+        "name = 'k'",
+        f"%%isolated --name reader\nfrom isocell import Variable\ntoken = {call}",
     )
-    with pytest.raises(ExportError, match="not yet for an isolated task"):
+    with pytest.raises(ExportError, match="literal keys") as raised:
         export_notebook(path, tmp_path / "dags")
+    assert "cell 2" in str(raised.value)
+
+
+def test_airflow_2_tasks_receive_lookups_as_templates_too(tmp_path: Path) -> None:
+    from isocell.dag import export_notebook
+
+    path = _notebook(
+        tmp_path / "nb.ipynb", "from isocell import Variable\ntoken = Variable.get('t')"
+    )
+    text = export_notebook(path, tmp_path / "dags", airflow=2).text
+    assert "provide(airflow_lookups)" in text and "airflow.sdk" not in text
 
 
 @pytest.mark.slow

@@ -34,7 +34,7 @@ from isocell.errors import (
 
 __all__ = ["ExportResult", "export_notebook"]
 
-_WIRE = ("framing", "arrays", "restore", "frames", "source", "codec", "exchange")
+_WIRE = ("framing", "arrays", "restore", "frames", "source", "codec", "exchange", "variables")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import textwrap
 import tokenize
 from dataclasses import dataclass, field
 
+from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
 from isocell.dag._model import Task
 from isocell.dag._params import RUN_VALUES, Parameter
 from isocell.errors import ExportError
@@ -90,6 +91,22 @@ def _comment_in_string(code: str) -> bool:
     return False
 
 
+def _code(task: Task) -> str:
+    """The task's own code after the imports and definitions it takes from other cells."""
+    imports = [part for part in task.preamble if part.startswith(("import ", "from "))]
+    definitions = [part for part in task.preamble if part not in imports]
+    blocks = ["\n".join(imports)] if imports else []
+    return "\n\n".join([*blocks, *definitions, task.code.strip("\n")]).strip("\n")
+
+
+def _lookups(task: Task, environment: TaskEnvironment, airflow: int) -> Lookups:
+    """The Variables and Connections that reach ``task`` as a templated argument: those of an
+    isolated task, or of any task for Airflow 2 (which has no ``Connection.get``)."""
+    if environment.kind == "python" and airflow == 3:
+        return Lookups()
+    return find_lookups(_code(task), task.cell.index)
+
+
 def _body(task: Task, options: DagOptions) -> str:
     decoded = [n for n in task.run_values if options.run_value(n)[1] != "text"]
     used = [
@@ -98,16 +115,19 @@ def _body(task: Task, options: DagOptions) -> str:
         if wanted
     ]
     lines = [f"from isocell_runtime import {', '.join(used)}", ""] if used else []
+    environment = options.environments.get(task.task_id, TaskEnvironment())
+    code = _code(task)
+    if _lookups(task, environment, options.airflow):
+        lines.append("from isocell_runtime.variables import provide")
+        lines.append(f"provide({LOOKUPS_ARGUMENT})")
+        code = _ISOCELL_IMPORT.sub(r"\1from isocell_runtime.variables import \2", code)
+    elif environment.kind == "python":
+        # Airflow 3's own Variable and Connection have the same call shapes.
+        code = _ISOCELL_IMPORT.sub(r"\1from airflow.sdk import \2", code)
     for name in decoded:
         lines.append(f"{name} = run_value({name}, {options.run_value(name)[1]!r})")
     for name in task.inputs:
         lines.append(f"{name} = load({task.parameter(name)})")
-    imports = [part for part in task.preamble if part.startswith(("import ", "from "))]
-    definitions = [part for part in task.preamble if part not in imports]
-    blocks = ["\n".join(imports)] if imports else []
-    code = "\n\n".join([*blocks, *definitions, task.code.strip("\n")]).strip("\n")
-    environment = options.environments.get(task.task_id, TaskEnvironment())
-    code = _airflow_lookups(code, task, environment, options.airflow)
     literal = _comment_in_string(code)
     if literal:
         # Shipped as one string literal, so that no line of it starts with "#"; it runs in a
@@ -127,31 +147,6 @@ def _body(task: Task, options: DagOptions) -> str:
 
 # ``from isocell import Variable, Connection`` in a cell (isocell.transfer._wire.variables).
 _ISOCELL_IMPORT = re.compile(r"^(\s*)from isocell import (.+)$", re.MULTILINE)
-
-
-def _airflow_lookups(code: str, task: Task, environment: TaskEnvironment, airflow: int) -> str:
-    """A task's code with isocell's Variable and Connection replaced by Airflow's own, which
-    have the same call shapes (``airflow.sdk`` in Airflow 3).
-
-    Raises
-    ------
-    ExportError
-        For an isolated task, or Airflow 2: not exported yet (their values would have to
-        reach the task as templated arguments).
-    """
-    found = _ISOCELL_IMPORT.search(code)
-    if found is None:
-        return code
-    if environment.kind != "python" or airflow != 3:
-        where = "an isolated task" if environment.kind != "python" else "Airflow 2"
-        raise ExportError(
-            task.cell.index,
-            None,
-            f"{found.group(0).strip()!r}: Variables and Connections are exported for tasks in "
-            f"Airflow's own environment with Airflow 3, not yet for {where}; read them in a "
-            "plain cell and pass the values on",
-        )
-    return _ISOCELL_IMPORT.sub(r"\1from airflow.sdk import \2", code)
 
 
 def _decorator(task: Task, environment: TaskEnvironment) -> str:
@@ -204,6 +199,9 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
         context = [n for n in task.run_values if n in RUN_VALUES]
         plain = [task.parameter(n) for n in task.inputs]
         plain += [n for n in task.run_values if n not in RUN_VALUES]
+        lookups = _lookups(task, environment, options.airflow)
+        if lookups:
+            plain.append(LOOKUPS_ARGUMENT)
         parameters = ", ".join([*plain, *(f"{n}=None" for n in context)])
         call = ", ".join(
             [
@@ -212,6 +210,7 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
                     for n in task.inputs
                 ),
                 *(f"{n}={options.run_value(n)[0]!r}" for n in task.run_values),
+                *([f"{LOOKUPS_ARGUMENT}={lookup_templates(lookups)!r}"] if lookups else []),
             ]
         )
         rendered.append(

@@ -13,6 +13,9 @@ JSON) (``airflow.secrets.environment_variables``), then the files of Airflow's
 or ``.env``), named by ``ISOCELL_VARIABLES_FILE`` / ``ISOCELL_CONNECTIONS_FILE`` or by
 Airflow's own setting ``AIRFLOW__SECRETS__BACKEND_KWARGS`` (``variables_file_path``,
 ``connections_file_path``). A missing key without a default raises, as in Airflow.
+
+In an exported task that Airflow runs in another interpreter, the values come first from what
+Airflow rendered for the task (:func:`provide`; see ``isocell.dag._lookups``).
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import sys
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 __all__ = [
+    "MISSING",
     "Connection",
     "ConnectionNotFound",
     "Variable",
     "VariableNotFound",
     "is_sensitive",
     "mask",
+    "provide",
     "secret_values",
 ]
 
@@ -56,6 +61,10 @@ _SENSITIVE = (
 )
 _MIN_LENGTH = 5
 _MASKED_STREAMS = set()  # type: ignore[var-annotated]
+# What Airflow rendered for an exported task: {"variables": {key: text}, "connections":
+# {conn_id: JSON}}; a Variable rendered as MISSING does not exist.
+_PROVIDED = {"variables": {}, "connections": {}}  # type: ignore[var-annotated]
+MISSING = "isocell:no-such-variable"
 
 
 class VariableNotFound(KeyError):
@@ -162,7 +171,18 @@ def _read_file(path):  # type: ignore[no-untyped-def]
     return data
 
 
+def provide(rendered):  # type: ignore[no-untyped-def]
+    """Take the Variables and Connections Airflow rendered for this task (a dict
+    ``{"variables": {key: text}, "connections": {conn_id: JSON}}``); they come before every
+    other source."""
+    for kind in ("variables", "connections"):
+        _PROVIDED[kind].update((rendered or {}).get(kind) or {})
+
+
 def _lookup(kind, key):  # type: ignore[no-untyped-def]
+    if key in _PROVIDED[kind]:
+        value = _PROVIDED[kind][key]
+        return _NOTSET if kind == "variables" and value == MISSING else value
     prefix = "AIRFLOW_VAR_" if kind == "variables" else "AIRFLOW_CONN_"
     value = os.environ.get(prefix + key.upper())
     if value is not None:
@@ -319,3 +339,10 @@ class Connection:
 
     def __repr__(self):  # type: ignore[no-untyped-def]
         return f"<Connection {self.conn_id} ({self.conn_type})>"
+
+
+# Pickled as ``isocell.<name>`` wherever they were made (the notebook, a child whose
+# environment has no isocell but the module of that name the agent gives it): a Connection
+# returned by an isolated cell, or a VariableNotFound it raised, is found again in the notebook.
+for _class in (Variable, Connection, VariableNotFound, ConnectionNotFound):
+    _class.__module__ = "isocell"
