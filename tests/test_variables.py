@@ -259,6 +259,14 @@ def test_printed_secrets_show_as_stars_in_the_saved_notebook(tmp_path: Path) -> 
         "print('region', Variable.get('region'))",
         "%%isolated\nfrom isocell import Variable\nprint('child', Variable.get('api_token'))\n"
         "import sys\nprint('child error', Variable.get('api_token'), file=sys.stderr)",
+        # displayed values and errors, in the notebook and in a child
+        "print('later', token)\nfrom IPython.display import display, Markdown\ndisplay(token)\n"
+        "display(Markdown(f'**{token}**'))\n{'token': token}",
+        "%%isolated\nfrom IPython.display import display\ndisplay(token)\ntoken",
+        "%%isolated\nfrom isocell import Connection as C\n"
+        "child_password = C.get('warehouse').password",
+        "print('returned', child_password)\nchild_password",
+        "%%isolated\nraise ValueError(f'bad token {token}')",  # the run stops here
     )
     env = {
         **os.environ,
@@ -274,10 +282,11 @@ def test_printed_secrets_show_as_stars_in_the_saved_notebook(tmp_path: Path) -> 
         env=env,
         timeout=600,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 1 and "bad token ***" in done.stderr, done.stderr[-3000:]
     saved = out.read_text()
     assert "tok-12345" not in saved and "hunter22" not in saved
-    assert "tok-12345" not in done.stdout and "hunter22" not in done.stdout
+    for stream in (done.stdout, done.stderr):
+        assert "tok-12345" not in stream and "hunter22" not in stream
     texts = [
         "".join(o.get("text", ""))
         for c in nbformat.reads(saved, 4).cells
@@ -286,3 +295,14 @@ def test_printed_secrets_show_as_stars_in_the_saved_notebook(tmp_path: Path) -> 
     joined = "".join(texts)
     for line in ("token ***", "password ***", "region north", "child ***", "child error ***"):
         assert line in joined, joined
+    assert "later ***" in joined  # printed in a later cell (IPython rewraps streams per cell)
+    assert "returned ***" in joined  # a secret read in a child, printed in the notebook
+    shown = [o for c in nbformat.reads(saved, 4).cells for o in c.get("outputs", [])]
+    data = [o["data"] for o in shown if "data" in o]
+    assert {"text/plain": "'***'"} in data  # display(token), and a child's last value
+    assert {"text/markdown": "*******"} in [
+        {k: v for k, v in d.items() if k != "text/plain"} for d in data
+    ]
+    assert any(d.get("text/plain") == "{'token': '***'}" for d in data)
+    errors = [o for o in shown if o.get("output_type") == "error"]
+    assert errors and errors[-1]["evalue"].endswith("bad token ***")

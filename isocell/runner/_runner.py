@@ -27,6 +27,7 @@ from isocell.runner._cell import (
 )
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.transfer import apply_outputs, payload_path, protocol, remove_stale_payloads
+from isocell.transfer._wire import variables
 
 __all__ = ["CellRunner"]
 
@@ -120,6 +121,7 @@ class CellRunner:
                 reply = self._execute(request, child, plan, sent, namespace, sink, (inbox, outbox))
                 summary = protocol.answer(reply.user_expressions, "dump", environment.label, reply)
                 raise_transfer_errors(summary, "cannot be returned to the notebook")
+                variables.remember_secrets(summary.get("secrets", []))
                 unpacked = child.codec.read_outputs(outbox)  # mapped; the file goes next
         except ChildDiedError:
             self.pool.discard(environment.key)
@@ -200,7 +202,7 @@ class CellRunner:
         metadata = None
         if inline and loads:
             path = _write_inputs(child, inbox, sent, namespace)
-            metadata = protocol.inline_load(path, plan.candidates)
+            metadata = protocol.inline_load(path, plan.candidates, variables.secret_values())
         dump = protocol.dump_expressions(outbox, plan.outputs, plan.candidates, plan.deletes)
         reply = execute(
             child.kernel,
@@ -238,7 +240,9 @@ class CellRunner:
                 None,
                 silent=True,
                 store_history=False,
-                user_expressions=protocol.load_expressions(path, plan.candidates),
+                user_expressions=protocol.load_expressions(
+                    path, plan.candidates, variables.secret_values()
+                ),
             )
         if reply.interrupted:
             raise interrupted_loading()

@@ -59,23 +59,32 @@ def setup_expressions() -> dict[str, str]:
     return {"setup": f"{_AGENT}.setup({host_minor()!r})"}
 
 
-def load_expressions(path: str, candidates: Sequence[str]) -> dict[str, str]:
+def load_expressions(
+    path: str, candidates: Sequence[str], secrets: Sequence[str] = ()
+) -> dict[str, str]:
     """Load the payload at ``path`` (``""``: none) and fingerprint ``candidates`` (names the
-    cell may change in place); answers ``errors`` by name."""
-    return {"load": f"{_AGENT}.load({path!r}, {list(candidates)!r})"}
+    cell may change in place); the child's output hides ``secrets`` (the notebook's, which an
+    input may hold) from then on. Answers ``errors`` by name."""
+    return {"load": f"{_AGENT}.load({path!r}, {list(candidates)!r}, {list(secrets)!r})"}
 
 
-def inline_load(path: str, candidates: Sequence[str]) -> dict[str, Any]:
+def inline_load(
+    path: str, candidates: Sequence[str], secrets: Sequence[str] = ()
+) -> dict[str, Any]:
     """The ``execute_request`` metadata that makes the agent load inputs as the cell's first
-    act (it fails the cell with ``TransferFailed`` or ``LoadInterrupted``)."""
-    return {"isocell_load": {"path": path, "candidates": list(candidates)}}
+    act (it fails the cell with ``TransferFailed`` or ``LoadInterrupted``); ``secrets`` as in
+    :func:`load_expressions`. The secrets travel in the request only, never in a file."""
+    return {
+        "isocell_load": {"path": path, "candidates": list(candidates), "secrets": list(secrets)}
+    }
 
 
 def dump_expressions(
     outbox: Path, outputs: Sequence[str], candidates: Sequence[str], deletes: Sequence[str]
 ) -> dict[str, str]:
     """Write ``outputs``, and the ``candidates`` that changed, to the payload ``outbox``;
-    answers ``errors``, ``deleted`` and ``unchanged``."""
+    answers ``errors``, ``deleted``, ``unchanged`` and ``secrets`` (those read in the child,
+    which an output may hold)."""
     call = (
         f"{_AGENT}.dump({str(outbox)!r}, {list(outputs)!r}, {list(candidates)!r}, "
         f"{list(deletes)!r})"

@@ -71,11 +71,6 @@ def _offer_isocell():  # type: ignore[no-untyped-def]
         sys.modules["isocell"] = module
 
 
-def secret_values():  # type: ignore[no-untyped-def]
-    """The Variable and Connection secrets read in this child (JSON), to hide in output."""
-    return json.dumps(variables.secret_values())
-
-
 class TransferFailed(Exception):
     """An input could not be loaded before the cell ran; the argument is the JSON summary."""
 
@@ -84,14 +79,14 @@ class LoadInterrupted(KeyboardInterrupt):
     """The interrupt arrived while the inputs were being loaded: the cell did not run."""
 
 
-def load_or_raise(path, candidates):  # type: ignore[no-untyped-def]
+def load_or_raise(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
     """:func:`load`, raising :class:`TransferFailed` instead of returning errors.
 
     The payload file is removed once loaded (what was mapped stays mapped): a long cell keeps
     no second name for its inputs in ``/dev/shm``, and none is left if the notebook dies.
     """
     try:
-        summary = load(path, candidates)
+        summary = load(path, candidates, secrets)
     except KeyboardInterrupt:
         raise LoadInterrupted() from None
     finally:
@@ -122,18 +117,20 @@ def _load_first(lines):  # type: ignore[no-untyped-def]
     task = (parent or {}).get("metadata", {}).get("isocell_load")
     if not task or not lines or not lines[0].startswith("# "):
         return lines
-    call = "__import__('__isocell__').agent.load_or_raise({!r}, {!r})".format(
-        task.get("path", ""), list(task.get("candidates", []))
+    call = "__import__('__isocell__').agent.load_or_raise({!r}, {!r}, {!r})".format(
+        task.get("path", ""), list(task.get("candidates", [])), list(task.get("secrets", []))
     )
     return [call + "  " + lines[0], *lines[1:]]
 
 
-def load(path, candidates):  # type: ignore[no-untyped-def]
+def load(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
     """Decode the inputs in ``path`` (if any) into the namespace, all or nothing.
 
     ``candidates`` are inputs the cell may change in place: their fingerprints are taken now,
-    to be compared by :func:`dump`.
+    to be compared by :func:`dump`. ``secrets`` are the Variable and Connection secrets the
+    notebook has read: an input may hold one, and the child's output hides them too.
     """
+    variables.remember_secrets(secrets)
     namespace = _namespace()
     if path:
         try:
@@ -173,4 +170,7 @@ def dump(path, names, candidates, deletes):  # type: ignore[no-untyped-def]
     except exchange.CrossError as error:
         return json.dumps({"errors": {error.name: [error.type_name, error.reason]}})
     absent = [name for name in deletes if name not in namespace]
-    return json.dumps({"written": sorted(values), "unchanged": unchanged, "deleted": absent})
+    summary = {"written": sorted(values), "unchanged": unchanged, "deleted": absent}
+    # The secrets read here: an output may hold one, and the notebook's output hides them too.
+    summary["secrets"] = variables.secret_values()
+    return json.dumps(summary)

@@ -35,6 +35,7 @@ __all__ = [
     "is_sensitive",
     "mask",
     "provide",
+    "remember_secrets",
     "secret_values",
 ]
 
@@ -60,7 +61,6 @@ _SENSITIVE = (
     "service_account",
 )
 _MIN_LENGTH = 5
-_MASKED_STREAMS = set()  # type: ignore[var-annotated]
 # What Airflow rendered for an exported task: {"variables": {key: text}, "connections":
 # {conn_id: JSON}}; a Variable rendered as MISSING does not exist.
 _PROVIDED = {"variables": {}, "connections": {}}  # type: ignore[var-annotated]
@@ -103,30 +103,95 @@ def mask(text):  # type: ignore[no-untyped-def]
 
 
 def _remember(value):  # type: ignore[no-untyped-def]
-    """A secret: from now on, this process's printed output shows it as ``***``."""
+    """A secret: from now on, this process's output shows it as ``***``."""
     if isinstance(value, str) and len(value) >= _MIN_LENGTH and value not in _READ:
         _READ.add(value)
         _mask_streams()
+        _mask_displays()
     return value
 
 
+def remember_secrets(values):  # type: ignore[no-untyped-def]
+    """Secrets read in another process (the notebook, or a child kernel) whose values this one
+    received: its output hides them too."""
+    for value in values or ():
+        _remember(value)
+
+
+def _masked(value):  # type: ignore[no-untyped-def]
+    """``value`` (a display's data: str, or JSON of dicts and lists) with secrets hidden."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+class _MaskedError:
+    """An exception as the kernel's error message shows it (``str``), secrets hidden."""
+
+    def __init__(self, error):  # type: ignore[no-untyped-def]
+        self._error = error
+
+    def __str__(self):  # type: ignore[no-untyped-def]
+        return mask(str(self._error))
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self._error, name)
+
+
+def _mask_displays():  # type: ignore[no-untyped-def]
+    # What IPython shows besides streams: display() and rich outputs (display_pub.publish),
+    # a cell's last value (displayhook.write_format_data) and errors (_showtraceback, whose
+    # text ipykernel sends and notebooks save). Wrapped once per shell.
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "_isocell_masked", False):
+        return
+    publisher, hook = shell.display_pub, shell.displayhook
+
+    def publish(data, *args, _publish=publisher.publish, **kwargs):  # type: ignore[no-untyped-def]
+        return _publish(_masked(data), *args, **kwargs)
+
+    def write_format_data(data, *args, _write=hook.write_format_data, **kwargs):  # type: ignore[no-untyped-def]
+        return _write(_masked(data), *args, **kwargs)
+
+    def showtraceback(etype, evalue, stb, _show=shell._showtraceback):  # type: ignore[no-untyped-def]
+        return _show(etype, _MaskedError(evalue), _masked(stb))
+
+    def before_cell(*info):  # type: ignore[no-untyped-def]
+        _mask_streams()
+
+    try:
+        publisher.publish = publish
+        hook.write_format_data = write_format_data
+        shell._showtraceback = showtraceback
+        shell.events.register("pre_run_cell", before_cell)
+        shell._isocell_masked = True
+    except (AttributeError, TypeError, KeyError):
+        return
+
+
 def _mask_streams():  # type: ignore[no-untyped-def]
-    # The stream objects of the notebook or child kernel (ipykernel's OutStream) stay the same
-    # from cell to cell: their write is wrapped once, where the text still is a str.
+    # The write of sys.stdout and sys.stderr, where the text still is a str. IPython (>= 9)
+    # puts a write of its own over it for each cell and puts the old one back after the
+    # cell, so a shell also calls this before every cell (_mask_displays).
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name, None)
-        if stream is None or id(stream) in _MASKED_STREAMS:
+        write = getattr(stream, "write", None)
+        if write is None or getattr(write, "_isocell_masks", False):
             continue
-        write = stream.write
 
         def masked(text, _write=write):  # type: ignore[no-untyped-def]
             return _write(mask(text))
 
+        masked._isocell_masks = True  # type: ignore[attr-defined]
         try:
-            stream.write = masked
+            stream.write = masked  # type: ignore[union-attr]
         except (AttributeError, TypeError):
             continue
-        _MASKED_STREAMS.add(id(stream))
 
 
 def _backend_file(kind):  # type: ignore[no-untyped-def]
