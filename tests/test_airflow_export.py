@@ -191,7 +191,7 @@ def test_params_and_context_render_for_airflow_2(isocell_home, tmp_path):
     assert airflow_harness.import_errors(result.dag_file.parent, 2) == {}
     path = _lookups_notebook(tmp_path / "lookups_run.ipynb")
     result = export_notebook(path, tmp_path / "dags2", airflow=2)
-    assert result.text.count("provide(airflow_lookups)") == 3
+    assert result.text.count("provide(airflow_lookups)") == 4  # the last cell fetches again
     assert airflow_harness.import_errors(result.dag_file.parent, 2) == {}
 
 
@@ -340,6 +340,8 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
     data = tmp_path / "data"
     result = export_notebook(path, tmp_path / "dags", data_dir=str(data))
     assert "airflow_lookups" in result.text and "from airflow.sdk import" in result.text
+    # The lists hold Variables' values: the last task fetches them again, none is stored.
+    assert result.text.count("# Fetched again, as cell") == 3
     dag_results = tmp_path / "airflow.json"
     # Airflow reads a Variable set by `airflow variables set`, one from AIRFLOW_VAR_ and a
     # Connection from `airflow connections add`.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from isocell.analysis import analyze_cell
 from isocell.dag._collect import NotebookCell
 from isocell.dag._params import RUN_VALUES, Parameter
+from isocell.dag._secrets import Recipe, check_recipe, lookup_classes, secret_recipes
 from isocell.errors import ExportError
 
 __all__ = ["Task", "build_tasks"]
@@ -69,6 +70,12 @@ class Task:
     run_values : list of str
         Names it reads from the run rather than from a task: the DAG's params and values of
         the run's context (``ds``, ``logical_date``, ...).
+    recomputed : list of str
+        Code of earlier cells that computes again what it reads from Variables and
+        Connections (:mod:`isocell.dag._secrets`), dependencies first.
+    secrets : dict
+        Name → :class:`~isocell.dag._secrets.Recipe`, for the names it leaves holding a value
+        from a Variable or Connection: never among its outputs.
     """
 
     task_id: str
@@ -79,6 +86,8 @@ class Task:
     outputs: list[str] = field(default_factory=list)
     upstream: dict[str, str] = field(default_factory=dict)
     run_values: list[str] = field(default_factory=list)
+    recomputed: list[str] = field(default_factory=list)
+    secrets: dict[str, Recipe] = field(default_factory=dict)
 
     def parameter(self, name: str) -> str:
         """The parameter name for input ``name``: itself, unless Airflow would fill it."""
@@ -229,6 +238,7 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
     scope = _Scope()
     tasks: list[Task] = []
     declared = {parameter.name for parameter in parameters}
+    classes = lookup_classes([cell.source for cell in cells])
     for cell in cells:
         if cell.holds_parameters:
             # Not a task: its names are the DAG's params, which every run gives.
@@ -246,7 +256,10 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
             own = {name for name, _ in imports} | {name for name, _ in definitions}
             needed, reads = _closure(set(names.reads), scope, own)
             _refuse_undefined(cell, reads, scope, own)
-            for name in sorted(reads):
+            given, recipe_reads = _recompute_secrets(task, reads - own, scope)
+            if given:
+                needed, reads = _closure((reads - given) | recipe_reads, scope, own)
+            for name in sorted(reads - given):
                 producer = scope.producers.get(name)
                 if producer is not None and name not in own:
                     task.inputs.append(name)
@@ -264,6 +277,7 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
                 if statement is not None and statement not in statements:
                     statements.append(statement)
             task.preamble = statements + [scope.definitions[name][0] for name in needed]
+            task.secrets = secret_recipes(cell.source, classes, frozenset(given))
             tasks.append(task)
             produced = set(names.binds) - {n for n, _ in imports} - {n for n, _ in definitions}
             for name in sorted(produced | mutated(cell.source, set(task.inputs))):
@@ -274,3 +288,44 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
             scope.definitions[name] = (text, frozenset(analyze_cell(text).reads) - {name})
             scope.producers.pop(name, None)
     return tasks
+
+
+def _recompute_secrets(task: Task, reads: set[str], scope: _Scope) -> tuple[set[str], set[str]]:
+    """Put into ``task.recomputed`` the recipes of the secrets it reads (and of the secrets
+    those recipes read), earliest cell first.
+
+    Returns
+    -------
+    (set of str, set of str)
+        The names the task thus computes itself, and what the recipes read besides.
+
+    Raises
+    ------
+    ExportError
+        If a recipe would do more than compute values (``check_recipe``).
+    """
+    chosen: dict[str, tuple[Task, Recipe]] = {}
+    pending = sorted(reads)
+    while pending:
+        name = pending.pop()
+        producer = scope.producers.get(name)
+        if name in chosen or producer is None or name not in producer.secrets:
+            continue
+        recipe = producer.secrets[name]
+        offset = 1 if producer.cell.isolated else 0
+        shifted = Recipe(recipe.statements, tuple(n + offset for n in recipe.lines), recipe.reads)
+        check_recipe(shifted, name, producer.cell.index, task.cell.index)
+        chosen[name] = (producer, recipe)
+        pending += sorted(recipe.reads)
+    by_cell: dict[int, tuple[Task, dict[int, str]]] = {}
+    for producer, recipe in chosen.values():
+        _, lines = by_cell.setdefault(producer.cell.index, (producer, {}))
+        lines.update(zip(recipe.lines, recipe.statements, strict=True))
+    for index in sorted(by_cell):
+        producer, lines = by_cell[index]
+        task.recomputed.append(
+            f"# Fetched again, as cell {index + 1} fetched it (values from Variables and "
+            "Connections are never stored):\n" + "\n".join(lines[n] for n in sorted(lines))
+        )
+    recipe_reads = set().union(*(recipe.reads for _, recipe in chosen.values()))
+    return set(chosen), recipe_reads - set(chosen)

@@ -92,11 +92,13 @@ def _comment_in_string(code: str) -> bool:
 
 
 def _code(task: Task) -> str:
-    """The task's own code after the imports and definitions it takes from other cells."""
+    """The task's own code after the imports and definitions it takes from other cells and
+    the code that fetches again the Variables and Connections it reads."""
     imports = [part for part in task.preamble if part.startswith(("import ", "from "))]
     definitions = [part for part in task.preamble if part not in imports]
     blocks = ["\n".join(imports)] if imports else []
-    return "\n\n".join([*blocks, *definitions, task.code.strip("\n")]).strip("\n")
+    parts = [*blocks, *definitions, *task.recomputed, task.code.strip("\n")]
+    return "\n\n".join(parts).strip("\n")
 
 
 def _lookups(task: Task, environment: TaskEnvironment, airflow: int) -> Lookups:
