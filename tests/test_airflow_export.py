@@ -253,6 +253,7 @@ def test_the_params_and_secrets_demo_runs_alike_in_airflow(isocell_home, tmp_pat
     # console).
 
 
+ISOCELL_RUN = [sys.executable, "-m", "isocell.cli", "run"]
 _TOKEN = "tok-s3cr3t-123"
 _PASSWORD = "s3cr3t-pass"
 _WAREHOUSE = f"postgres://analyst:{_PASSWORD}@db.example:5432/sales?sslmode=require"
@@ -266,7 +267,7 @@ def _lookups_cell(header: str, name: str) -> str:
         f"print('{name} token', secret, 'password', conn.password)\n"
         f"{name} = [Variable.get('region'), len(secret), conn.host, conn.port, conn.login,\n"
         f"        conn.schema, conn.extra_dejson, Variable.get('config', deserialize_json=True),\n"
-        f"        Variable.get('absent', default='fallback'), n]"
+        f"        Variable.get('absent', default='fallback'), n, ds]"
     )
 
 
@@ -306,11 +307,10 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
     executed = tmp_path / "executed.ipynb"
     run = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "isocell.cli",
-            "run",
+            *ISOCELL_RUN,
             str(path),
+            "--logical-date",
+            "2024-06-15",
             "-p",
             "n",
             "5",
@@ -331,7 +331,7 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     expected = json.loads(notebook_results.read_text())
     read = ["north", len(_TOKEN), "db.example", 5432, "analyst", "sales"]
-    read += [{"sslmode": "require"}, {"limit": 7}, "fallback", 5]
+    read += [{"sslmode": "require"}, {"limit": 7}, "fallback", 5, "2024-06-15"]
     assert expected == {"plain": read, "same": read, "old": read}
     saved = executed.read_text()
     assert _TOKEN not in saved and _PASSWORD not in saved
@@ -353,6 +353,7 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
             "ISOCELL_RESULTS": str(dag_results),
             "ISOCELL_VENV_CACHE": str(tmp_path / "venvs"),
         },
+        logical_date="2024-06-15",
         conf={"n": 5},
         setup=[
             ["variables", "set", "region", "north"],
