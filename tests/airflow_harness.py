@@ -435,6 +435,10 @@ def _airflow_env(home: Path, dag_folder: Path, bin_dir: Path) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(Path(dag_folder).resolve()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        # The exported runtime's default data folder and payload key: in this run's home, not
+        # the user's.
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
     }
 
 

@@ -371,3 +371,20 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
     # masks the task logs of scheduled runs, not this console).
     assert "same token *** password ***" in outcome.output
     assert "old token *** password ***" in outcome.output
+
+
+def test_a_data_folder_another_user_planted_fails_the_task_in_airflow(isocell_home, tmp_path):
+    from tests import hostile
+
+    _airflow(3)
+    path = tmp_path / "planted.ipynb"
+    cells = [nbformat.v4.new_code_cell("x = 41"), nbformat.v4.new_code_cell("print(x + 1)")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    with hostile.shared_folder() as shared:
+        planted = shared / "isocell-data"
+        hostile.as_intruder("mkdir", "-m", "0777", str(planted))
+        result = export_notebook(path, tmp_path / "dags", data_dir=str(planted))
+        outcome = airflow_harness.dags_test(result.dag_file.parent, result.dag_id)
+        assert outcome.returncode != 0
+        assert "belongs to another user" in outcome.output, outcome.output[-3000:]
+        assert not list(planted.iterdir())  # nothing written where the intruder can read

@@ -156,8 +156,12 @@ def _schedule(text: str | None) -> str | None:
 
 
 def _data_dir(text: str | None, dag_id: str) -> str:
+    """The data location the DAG's tasks get: a URL or an absolute folder as given (a relative
+    folder made absolute here), or by default the DAG id, which the runtime places under
+    ``$ISOCELL_DATA_DIR`` (default ``~/.local/share/isocell/airflow-data``) of the task's
+    user: never a shared folder such as ``/tmp``, where another user could plant payloads."""
     if text is None:
-        return f"/tmp/isocell-data/{dag_id}"
+        return dag_id
     if not text.strip() or re.search(r"[\x00-\x1f\x7f]", text):
         raise ExportError(
             None,
@@ -165,7 +169,7 @@ def _data_dir(text: str | None, dag_id: str) -> str:
             f"--data-dir {_shown(text)!r} is empty or holds a control character: give a "
             "folder or an fsspec URL such as s3://bucket/prefix",
         )
-    return text
+    return text if "://" in text else str(Path(text).expanduser().absolute())
 
 
 def _dag_file(notebook: Path, output: str | Path | None, dag_id: str) -> Path:
@@ -312,8 +316,9 @@ def export_notebook(
     airflow : int
         3 (``airflow.sdk``, the default) or 2 (``airflow.decorators``).
     data_dir : str or None
-        Where tasks keep the values they pass on: a local folder (default
-        ``/tmp/isocell-data/<dag_id>``) or an fsspec URL such as ``s3://bucket/prefix``.
+        Where tasks keep the values they pass on: a local folder (default: ``<dag_id>``
+        under the task user's ``$ISOCELL_DATA_DIR``, see :mod:`isocell.dag.runtime`) or an
+        fsspec URL such as ``s3://bucket/prefix``.
 
     Returns
     -------

@@ -62,7 +62,7 @@ class DagOptions:
     schedule: str | None = None
     start_date: tuple[int, int, int] = (2024, 1, 1)
     airflow: int = 3
-    data_dir: str = "/tmp/isocell-data"
+    data_dir: str = "dag"
     environments: dict[str, TaskEnvironment] = field(default_factory=dict)
     parameters: tuple[Parameter, ...] = ()
 
