@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -390,6 +391,74 @@ async def test_export_paths_must_stay_inside_the_root(jp_fetch, jp_root_dir, tmp
         assert code == status and reply["message"], (body, reply)
     assert not (outside.parent / "dags").exists() and not (tmp_path / "dags").exists()
     assert sorted(p.name for p in outside.parent.iterdir()) == ["outside.ipynb"]
+
+
+async def test_an_export_never_writes_through_a_symlink_leaving_the_root(
+    jp_fetch, jp_root_dir, tmp_path, home
+):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "victim.py").write_text("precious\n")
+    write_notebook(jp_root_dir / "a", "import helpers\nx = helpers.VALUE")
+    (outside / "helpers.py").write_text("VALUE = 'from outside the root'\n")
+    (jp_root_dir / "a" / "helpers.py").symlink_to(outside / "helpers.py")
+    # the default output folder `dags` is a symlink leaving the root
+    (jp_root_dir / "a" / "dags").symlink_to(outside, target_is_directory=True)
+    code, reply = await call(jp_fetch, "export", method="POST", body={"path": "a/nb.ipynb"})
+    assert code == 400 and "leads outside" in reply["message"], reply
+    (jp_root_dir / "a" / "dags").unlink()
+    # a local module symlinked from outside the root is not copied in
+    code, reply = await call(jp_fetch, "export", method="POST", body={"path": "a/nb.ipynb"})
+    assert code == 400 and "outside" in reply["message"] and "helpers.py" in reply["message"]
+    assert not (jp_root_dir / "a" / "dags").exists()  # refused before anything was written
+    (jp_root_dir / "a" / "helpers.py").unlink()
+    (jp_root_dir / "a" / "helpers.py").write_text("VALUE = 'inside'\n")
+    # files inside the output folder that are symlinks out are replaced, never followed
+    dags = jp_root_dir / "a" / "dags"
+    dags.mkdir()
+    for name in ("nb.py", ".airflowignore", "helpers.py"):
+        (dags / name).symlink_to(outside / "victim.py")
+    code, reply = await call(jp_fetch, "export", method="POST", body={"path": "a/nb.ipynb"})
+    assert code == 200, reply
+    assert (outside / "victim.py").read_text() == "precious\n"
+    assert not any((dags / name).is_symlink() for name in ("nb.py", ".airflowignore"))
+    assert (dags / ".airflowignore").read_text() == "isocell_runtime/\n"  # nothing read out
+    # a folder isocell writes into that is a symlink out is refused
+    shutil.rmtree(dags / "isocell_runtime")
+    (dags / "isocell_runtime").symlink_to(outside, target_is_directory=True)
+    code, reply = await call(jp_fetch, "export", method="POST", body={"path": "a/nb.ipynb"})
+    assert code == 400 and "is a symlink" in reply["message"], reply
+    assert sorted(p.name for p in outside.iterdir()) == ["helpers.py", "victim.py"]
+
+
+async def test_an_export_beside_the_notebook_works(jp_fetch, jp_root_dir, home):
+    write_notebook(jp_root_dir, "import helpers\nx = helpers.VALUE")
+    (jp_root_dir / "helpers.py").write_text("VALUE = 1\n")
+    for output in ("./", ".", "nb_dag.py"):
+        code, reply = await call(
+            jp_fetch, "export", method="POST", body={"path": "nb.ipynb", "output": output}
+        )
+        assert code == 200, (output, reply)
+    assert (jp_root_dir / "helpers.py").read_text() == "VALUE = 1\n"
+
+
+async def test_a_huge_request_is_refused_before_it_is_read(jp_fetch, jp_root_dir, home):
+    from isocell.server._base import MAX_BODY_BYTES, MAX_ITEMS
+
+    many = {"name": "big", "python": None, "requirements": ["six"] * 700_000}  # 12.6 MB
+    code, reply = await call(jp_fetch, "envs", method="POST", body=many)
+    assert code == 413 and str(MAX_BODY_BYTES) in reply["message"], reply
+    huge_path = {"path": "a/" * 5_000_000 + "nb.ipynb"}  # 10 MB
+    code, reply = await call(jp_fetch, "export", method="POST", body=huge_path)
+    assert code == 413, reply
+    # under the body cap, a list or a path over its own cap is a 400 naming the field
+    too_many = {**many, "requirements": ["six"] * (MAX_ITEMS + 1)}
+    code, reply = await call(jp_fetch, "envs", method="POST", body=too_many)
+    assert code == 400 and "'requirements' has 1001 items" in reply["message"], reply
+    long_path = {"path": "a/" * 3000 + "nb.ipynb"}
+    code, reply = await call(jp_fetch, "export", method="POST", body=long_path)
+    assert code == 400 and "'path' is 6008 characters long" in reply["message"], reply
+    assert not list(home.glob("envs/*")) and (await call(jp_fetch, "envs"))[0] == 200
 
 
 # ---- authentication -----------------------------------------------------------------------

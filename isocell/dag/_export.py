@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import datetime
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from isocell.dag._collect import NotebookCell, read_cells
 from isocell.dag._model import Task, build_tasks
 from isocell.dag._params import read_parameters
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
+from isocell.dag._write import Destination
 from isocell.errors import (
     EnvironmentNotFoundError,
     ExportError,
@@ -253,18 +253,15 @@ def _local_modules(cells: list[NotebookCell], folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def _copy_runtime(target: Path) -> list[Path]:
+def _copy_runtime(destination: Destination) -> list[Path]:
     package = Path(__file__).parent
     wire = package.parent / "transfer" / "_wire"
-    runtime = target / "isocell_runtime"
-    runtime.mkdir(parents=True, exist_ok=True)
-    written = []
     sources = [(package / "runtime" / "__init__.py", "__init__.py")]
     sources += [(wire / f"{name}.py", f"{name}.py") for name in _WIRE]
-    for source, name in sources:
-        shutil.copyfile(source, runtime / name)
-        written.append(runtime / name)
-    return written
+    return [
+        destination.write(f"isocell_runtime/{name}", source.read_bytes())
+        for source, name in sources
+    ]
 
 
 def _dockerfile(tasks: list[Task], environments: dict[str, TaskEnvironment]) -> str:
@@ -298,6 +295,7 @@ def export_notebook(
     start_date: str | None = None,
     airflow: int = 3,
     data_dir: str | None = None,
+    confine: str | Path | None = None,
 ) -> ExportResult:
     """Export ``notebook`` to an Airflow DAG file and its companions.
 
@@ -319,6 +317,9 @@ def export_notebook(
         Where tasks keep the values they pass on: a local folder (default: ``<dag_id>``
         under the task user's ``$ISOCELL_DATA_DIR``, see :mod:`isocell.dag.runtime`) or an
         fsspec URL such as ``s3://bucket/prefix``.
+    confine : str or Path or None
+        A folder nothing may be written or copied from outside of (the Jupyter server's
+        root); the output folder's real path must be in it. Default: the output folder.
 
     Returns
     -------
@@ -372,31 +373,24 @@ def export_notebook(
         parameters=parameters,
     )
     text = render_dag(tasks, options)
-    folder = dag_file.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    dag_file.write_text(text, encoding="utf-8")
-    files = [dag_file, *_copy_runtime(folder)]
+    destination = Destination(dag_file.parent, Path(confine) if confine is not None else None)
+    modules = _local_modules(cells, path.parent)
+    for module in modules:  # refused before anything is written
+        destination.inside(module, "the local module")
+    dag_file = destination.write(dag_file.name, text.encode("utf-8"))
+    files = [dag_file, *_copy_runtime(destination)]
     # The runtime package is no DAG: keep Airflow's DAG processor out of it.
-    ignore = folder / ".airflowignore"
-    entries = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    entries = destination.read(".airflowignore").decode("utf-8", "replace").splitlines()
     if "isocell_runtime/" not in entries:
-        ignore.write_text("\n".join([*entries, "isocell_runtime/"]) + "\n", encoding="utf-8")
-    files.append(ignore)
-    for module in _local_modules(cells, path.parent):
-        destination = folder / module.name
-        if module.is_dir():
-            shutil.copytree(module, destination, dirs_exist_ok=True)
-        else:
-            shutil.copyfile(module, destination)
-        files.append(destination)
+        entries.append("isocell_runtime/")
+    files.append(destination.write(".airflowignore", ("\n".join(entries) + "\n").encode()))
+    for module in modules:
+        files += destination.copy(module, module.name)
     venv_tasks = [t for t in tasks if environments[t.task_id].kind == "virtualenv"]
     if venv_tasks:
-        (folder / "requirements").mkdir(exist_ok=True)
         for task in venv_tasks:
-            lock = folder / "requirements" / f"{task.task_id}.txt"
-            lock.write_text("\n".join(environments[task.task_id].requirements) + "\n")
-            files.append(lock)
-        docker = folder / "Dockerfile.isocell"
-        docker.write_text(_dockerfile(tasks, environments), encoding="utf-8")
-        files.append(docker)
+            lock = "\n".join(environments[task.task_id].requirements) + "\n"
+            files.append(destination.write(f"requirements/{task.task_id}.txt", lock.encode()))
+        docker = _dockerfile(tasks, environments).encode("utf-8")
+        files.append(destination.write("Dockerfile.isocell", docker))
     return ExportResult(dag_file, identifier, text, tuple(files), tuple(t.task_id for t in tasks))

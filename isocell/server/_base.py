@@ -28,7 +28,23 @@ from isocell.errors import (
     RequirementError,
 )
 
-__all__ = ["ApiError", "Body", "IsocellHandler", "shown"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_ITEMS",
+    "MAX_PATH",
+    "ApiError",
+    "Body",
+    "IsocellHandler",
+    "shown",
+]
+
+#: The largest request body a route reads (bytes): a request is a few fields, a notebook's
+#: path, or a list of requirements. Larger ones are a 413, before any of it is parsed.
+MAX_BODY_BYTES = 1024 * 1024
+#: The longest path field (characters): Linux's PATH_MAX. Longer paths are not looked at.
+MAX_PATH = 4096
+#: The most items of a list field (requirements, index URLs).
+MAX_ITEMS = 1000
 
 T = TypeVar("T")
 
@@ -108,8 +124,9 @@ class Body:
                     f"{', '.join(known)}",
                 )
 
-    def text(self, key: str, *, required: bool = False) -> str | None:
-        """A string field, None when absent or null (a 400 when ``required``)."""
+    def text(self, key: str, *, required: bool = False, limit: int | None = None) -> str | None:
+        """A string field, None when absent or null (a 400 when ``required``, or over
+        ``limit`` characters: a path's, which is looked at part by part)."""
         value = self.data.get(key)
         if value is None:
             if required:
@@ -122,6 +139,12 @@ class Body:
                 400,
                 f"{key!r} must be one line of text without control characters, not {shown(value)}",
             )
+        if limit is not None and len(value) > limit:
+            raise ApiError(
+                400,
+                f"{key!r} is {len(value)} characters long ({shown(value)}); at most {limit} "
+                "are read",
+            )
         if required and not value.strip():
             raise ApiError(400, f"{key!r} must not be empty")
         return value
@@ -133,6 +156,8 @@ class Body:
             return []
         if not isinstance(value, list):
             raise ApiError(400, f"{key!r} must be a list of strings, not {_json_type(value)}")
+        if len(value) > MAX_ITEMS:
+            raise ApiError(400, f"{key!r} has {len(value)} items; at most {MAX_ITEMS} are read")
         for item in value:
             if not isinstance(item, str):
                 raise ApiError(
@@ -146,6 +171,7 @@ class Body:
                     f"{key!r} must be a list of one-line strings; {shown(item)} holds a line "
                     "break or another control character",
                 )
+
         return list(value)
 
     def flag(self, key: str) -> bool:
@@ -175,6 +201,20 @@ class IsocellHandler(APIHandler):
     """
 
     auth_resource = "isocell"
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Jupyter's checks (authentication, XSRF), then a 413 for a body over
+        :data:`MAX_BODY_BYTES`, whatever the route does with it."""
+        await super().prepare()
+        declared = self.request.headers.get("Content-Length", "0")
+        size = max(len(self.request.body or b""), int(declared) if declared.isdigit() else 0)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(
+                413,
+                f"the request body is {size} bytes; isocell's routes read at most "
+                f"{MAX_BODY_BYTES} (a request is a few fields and at most {MAX_ITEMS} "
+                "requirements)",
+            )
 
     def body(self) -> Body:
         """The request's JSON object (an empty one for an empty body)."""

@@ -15,7 +15,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from isocell.server._base import ApiError, IsocellHandler, shown
+from isocell.server._base import MAX_PATH, ApiError, IsocellHandler, shown
 
 __all__ = ["ExportHandler", "inside_root"]
 
@@ -73,10 +73,12 @@ class ExportHandler(IsocellHandler):
         body = self.body()
         body.expect("path", "output", "dag_id", "schedule", "start_date", "airflow", "data_dir")
         root = str(self.settings["server_root_dir"])
-        path, output = body.text("path", required=True) or "", body.text("output")
+        path = body.text("path", required=True, limit=MAX_PATH) or ""
+        output = body.text("output", limit=MAX_PATH)
         notebook, target = await self.call(_paths, root, path, output)
         # Both are written into the DAG file's docstring; a quote there would end it.
-        for label, text in (("notebook name", notebook.name), ("data_dir", body.text("data_dir"))):
+        data_dir = body.text("data_dir", limit=MAX_PATH)
+        for label, text in (("notebook name", notebook.name), ("data_dir", data_dir)):
             if text and ('"' in text or "\\" in text):
                 raise ApiError(400, f"the {label} {text!r} must not contain '\"' or '\\'")
         options: dict[str, Any] = {
@@ -84,7 +86,9 @@ class ExportHandler(IsocellHandler):
             "schedule": body.text("schedule"),
             "start_date": body.text("start_date"),
             "airflow": body.integer("airflow", 3),
-            "data_dir": body.text("data_dir"),
+            "data_dir": data_dir,
+            # Nothing is written, or copied in, from outside the root (isocell.dag._write).
+            "confine": root,
         }
         try:
             result = await self.call(_export, notebook, target, options)
