@@ -269,3 +269,27 @@ def test_an_old_cut_off_does_not_reach_the_kernels_own_packages(isocell_home):
     probe = "import IPython, ipykernel, exceptiongroup; print(IPython.__version__)"
     done = subprocess.run([str(environment.python), "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_index_credentials_are_never_written_and_the_home_is_private(fresh_home):
+    secret = "s3cretpw42"
+    url = f"https://isocell-user:{secret}@pypi.org/simple"
+    events: list = []
+    request = EnvRequest(requirements=("six==1.16.0",), index_url=url)
+    environment = resolve_environment(request, EnvStore(), progress=events.append)
+    failed = EnvRequest(requirements=("isocell-no-such-package-xyz==1.0",), index_url=url)
+    with pytest.raises(BuildError) as caught:
+        resolve_environment(failed, EnvStore(), progress=events.append)
+    assert secret not in str(caught.value)
+    assert not [e for e in events if secret in e.message]
+    written = [p for p in fresh_home.rglob("*") if p.is_file() and "site-packages" not in p.parts]
+    assert [p for p in written if p.suffix in (".json", ".log", ".lock")]
+    assert not [p for p in written if secret.encode() in p.read_bytes()]
+    meta = json.loads((environment.path / "isocell-env.json").read_text())
+    assert meta["spec"]["index_url"] == "https://***@pypi.org/simple"
+    assert oct(fresh_home.stat().st_mode & 0o777) == "0o700"
+    for name in ("isocell-env.json", "build.log", "requirements.lock"):
+        assert oct((environment.path / name).stat().st_mode & 0o777) == "0o600", name
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in (fresh_home / "logs").iterdir())
+    # the same request again reuses the environment (credentials are not part of the key)
+    assert resolve_environment(request, EnvStore()).path == environment.path

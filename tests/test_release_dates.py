@@ -216,7 +216,7 @@ def test_credentials_in_the_url_are_sent_and_kept_out_of_messages(local_index: _
     with pytest.raises(BuildError) as caught:
         release_time("missing-pkg", "1.0", private)
     assert "s3cret" not in str(caught.value)
-    assert f"http://127.0.0.1:{port}/simple/" in str(caught.value)
+    assert f"http://***@127.0.0.1:{port}/simple/" in str(caught.value)
 
 
 def test_only_exact_pins_count(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from isocell.envs._request import EnvRequest
 if TYPE_CHECKING:
     from isocell.envs._build import BuildProgress
     from isocell.envs._discovery import Interpreter, find_interpreter, find_interpreters
+    from isocell.envs._files import private_home
     from isocell.envs._registry import NamedEnvironment, Registry
     from isocell.envs._resolve import external_environment, resolve_environment, spec_for
     from isocell.envs._spec import EnvSpec, parse_requirements
@@ -38,6 +39,7 @@ _LAZY = {
     "Environment": "_store",
     "EnvStore": "_store",
     "isocell_home": "_store",
+    "private_home": "_files",
 }
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "find_interpreters",
     "isocell_home",
     "parse_requirements",
+    "private_home",
     "resolve_environment",
     "spec_for",
 ]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from isocell.envs._redact import redact_text
 from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
 
@@ -110,7 +111,7 @@ class _Runner:
             self.progress(BuildProgress(phase, message, elapsed, self.packages))
 
     def run(self, phase: str, argv: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
-        self.log.append("$ " + " ".join(argv))
+        self.log.append(redact_text("$ " + " ".join(argv)))
         self.report(phase, f"{phase}…")
         process = subprocess.Popen(
             list(argv),
@@ -126,7 +127,7 @@ class _Runner:
         try:
             assert process.stdout is not None
             for raw in process.stdout:
-                line = raw.rstrip()
+                line = redact_text(raw.rstrip())
                 if not line:
                     continue
                 self.log.append(line)

@@ -6,7 +6,7 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["default_cache_dir", "write_atomic"]
+__all__ = ["default_cache_dir", "private_home", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str, *, durable: bool = False) -> None:
@@ -61,3 +61,13 @@ def default_cache_dir() -> Path:
     from platformdirs import user_cache_path
 
     return user_cache_path("isocell")
+
+
+def private_home(home: Path) -> Path:
+    """``home`` (an ``ISOCELL_HOME``), made with mode 0700, or made so if it is ours and others
+    may read it: it holds build logs and the registry, which are nobody else's business."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = home.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        os.chmod(home, 0o700)
+    return home

@@ -30,7 +30,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from isocell.envs._files import write_atomic
+from isocell.envs._files import private_home, write_atomic
 from isocell.envs._names import check_name
 from isocell.envs._spec import EnvSpec
 from isocell.errors import (
@@ -90,7 +90,7 @@ class Registry:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_home(self.home)
         with FileLock(str(self.home / "registry.json.lock")):
             yield
 

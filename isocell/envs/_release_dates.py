@@ -41,6 +41,7 @@ from packaging.version import InvalidVersion
 
 from isocell.envs._discovery import default_cache_dir
 from isocell.envs._files import write_atomic
+from isocell.envs._redact import redact_url, without_credentials
 from isocell.errors import BuildError
 
 __all__ = ["exclude_newer_for", "release_time", "uv_exclude_newer"]
@@ -100,8 +101,8 @@ def release_time(
             files = upload_times_from_html(text)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         raise BuildError(
-            f"cannot read the release dates of {name} from the index {_redact(index_url)}",
-            f"{_redact(url)}: {error}",
+            f"cannot read the release dates of {name} from the index {redact_url(index_url)}",
+            f"{redact_url(url)}: {error}",
         ) from error
     return newest_upload(files, version)
 
@@ -146,7 +147,7 @@ def exclude_newer_for(
         return None
     cache_file = Path(cache_dir or default_cache_dir()) / _CACHE_FILE
     cache = _read_cache(cache_file)
-    known = cache.setdefault(_redact(index_url), {})
+    known = cache.setdefault(redact_url(index_url), {})
     times: dict[tuple[str, str, str], datetime.datetime | None] = {}
     missing = []
     for pin in pins:
@@ -323,7 +324,7 @@ def _fetch(url: str, timeout: float) -> tuple[str, str]:
         password = urllib.parse.unquote(parts.password or "")
         token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         headers["Authorization"] = f"Basic {token}"
-        url = _redact(url)
+        url = without_credentials(url)
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         message = email.message.Message()
@@ -394,16 +395,6 @@ def _parse_time(value: object) -> datetime.datetime | None:
     except ValueError:
         return None
     return moment.astimezone(datetime.timezone.utc)
-
-
-def _redact(url: str) -> str:
-    """The URL without credentials, fit for messages and cache keys."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _read_cache(cache_file: Path) -> dict[str, dict[str, str]]:

@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from isocell.envs._redact import redact_url, without_credentials, without_redacted
 from isocell.envs._request import BUILDERS
 from isocell.errors import RequirementError, shown
 
@@ -279,7 +280,10 @@ class EnvSpec:
     def __post_init__(self) -> None:
         if self.builder not in BUILDERS:
             raise RequirementError(self.builder, f"the builder must be one of {BUILDERS}")
-        payload = {k: v for k, v in asdict(self).items() if k != "_key"}
+        # Credentials change no package: the key is the same with or without them.
+        payload = self.to_dict()
+        payload["index_url"] = without_credentials(self.index_url or "") or None
+        payload["extra_index_urls"] = [without_credentials(u) for u in self.extra_index_urls]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         object.__setattr__(self, "_key", digest[:16])
 
@@ -303,10 +307,13 @@ class EnvSpec:
         return self.requirements + extra
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready copy, as stored beside the environment and in the registry."""
+        """A JSON-ready copy, as stored beside the environment and in the registry: index URLs
+        without their credentials (:mod:`isocell.envs._redact`), which are never written."""
         payload = {k: v for k, v in asdict(self).items() if k != "_key"}
         payload["requirements"] = list(self.requirements)
-        payload["extra_index_urls"] = list(self.extra_index_urls)
+        if self.index_url is not None:
+            payload["index_url"] = redact_url(self.index_url)
+        payload["extra_index_urls"] = [redact_url(url) for url in self.extra_index_urls]
         return payload
 
     @classmethod
@@ -314,5 +321,8 @@ class EnvSpec:
         """Inverse of :meth:`to_dict`."""
         data = dict(payload)
         data["requirements"] = tuple(data.get("requirements") or ())  # type: ignore[arg-type]
-        data["extra_index_urls"] = tuple(data.get("extra_index_urls") or ())  # type: ignore[arg-type]
+        urls: list[str] = list(data.get("extra_index_urls") or ())  # type: ignore[call-overload]
+        data["extra_index_urls"] = tuple(without_redacted(u) for u in urls)
+        if isinstance(data.get("index_url"), str):
+            data["index_url"] = without_redacted(data["index_url"])  # type: ignore[arg-type]
         return cls(**data)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from isocell.envs._build import (
     env_python,
     fix_script_paths,
 )
+from isocell.envs._files import private_home, write_atomic
 from isocell.envs._installed import installed
 from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
@@ -175,6 +176,7 @@ class EnvStore:
         found = self.find(spec)
         if found is not None:
             return found
+        private_home(self.home)
         self.envs_dir.mkdir(parents=True, exist_ok=True)
         (self.home / "locks").mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.home / "locks" / f"{spec.key}.lock")):
@@ -211,6 +213,7 @@ class EnvStore:
         BuildError
             If the build failed (the damaged environment is gone then too).
         """
+        private_home(self.home)
         self.envs_dir.mkdir(parents=True, exist_ok=True)
         (self.home / "locks").mkdir(parents=True, exist_ok=True)
         if progress is not None:
@@ -242,8 +245,9 @@ class EnvStore:
             if progress is not None:
                 progress(BuildProgress("lock", "recording the lock", time.monotonic() - started))
             lock = _read_lock(env_python(target))
-            (target / "requirements.lock").write_text("\n".join(lock) + "\n", encoding="utf-8")
-            (target / "build.log").write_text("\n".join(log) + "\n", encoding="utf-8")
+            # The files isocell writes are the user's only (0600), as is ISOCELL_HOME (0700).
+            write_atomic(target / "requirements.lock", "\n".join(lock) + "\n")
+            write_atomic(target / "build.log", "\n".join(log) + "\n")
             meta = {
                 "spec": spec.to_dict(),
                 "key": spec.key,
@@ -254,7 +258,7 @@ class EnvStore:
                 "build_seconds": round(time.monotonic() - started, 3),
             }
             # Written last: an environment without it is never used.
-            (target / _META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            write_atomic(target / _META, json.dumps(meta, indent=2))
             os.rename(target, final)
             if builder != "uv":
                 fix_script_paths(final, target)
@@ -324,8 +328,7 @@ class EnvStore:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         path = logs / f"{spec.key}-{stamp}.log"
         try:
-            logs.mkdir(parents=True, exist_ok=True)
-            path.write_text("\n".join(log) + "\n", encoding="utf-8")
+            write_atomic(path, "\n".join(log) + "\n")
         except OSError:
             pass  # a full disk must not hide the build's own error
         return path
