@@ -431,3 +431,43 @@ def test_a_lost_idle_status_does_not_hang_the_cell(ip, ns, capsys):
     assert "some of it may be missing" in capsys.readouterr().err
     run(ip, "", "after = 1")
     assert ns.pop("after") == 1
+
+
+# -- what a cell started ends with its child (issue #11, finding 7) ---------------------------
+
+GRANDCHILD = (
+    f"%%isolated --python {sys.executable}\n"
+    "import os, subprocess\n"
+    "sleeper = subprocess.Popen(['sleep', '1000']).pid\nchild = os.getpid()"
+)
+
+
+@pytest.mark.parametrize("how", ["stop", "child-killed", "notebook-killed"])
+def test_what_a_cell_started_ends_with_its_child(isocell_home, how):
+    with notebook_kernel(isocell_home) as kernel:
+        assert kernel.execute(GRANDCHILD)["status"] == "ok"
+        sleeper, child = int(kernel.value("sleeper")), int(kernel.value("child"))
+        assert pid_alive(sleeper)
+        if how == "stop":
+            assert kernel.execute("%isocell stop")["status"] == "ok"
+        elif how == "child-killed":
+            os.kill(child, signal.SIGKILL)
+            wait_for(lambda: not pid_alive(child), 30, "the child to die")
+            # the next cell finds it dead: it starts another, or, when the death is noticed
+            # only once the cell was sent, reports ChildDiedError; the dead one's group ends
+            reply = kernel.execute("%%isolated --python " + sys.executable + "\nx = 1")
+            assert reply["status"] == "ok" or reply["ename"] == "ChildDiedError", reply
+        else:
+            owner = kernel.pid
+            os.kill(owner, signal.SIGKILL)
+            wait_for(lambda: not pid_alive(child), 60, "the child to end with its notebook")
+            # The next notebook kernel (whichever notebook) ends what the dead one's child
+            # left running (and the child's own watch of its parent may have done so already)
+            kernel.manager.restart_kernel(now=True)
+            kernel.client.wait_for_ready(timeout=120)
+            assert kernel.execute("%load_ext isocell")["status"] == "ok"
+            assert (
+                kernel.execute("%%isolated --python " + sys.executable + "\nx = 1")["status"]
+                == "ok"
+            )
+        wait_for(lambda: not pid_alive(sleeper), 30, "what the cell started to end")

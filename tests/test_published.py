@@ -39,6 +39,11 @@ def record(pid: int | None, interpreter: str = sys.executable, **changes: object
 def sleeper() -> object:
     """A live process running this interpreter, standing for a child kernel."""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    # Until it has exec'd, /proc shows the forked test process's command line.
+    deadline = time.monotonic() + 30
+    while b"time.sleep" not in Path(f"/proc/{process.pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline, "the sleeper did not start"
+        time.sleep(0.01)
     yield process
     process.kill()
     process.wait()

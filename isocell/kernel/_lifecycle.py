@@ -5,6 +5,11 @@ The child is launched through jupyter_client with the environment's *absolute* i
 interpreter, which would run the child in the wrong environment). jupyter_client sets
 ``JPY_PARENT_PID`` on POSIX, and ipykernel then polls its parent and exits when the parent
 is gone, so a child never outlives the notebook kernel even when that one is killed.
+
+jupyter_client starts the child in a session of its own, so the processes a cell starts
+(``subprocess.Popen(["sleep", "1000"])``) are in the child's process group: the whole group is
+killed when the child is stopped, killed or timed out here, and, when the notebook kernel dies,
+by the child's agent (``isocell.transfer._wire.agent``).
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ class ChildKernel:
         self.client: BlockingKernelClient | None = None
         self.started_at = 0.0
         self._ipc_dir: str | None = None
+        self._group: int | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         """Launch the process and wait until it answers.
@@ -144,6 +150,13 @@ class ChildKernel:
             self.stop(now=True)
             raise ChildDiedError(self.label, f"it did not start: {error}; {detail}") from None
         self.started_at = time.monotonic()
+        pid = self.pid
+        if pid is not None and hasattr(os, "getpgid"):
+            try:
+                # The child leads its own group (jupyter_client's start_new_session).
+                self._group = pid if os.getpgid(pid) == pid else None
+            except OSError:
+                self._group = None
 
     @property
     def pid(self) -> int | None:
@@ -193,9 +206,24 @@ class ChildKernel:
                     manager.cleanup_resources()
             except Exception:  # a half-dead kernel: make sure the process is gone
                 _kill(manager)
+        self.end_group()
         if self._ipc_dir is not None:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
             self._ipc_dir = None
+
+    def end_group(self) -> None:
+        """Kill what is left of the child's process group (the processes its cells started).
+
+        Safe once the child is gone: a group's id is not given to another process while the
+        group has members, and an empty group is simply not found.
+        """
+        group, self._group = self._group, None
+        if group is None:
+            return
+        try:
+            os.killpg(group, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def __repr__(self) -> str:
         state = "running" if self.is_alive() else "stopped"

@@ -8,7 +8,8 @@ Layout::
 A pool writes its file whenever its kernels change or one runs a cell (a new file, then an
 atomic rename, so a reader never sees half of one), and removes it when its last child stops.
 A notebook kernel killed outright leaves its file behind: readers skip (and remove) the file
-of a process that no longer exists, and list only children whose process still runs the
+of a process that no longer exists, first ending what its children's cells started and left
+running (:func:`end_orphans`), and list only children whose process still runs the
 interpreter the record names (a pid reused by another program is not taken for the child).
 
 The files are JSON, never unpickled or executed; a file over :data:`MAX_BYTES` or of another
@@ -20,15 +21,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from isocell.envs import private_home
 from isocell.runner._record import KernelRecord, resident_bytes
 
-__all__ = ["MAX_BYTES", "PublishedKernel", "kernels_folder", "publish", "published_kernels"]
+__all__ = [
+    "MAX_BYTES",
+    "PublishedKernel",
+    "end_orphans",
+    "kernels_folder",
+    "publish",
+    "published_kernels",
+]
 
 #: Larger files are not read: a pool of a hundred kernels writes about 50 kB.
 MAX_BYTES = 1_000_000
@@ -75,7 +85,8 @@ def publish(home: Path, records: Iterable[KernelRecord]) -> None:
         if not payload:
             target.unlink(missing_ok=True)
             return
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_home(home)
+        folder.mkdir(mode=0o700, exist_ok=True)
         document = {"notebook": os.environ.get("JPY_SESSION_NAME") or None, "kernels": payload}
         handle, temporary = tempfile.mkstemp(prefix=".publish-", suffix=".json", dir=folder)
         try:
@@ -108,8 +119,7 @@ def published_kernels(home: Path) -> list[PublishedKernel]:
         if not owner.isdigit() or entry.name == owner:
             continue
         if not _process_exists(int(owner)):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+            _end_leftovers(Path(entry.path))
             continue
         document = _read(Path(entry.path))
         if document is None:
@@ -125,6 +135,56 @@ def published_kernels(home: Path) -> list[PublishedKernel]:
                 )
     found.sort(key=lambda kernel: kernel.record.started)
     return found
+
+
+def end_orphans(home: Path) -> None:
+    """End what the children of dead notebook kernels left running, and forget those kernels.
+
+    A child kernel leads its own session; the processes its cells start are in it. When the
+    notebook kernel is killed, the child exits (ipykernel watches its parent) but those
+    processes would run on. A new notebook kernel, and each listing, ends them.
+    """
+    try:
+        entries = list(os.scandir(kernels_folder(home)))
+    except OSError:
+        return
+    for entry in entries:
+        owner = entry.name.removesuffix(".json")
+        if owner.isdigit() and entry.name != owner and not _process_exists(int(owner)):
+            _end_leftovers(Path(entry.path))
+
+
+def _end_leftovers(path: Path) -> None:
+    """Kill the processes left in the sessions of the dead children ``path`` lists, then
+    remove ``path``. A session's id is not reused while it has members, and its leader (the
+    child) is gone: whatever is left in it was started by the child's cells."""
+    document = _read(path) or {}
+    for record in _records(document.get("kernels")):
+        if record.pid is not None and not _process_exists(record.pid):
+            for member in _session_members(record.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(member, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _session_members(session: int) -> list[int]:
+    """This user's live processes in ``session`` (from ``/proc``; none where it is absent)."""
+    members: list[int] = []
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return members
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stream:
+                fields = stream.read().rsplit(b")", 1)[1].split()
+            owner = os.stat(f"/proc/{pid}").st_uid
+        except (OSError, IndexError):
+            continue
+        if fields[0] != b"Z" and int(fields[3]) == session and owner == os.getuid():
+            members.append(int(pid))
+    return members
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from isocell.runner._cell import (
     raise_transfer_errors,
 )
 from isocell.runner._pool import KernelPool, PooledKernel
+from isocell.runner._published import end_orphans
 from isocell.transfer import apply_outputs, payload_path, protocol, remove_stale_payloads
 from isocell.transfer._wire import variables
 
@@ -54,6 +55,7 @@ class CellRunner:
         self.pool = KernelPool(store)
         self.last: CellResult | None = None
         remove_stale_payloads()
+        end_orphans(store.home)
         self._environments: dict[EnvRequest, Environment] = {}
 
     @property

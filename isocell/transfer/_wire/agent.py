@@ -41,6 +41,7 @@ def setup(host_minor):  # type: ignore[no-untyped-def]
     """
     _state["host"] = host_minor
     _offer_isocell()
+    _end_group_with_parent()
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -56,6 +57,29 @@ def setup(host_minor):  # type: ignore[no-untyped-def]
             "inline": inline,
         }
     )
+
+
+def _end_group_with_parent():  # type: ignore[no-untyped-def]
+    """When the notebook kernel dies, end this child's whole process group, the processes the
+    cells started included (ipykernel itself only exits, and they would run on).
+
+    The child leads its own session (jupyter_client starts kernels with ``start_new_session``);
+    a child that does not lead its group kills nobody. A daemon thread checks the parent once a
+    second.
+    """
+    if not hasattr(os, "killpg") or os.getpgid(0) != os.getpid():
+        return
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():  # type: ignore[no-untyped-def]
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.killpg(0, 9)
+
+    threading.Thread(target=watch, name="isocell-parent-watch", daemon=True).start()
 
 
 def _offer_isocell():  # type: ignore[no-untyped-def]
