@@ -123,7 +123,11 @@ def describe(pids: set[int]) -> str:
 def segments(pid: int | None = None) -> list[str]:
     """Payload files of the notebook process ``pid`` (default: this one)."""
     pid = os.getpid() if pid is None else pid
-    return glob.glob(f"/dev/shm/isocell-{pid}-*") + glob.glob(f"/tmp/isocell-{pid}-*")
+    found = []
+    for base in ("/dev/shm", "/tmp"):
+        # isocell-<pid>-<random>/ is the private scratch folder; payloads are files in it
+        found += [p for p in glob.glob(f"{base}/isocell-{pid}-*/*-*") if os.path.isfile(p)]
+    return found
 
 
 def wait_for(check: Callable[[], T], timeout: float, what: str, period: float = 0.005) -> T:

@@ -219,9 +219,10 @@ def test_nested_plain_values_cross_exactly(ip, value):
 
 
 def _segments() -> list[str]:
-    return glob.glob(f"/dev/shm/isocell-{os.getpid()}-*") + glob.glob(
-        f"/tmp/isocell-{os.getpid()}-*"
-    )
+    """This process's payload files, in its private scratch folders."""
+    pattern = f"isocell-{os.getpid()}-*/*-*"
+    found = glob.glob(f"/dev/shm/{pattern}") + glob.glob(f"/tmp/{pattern}")
+    return [path for path in found if os.path.isfile(path)]
 
 
 def _kill_child_when(pattern: str, pid: int) -> threading.Thread:
@@ -258,19 +259,26 @@ def test_child_killed_mid_transfer_leaves_no_segment_and_no_change(ip, ns, direc
 
 @pytest.mark.faults
 def test_segments_of_a_dead_notebook_kernel_are_removed(isocell_home):
+    import shutil
+
     from isocell.runner import CellRunner
-    from isocell.transfer._host import _scratch_dir
+    from isocell.transfer._scratch import _memory_base
 
     dead = subprocess.Popen(["true"])
     dead.wait()  # a pid that no longer runs
-    stale = _scratch_dir() / f"isocell-{dead.pid}-0-in"
+    base = _memory_base()
+    stale_folder = base / f"isocell-{dead.pid}-abcd1234"
+    (stale_folder / "kernel-x").mkdir(parents=True)
+    (stale_folder / "1-in").write_bytes(b"left over")
+    stale = base / f"isocell-{dead.pid}-0-in"  # the flat layout of older versions
     stale.write_bytes(b"left over")
-    mine = _scratch_dir() / f"isocell-{os.getpid()}-999999-in"
+    mine = base / f"isocell-{os.getpid()}-999999-in"
     mine.write_bytes(b"in use")
     try:
         CellRunner()
-        assert not stale.exists()
+        assert not stale.exists() and not stale_folder.exists()
         assert mine.exists()  # a live kernel's payloads are left alone
     finally:
         mine.unlink(missing_ok=True)
         stale.unlink(missing_ok=True)
+        shutil.rmtree(stale_folder, ignore_errors=True)

@@ -84,6 +84,9 @@ class ChildKernel:
         relative paths mean the same in both.
     extra_env : dict or None
         Environment variables to add for the child.
+    runtime_dir : Path or None
+        A private folder (mode 0700) for the child's sockets and connection file, removed when
+        the child stops; default: a new one in the temporary folder.
     """
 
     def __init__(
@@ -92,8 +95,10 @@ class ChildKernel:
         label: str,
         cwd: str | None = None,
         extra_env: dict[str, str] | None = None,
+        runtime_dir: Path | None = None,
     ) -> None:
         self.python = Path(python)
+        self.runtime_dir = runtime_dir
         self.label = label
         self.cwd = cwd
         self.extra_env = dict(extra_env or {})
@@ -119,13 +124,18 @@ class ChildKernel:
             # on the machine can connect to the child. In a private folder: jupyter_client's
             # default is ``kernel-ipc-N`` in the working folder, with N the first free number,
             # so two notebooks there starting children at once took each other's sockets.
-            self._ipc_dir = tempfile.mkdtemp(prefix="isocell-ipc-")
+            self._ipc_dir = str(self.runtime_dir or tempfile.mkdtemp(prefix="isocell-ipc-"))
             ipc = {"transport": "ipc", "ip": os.path.join(self._ipc_dir, "kernel")}
+        else:
+            self._ipc_dir = str(self.runtime_dir) if self.runtime_dir else None
         manager = KernelManager(
             kernel_name="isocell",
             kernel_spec_manager=_spec_manager(str(self.python), self.label),
             **ipc,
         )
+        if self._ipc_dir is not None:
+            # Not in Jupyter's runtime folder, where a killed notebook's would stay for ever.
+            manager.connection_file = os.path.join(self._ipc_dir, "connection.json")
         env = _child_environ(self.python)
         # Headless matplotlib in the child draws inline images, as in a notebook.
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")

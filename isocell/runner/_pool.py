@@ -21,7 +21,7 @@ from isocell.errors import BrokenEnvironmentError, ChildDiedError
 from isocell.kernel import ChildKernel, execute, kernel_import_error
 from isocell.runner._published import publish
 from isocell.runner._record import KernelRecord, resident_bytes
-from isocell.transfer import Codec, fingerprint, protocol
+from isocell.transfer import Codec, fingerprint, protocol, scratch
 
 __all__ = ["KernelPool", "KernelRecord", "PooledKernel"]
 
@@ -219,7 +219,9 @@ def _start(environment: Environment) -> PooledKernel:
     # importing ipykernel from source takes 1.3 s on Python 3.9 here, 0.5 s from .pyc. An
     # interpreter used as it is keeps the user's setting.
     extra = {"PYTHONDONTWRITEBYTECODE": ""} if environment.spec is not None else {}
-    kernel = ChildKernel(environment.python, environment.label, extra_env=extra)
+    kernel = ChildKernel(
+        environment.python, environment.label, extra_env=extra, runtime_dir=scratch.kernel_folder()
+    )
     kernel.start()
     try:
         code, expressions = protocol.bootstrap_code(), protocol.setup_expressions()

@@ -27,7 +27,13 @@ from isocell.runner._cell import (
 )
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.runner._published import end_orphans
-from isocell.transfer import apply_outputs, payload_path, protocol, remove_stale_payloads
+from isocell.transfer import (
+    apply_outputs,
+    payload_path,
+    protocol,
+    remove_stale_payloads,
+    scratch,
+)
 from isocell.transfer._wire import variables
 
 __all__ = ["CellRunner"]
@@ -124,7 +130,9 @@ class CellRunner:
                 summary = protocol.answer(reply.user_expressions, "dump", environment.label, reply)
                 raise_transfer_errors(summary, "cannot be returned to the notebook")
                 variables.remember_secrets(summary.get("secrets", []))
-                unpacked = child.codec.read_outputs(outbox)  # mapped; the file goes next
+                # Where the child wrote them: the outbox, or its twin on disk (no room).
+                written = outbox if summary.get("path") != str(scratch.twin(outbox)) else None
+                unpacked = child.codec.read_outputs(written or scratch.twin(outbox))  # mapped
         except ChildDiedError:
             self.pool.discard(environment.key)
             raise
@@ -205,7 +213,9 @@ class CellRunner:
         if inline and loads:
             path = _write_inputs(child, inbox, sent, namespace)
             metadata = protocol.inline_load(path, plan.candidates, variables.secret_values())
-        dump = protocol.dump_expressions(outbox, plan.outputs, plan.candidates, plan.deletes)
+        dump = protocol.dump_expressions(
+            outbox, plan.outputs, plan.candidates, plan.deletes, scratch.twin(outbox)
+        )
         reply = execute(
             child.kernel,
             code,
@@ -262,8 +272,7 @@ def _write_inputs(
         return ""
     for name in sent:
         child.holds.pop(name, None)
-    child.codec.write_inputs(inbox, sent, namespace)
-    return str(inbox)
+    return str(child.codec.write_inputs(inbox, sent, namespace))  # or its twin on disk
 
 
 def _remember_sent(child: PooledKernel, sent: Mapping[str, Any], plan: CellPlan) -> None:

@@ -11,6 +11,7 @@ from isocell.transfer._host import (
     payload_path,
     remove_stale_payloads,
 )
+from isocell.transfer._scratch import scratch
 from isocell.transfer._wire.exchange import fingerprint
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "payload_path",
     "protocol",
     "remove_stale_payloads",
+    "scratch",
 ]

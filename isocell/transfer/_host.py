@@ -11,18 +11,16 @@ Scope, stated as cloudpickle states its own:
   Python versions, and as source (with the globals they read) between different ones;
 * anything else raises :class:`~isocell.errors.TransferError` naming the variable.
 
-Payloads are files in ``/dev/shm`` (memory, where the system has it; else the temporary
-folder), never inside a Jupyter message; the notebook side creates and removes each one, and
-removes those left by notebook kernels that died.
+Payloads are files in the notebook kernel's private scratch folder (:mod:`._scratch`: in
+``/dev/shm``, memory, where the system has it; on disk when that has no room), never inside a
+Jupyter message; the notebook side creates and removes each one, and removes those left by
+notebook kernels that died.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 
 from isocell.errors import TransferError
 from isocell.transfer import _wire
+from isocell.transfer._scratch import NO_ROOM, remove_stale, scratch
 from isocell.transfer._wire import exchange
 
 __all__ = ["WIRE_SOURCES", "Codec", "host_minor", "payload_path", "remove_stale_payloads"]
@@ -51,42 +50,21 @@ WIRE_SOURCES = [
     for name in _WIRE_ORDER
 ]
 
-_counter = itertools.count()
-_PREFIX = "isocell-"
-
-
-def _scratch_dir() -> Path:
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
-
 
 @contextlib.contextmanager
 def payload_path(purpose: str) -> Iterator[Path]:
-    """A fresh path for one payload file, removed on exit whatever happened.
-
-    Named ``isocell-<pid>-<n>-<purpose>``: :func:`remove_stale_payloads` tells a dead
-    notebook kernel's leftovers by the pid.
-    """
-    path = _scratch_dir() / f"{_PREFIX}{os.getpid()}-{next(_counter)}-{purpose}"
+    """A fresh path for one payload file in the private scratch folder, removed on exit
+    whatever happened (and its twin on disk, see :meth:`ScratchSpace.twin`)."""
+    path = scratch.payload(purpose)
     try:
         yield path
     finally:
-        path.unlink(missing_ok=True)
+        scratch.discard(path)
 
 
 def remove_stale_payloads() -> list[Path]:
-    """Delete payload files whose notebook kernel no longer runs; returns what was removed."""
-    removed = []
-    for path in _scratch_dir().glob(f"{_PREFIX}*-*-*"):
-        try:
-            pid = int(path.name[len(_PREFIX) :].split("-", 1)[0])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-        except (ValueError, PermissionError, OSError):
-            continue
-    return removed
+    """Delete the scratch folders of notebook kernels that no longer run (:func:`remove_stale`)."""
+    return remove_stale()
 
 
 def host_minor() -> str:
@@ -120,18 +98,38 @@ class Codec:
 
     def write_inputs(
         self, path: Path, values: Mapping[str, Any], namespace: Mapping[str, Any]
-    ) -> None:
-        """Encode ``values`` into the payload file ``path``.
+    ) -> Path:
+        """Encode ``values`` into the payload file ``path``, or into its twin on disk when
+        ``path``'s file system has no room; the path written.
 
         Raises
         ------
         TransferError
-            Naming the first variable that cannot cross, and why.
+            Naming the first variable that cannot cross, and why; or the variables, when
+            there is no room for them anywhere.
         """
         try:
-            exchange.pack(path, dict(values), self.cloudpickle, namespace)
+            for target in (path, scratch.twin(path)):
+                try:
+                    exchange.pack(target, dict(values), self.cloudpickle, namespace)
+                    return target
+                except OSError as error:
+                    target.unlink(missing_ok=True)
+                    if error.errno not in NO_ROOM or target != path:
+                        raise
         except exchange.CrossError as error:
             raise _transfer_error(error, "cannot be sent to the child") from None
+        except OSError as error:
+            if error.errno not in NO_ROOM:
+                raise
+            raise TransferError(
+                ", ".join(sorted(values)),
+                "payload",
+                f"there is no room to send it, in memory or on disk ({error.strerror or error})."
+                " Free space there, set ISOCELL_SCRATCH_DIR (memory) or TMPDIR (disk) to a "
+                "larger folder, or send less (--in)",
+            ) from None
+        raise AssertionError("unreachable")
 
     def read_outputs(self, path: Path) -> exchange.Unpacked:
         """Map the payload ``path``; decode it into a namespace later with :func:`apply_outputs`."""

@@ -80,14 +80,19 @@ def inline_load(
 
 
 def dump_expressions(
-    outbox: Path, outputs: Sequence[str], candidates: Sequence[str], deletes: Sequence[str]
+    outbox: Path,
+    outputs: Sequence[str],
+    candidates: Sequence[str],
+    deletes: Sequence[str],
+    fallback: Path | None = None,
 ) -> dict[str, str]:
     """Write ``outputs``, and the ``candidates`` that changed, to the payload ``outbox``;
-    answers ``errors``, ``deleted``, ``unchanged`` and ``secrets`` (those read in the child,
-    which an output may hold)."""
+    answers ``errors``, ``deleted``, ``unchanged``, ``secrets`` (those read in the child,
+    which an output may hold) and ``path``: ``outbox``, or ``fallback`` (on disk) when
+    ``outbox``'s file system had no room."""
     call = (
         f"{_AGENT}.dump({str(outbox)!r}, {list(outputs)!r}, {list(candidates)!r}, "
-        f"{list(deletes)!r})"
+        f"{list(deletes)!r}, {str(fallback or '')!r})"
     )
     return {"dump": call}
 

@@ -7,6 +7,7 @@ CPython >= 3.8) as ``__isocell__.agent``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -95,6 +96,25 @@ def _offer_isocell():  # type: ignore[no-untyped-def]
         sys.modules["isocell"] = module
 
 
+# No space on the device, no memory to map the file, over a quota or a file size limit.
+_NO_ROOM = (errno.ENOSPC, errno.ENOMEM, errno.EDQUOT, errno.EFBIG)
+
+
+def _remove(path):  # type: ignore[no-untyped-def]
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _no_room(error):  # type: ignore[no-untyped-def]
+    return (
+        f"there is no room for it, in memory or on disk ({error.strerror or error}). Free "
+        "space there, set ISOCELL_SCRATCH_DIR (memory) or TMPDIR (disk) to a larger "
+        "folder, or return less (--out)"
+    )
+
+
 class TransferFailed(Exception):
     """An input could not be loaded before the cell ran; the argument is the JSON summary."""
 
@@ -169,11 +189,13 @@ def load(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
     return json.dumps({"loaded": True})
 
 
-def dump(path, names, candidates, deletes):  # type: ignore[no-untyped-def]
+def dump(path, names, candidates, deletes, fallback=""):  # type: ignore[no-untyped-def]
     """Encode the cell's outputs into ``path``; returns a JSON summary.
 
     ``names`` are bound by the cell; ``candidates`` are inputs it may have changed in place,
     sent back only if their fingerprint changed; ``deletes`` are names it may have deleted.
+    When ``path``'s file system (a small ``/dev/shm``) or this process's memory has no room,
+    the payload goes to ``fallback`` (on disk); the summary's ``path`` says which.
     """
     namespace = _namespace()
     values = {}
@@ -189,12 +211,27 @@ def dump(path, names, candidates, deletes):  # type: ignore[no-untyped-def]
             unchanged.append(name)
         else:
             values[name] = namespace[name]
+    used = path
     try:
-        exchange.pack(path, values, _cloudpickle(), namespace)
+        for target in [path, fallback] if fallback else [path]:
+            used = target
+            try:
+                exchange.pack(target, values, _cloudpickle(), namespace)
+                break
+            except OSError as error:
+                _remove(target)
+                if error.errno not in _NO_ROOM or target != path or not fallback:
+                    raise
     except exchange.CrossError as error:
         return json.dumps({"errors": {error.name: [error.type_name, error.reason]}})
+    except OSError as error:
+        if error.errno not in _NO_ROOM:
+            raise
+        what = ", ".join(sorted(values)) or "the outputs"
+        return json.dumps({"errors": {what: ["payload", _no_room(error)]}})
     absent = [name for name in deletes if name not in namespace]
     summary = {"written": sorted(values), "unchanged": unchanged, "deleted": absent}
+    summary["path"] = used
     # The secrets read here: an output may hold one, and the notebook's output hides them too.
     summary["secrets"] = variables.secret_values()
     return json.dumps(summary)

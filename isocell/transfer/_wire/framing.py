@@ -18,6 +18,7 @@ This module runs on both sides, on any CPython >= 3.8, with the standard library
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import pickle
@@ -53,6 +54,7 @@ def write_payload(path, items, buffers):  # type: ignore[no-untyped-def]
             break
         estimate = len(header)
     total = offset if views else _PREFIX.size + len(header)
+    _check_room(path, total)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with open(fd, "wb", closefd=False) as handle:
@@ -65,6 +67,21 @@ def write_payload(path, items, buffers):  # type: ignore[no-untyped-def]
     finally:
         os.close(fd)
     return total
+
+
+def _check_room(path, size):  # type: ignore[no-untyped-def]
+    """Raise ENOSPC before writing a payload its file system cannot hold (a full tmpfs fails
+    the write half-way, or worse, a later read of the mapped file)."""
+    try:
+        stats = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except (OSError, AttributeError):
+        return
+    free = stats.f_bavail * stats.f_frsize
+    if size > free:
+        folder = os.path.dirname(os.path.abspath(path))
+        raise OSError(
+            errno.ENOSPC, f"a payload of {size} bytes does not fit in {folder} ({free} bytes free)"
+        )
 
 
 def read_payload(path):  # type: ignore[no-untyped-def]
