@@ -248,9 +248,8 @@ def test_the_params_and_secrets_demo_runs_alike_in_airflow(isocell_home, tmp_pat
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert json.loads(dag_results.read_text()) == expected
     assert "from warehouse.example token ***" in outcome.output  # masked in the venv task
-    # Not asserted for the plain cell: `airflow dags test` runs it in its own process and
-    # prints its output as it is (Airflow 3.3 masks the task logs of scheduled runs, not this
-    # console).
+    assert "with ***" in outcome.output  # and in the plain task
+    assert "demo-pass-42" not in outcome.output and "demo-token-123" not in outcome.output
 
 
 ISOCELL_RUN = [sys.executable, "-m", "isocell.cli", "run"]
@@ -339,7 +338,8 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
 
     data = tmp_path / "data"
     result = export_notebook(path, tmp_path / "dags", data_dir=str(data))
-    assert "airflow_lookups" in result.text and "from airflow.sdk import" in result.text
+    assert "airflow_lookups" in result.text
+    assert "from isocell_runtime.airflow_lookups import Connection as C, Variable" in result.text
     # The lists hold Variables' values: the last task fetches them again, none is stored.
     assert result.text.count("# Fetched again, as cell") == 3
     dag_results = tmp_path / "airflow.json"
@@ -366,11 +366,10 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
     written = [p for p in [*result.dag_file.parent.rglob("*"), *data.rglob("*")] if p.is_file()]
     for secret in (_TOKEN, _PASSWORD):
         assert not [p for p in written if secret.encode() in p.read_bytes()], secret
-    # The isolated tasks mask what they print themselves. Not asserted for the plain task:
-    # `airflow dags test` runs it in its own process and prints its output as it is (Airflow
-    # masks the task logs of scheduled runs, not this console).
-    assert "same token *** password ***" in outcome.output
-    assert "old token *** password ***" in outcome.output
+    # Every task masks what it prints (`airflow dags test` itself prints task output as it is)
+    for name in ("plain", "same", "old"):
+        assert f"{name} token *** password ***" in outcome.output, name
+    assert _TOKEN not in outcome.output and _PASSWORD not in outcome.output
 
 
 def test_a_data_folder_another_user_planted_fails_the_task_in_airflow(isocell_home, tmp_path):

@@ -220,7 +220,7 @@ def test_a_plain_task_reads_airflows_variables_and_connections(tmp_path: Path) -
         "    json.dump([len(token), host], handle)",
     )
     result = export_notebook(path, tmp_path / "dags")
-    assert "from airflow.sdk import Connection, Variable" in result.text
+    assert "from isocell_runtime.airflow_lookups import Connection, Variable" in result.text
     assert "s3cr3t-value" not in result.text
     out = tmp_path / "out.json"
     env = {

@@ -256,7 +256,7 @@ def _local_modules(cells: list[NotebookCell], folder: Path) -> list[Path]:
 def _copy_runtime(destination: Destination) -> list[Path]:
     package = Path(__file__).parent
     wire = package.parent / "transfer" / "_wire"
-    sources = [(package / "runtime" / "__init__.py", "__init__.py")]
+    sources = [(package / "runtime" / name, name) for name in ("__init__.py", "airflow_lookups.py")]
     sources += [(wire / f"{name}.py", f"{name}.py") for name in _WIRE]
     return [
         destination.write(f"isocell_runtime/{name}", source.read_bytes())

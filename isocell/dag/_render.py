@@ -124,8 +124,9 @@ def _body(task: Task, options: DagOptions) -> str:
         lines.append(f"provide({LOOKUPS_ARGUMENT})")
         code = _ISOCELL_IMPORT.sub(r"\1from isocell_runtime.variables import \2", code)
     elif environment.kind == "python":
-        # Airflow 3's own Variable and Connection have the same call shapes.
-        code = _ISOCELL_IMPORT.sub(r"\1from airflow.sdk import \2", code)
+        # Airflow 3's own Variable and Connection (same call shapes), masking what they return
+        # in what the task prints (isocell.dag.runtime.airflow_lookups).
+        code = _ISOCELL_IMPORT.sub(r"\1from isocell_runtime.airflow_lookups import \2", code)
     for name in decoded:
         lines.append(f"{name} = run_value({name}, {options.run_value(name)[1]!r})")
     for name in task.inputs:
