@@ -475,3 +475,54 @@ def test_what_a_cell_started_ends_with_its_child(isocell_home, how):
                 == "ok"
             )
         wait_for(lambda: not pid_alive(sleeper), 30, "what the cell started to end")
+
+
+@contextmanager
+def memory_cgroup(limit: int) -> Iterator[Path]:
+    """A child memory cgroup (v1 or v2) of this process's, limited to ``limit`` bytes (swap
+    included where v1 accounts it); skips where it cannot be made."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to make a memory cgroup")
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    base = None
+    for line in lines:
+        number, controllers, path = [*line.split(":", 2), "", ""][:3]
+        if "memory" in controllers.split(","):
+            base, files = Path("/sys/fs/cgroup/memory") / path.lstrip("/"), "v1"
+        elif number == "0" and (Path("/sys/fs/cgroup") / path.lstrip("/") / "memory.max").exists():
+            base, files = Path("/sys/fs/cgroup") / path.lstrip("/"), "v2"
+    if base is None:
+        pytest.skip("no memory cgroup to nest one in")
+    group = base / f"isocell-test-{os.getpid()}"
+    try:
+        group.mkdir()
+    except OSError as error:
+        pytest.skip(f"cannot make a memory cgroup here: {error}")
+    try:
+        if files == "v1":
+            (group / "memory.limit_in_bytes").write_text(str(limit))
+            swap = group / "memory.memsw.limit_in_bytes"
+            if swap.exists():
+                swap.write_text(str(limit))
+        else:
+            (group / "memory.max").write_text(str(limit))
+            (group / "memory.swap.max").write_text("0")
+        yield group
+    finally:
+        wait_for(
+            lambda: not (group / "cgroup.procs").read_text().strip(), 60, "the cgroup to empty"
+        )
+        group.rmdir()
+
+
+def test_an_out_of_memory_kill_says_so_with_the_limit(isocell_home):
+    with memory_cgroup(400 * 2**20) as group:
+        with notebook_kernel(isocell_home) as kernel:
+            (group / "cgroup.procs").write_text(str(kernel.pid))  # its children start in it
+            hog = "%%isolated --python " + sys.executable + "\nblocks = []\n"
+            hog += "while True:\n    blocks.append(bytearray(50 * 2**20))"
+            reply = kernel.execute(hog)
+            message = "\n".join(reply.get("traceback", []))
+            assert reply["status"] == "error" and "ChildDiedError" in message, message
+            assert "killed by the out-of-memory killer (memory limit 400 MiB)" in message
+            assert kernel.execute("x = 1")["status"] == "ok"  # the notebook kernel lives on

@@ -107,6 +107,7 @@ class ChildKernel:
         self.started_at = 0.0
         self._ipc_dir: str | None = None
         self._group: int | None = None
+        self._oom: OutOfMemoryWatch | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         """Launch the process and wait until it answers.
@@ -161,6 +162,7 @@ class ChildKernel:
             raise ChildDiedError(self.label, f"it did not start: {error}; {detail}") from None
         self.started_at = time.monotonic()
         pid = self.pid
+        self._oom = OutOfMemoryWatch.of(pid) if pid is not None else None
         if pid is not None and hasattr(os, "getpgid"):
             try:
                 # The child leads its own group (jupyter_client's start_new_session).
@@ -187,6 +189,8 @@ class ChildKernel:
         if code is None:
             return "exit status unknown"
         if code < 0:
+            if -code == 9 and self._oom is not None and self._oom.fired():
+                return self._oom.describe()
             return f"killed by signal {-code}"
         return f"exit code {code}"
 
@@ -305,3 +309,67 @@ def _kill(manager: KernelManager) -> None:
     if process is not None and process.poll() is None:
         process.kill()
         process.wait()
+
+
+class OutOfMemoryWatch:
+    """Tells a child the kernel's out-of-memory killer ended from one killed otherwise: the
+    ``oom_kill`` counter of the child's memory cgroup (v2 ``memory.events``, v1
+    ``memory.oom_control``), read at start and again after the child died.
+
+    Parameters
+    ----------
+    counter : Path
+        The file with the ``oom_kill N`` line.
+    limit : Path
+        The cgroup's limit (``memory.max`` or ``memory.limit_in_bytes``).
+    """
+
+    def __init__(self, counter: Path, limit: Path) -> None:
+        self.counter, self.limit = counter, limit
+        self.before = self._count()
+
+    @classmethod
+    def of(cls, pid: int) -> OutOfMemoryWatch | None:
+        """The watch of process ``pid``'s memory cgroup; None where there is none to read."""
+        try:
+            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            number, controllers, path = [*line.split(":", 2), "", ""][:3]
+            relative = path.lstrip("/")
+            if number == "0" and controllers == "":
+                base = Path("/sys/fs/cgroup") / relative
+                if (base / "memory.events").is_file():
+                    return cls(base / "memory.events", base / "memory.max")
+            elif "memory" in controllers.split(","):
+                base = Path("/sys/fs/cgroup/memory") / relative
+                if (base / "memory.oom_control").is_file():
+                    return cls(base / "memory.oom_control", base / "memory.limit_in_bytes")
+        return None
+
+    def _count(self) -> int | None:
+        try:
+            for line in self.counter.read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def fired(self) -> bool:
+        """Whether the out-of-memory killer killed something in the cgroup since the start."""
+        now = self._count()
+        return self.before is not None and now is not None and now > self.before
+
+    def describe(self) -> str:
+        """``killed by the out-of-memory killer (memory limit 300 MiB)``."""
+        try:
+            text = self.limit.read_text().strip()
+        except OSError:
+            text = ""
+        if text.isdigit() and int(text) < 2**60:
+            limit = f"memory limit {int(text) / 2**20:.0f} MiB"
+        else:
+            limit = "no memory limit: the machine ran out"
+        return f"killed by the out-of-memory killer ({limit})"
