@@ -30,6 +30,7 @@ from typing import Any
 
 from isocell.envs import private_home
 from isocell.runner._record import KernelRecord, resident_bytes
+from isocell.transfer._scratch import process_alive
 
 __all__ = [
     "MAX_BYTES",
@@ -235,20 +236,10 @@ def _process_exists(pid: int) -> bool:
         with open(f"/proc/{pid}/stat", "rb") as stream:
             state = stream.read().rsplit(b")", 1)[1].split()[0]
     except FileNotFoundError:
-        return not os.path.isdir("/proc") and _signal_zero(pid)
+        return not os.path.isdir("/proc") and process_alive(pid)
     except (OSError, IndexError):
         return False
     return state != b"Z"
-
-
-def _signal_zero(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _runs(pid: int, interpreter: str) -> bool:
@@ -258,7 +249,7 @@ def _runs(pid: int, interpreter: str) -> bool:
         with open(f"/proc/{pid}/cmdline", "rb") as stream:
             argv = stream.read().split(b"\0")
     except FileNotFoundError:
-        return not os.path.isdir("/proc") and _signal_zero(pid)
+        return not os.path.isdir("/proc") and process_alive(pid)
     except OSError:
         return False
     return _process_exists(pid) and os.path.normpath(os.fsdecode(argv[0])) == os.path.normpath(

@@ -26,7 +26,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["NO_ROOM", "ScratchSpace", "remove_stale", "scratch"]
+__all__ = ["NO_ROOM", "ScratchSpace", "process_alive", "remove_stale", "scratch"]
 
 #: What a write that does not fit raises: no space on the device, or no memory to map it.
 NO_ROOM = (errno.ENOSPC, errno.ENOMEM, errno.EDQUOT, errno.EFBIG)
@@ -125,7 +125,7 @@ def remove_stale() -> list[Path]:
             if not entry.name.startswith(_PREFIX):
                 continue
             owner = entry.name[len(_PREFIX) :].split("-", 1)[0]
-            if not owner.isdigit() or _alive(int(owner)):
+            if not owner.isdigit() or process_alive(int(owner)):
                 continue
             try:
                 info = os.lstat(entry.path)
@@ -142,7 +142,9 @@ def remove_stale() -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user's counts: it may not be signalled,
+    but it runs)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
