@@ -109,7 +109,7 @@ def _lookups(task: Task, environment: TaskEnvironment, airflow: int) -> Lookups:
     return find_lookups(_code(task), task.cell.index)
 
 
-def _body(task: Task, options: DagOptions) -> str:
+def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
     decoded = [n for n in task.run_values if options.run_value(n)[1] != "text"]
     used = [
         name
@@ -119,7 +119,7 @@ def _body(task: Task, options: DagOptions) -> str:
     lines = [f"from isocell_runtime import {', '.join(used)}", ""] if used else []
     environment = options.environments.get(task.task_id, TaskEnvironment())
     code = _code(task)
-    if _lookups(task, environment, options.airflow):
+    if lookups:
         lines.append("from isocell_runtime.variables import provide")
         lines.append(f"provide({LOOKUPS_ARGUMENT})")
         code = _ISOCELL_IMPORT.sub(r"\1from isocell_runtime.variables import \2", code)
@@ -221,7 +221,7 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
                 "name": name,
                 "decorator": _decorator(task, environment),
                 "parameters": parameters,
-                "body": textwrap.indent(_body(task, options), "        "),
+                "body": textwrap.indent(_body(task, options, lookups), "        "),
                 "call": call,
                 "cell": task.cell.index,
                 "magic": task.cell.magic_line,

@@ -19,11 +19,16 @@ _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^
 
 def redact_url(url: str) -> str:
     """``url`` with its user and password replaced by ``***`` (unchanged if it has none)."""
+    return _with_userinfo(url, "***@")
+
+
+def _with_userinfo(url: str, userinfo: str) -> str:
+    """``url`` with its ``user:password@`` part replaced by ``userinfo`` (if it has one)."""
     parts = urllib.parse.urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
-    netloc = f"***@{host}:{parts.port}" if parts.port else f"***@{host}"
+    netloc = f"{userinfo}{host}:{parts.port}" if parts.port else f"{userinfo}{host}"
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -34,12 +39,7 @@ def redact_text(text: str) -> str:
 
 def without_credentials(url: str) -> str:
     """``url`` with no user or password at all (for a request that sends them apart)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return _with_userinfo(url, "")
 
 
 def without_redacted(url: str) -> str:

@@ -111,18 +111,8 @@ def published_kernels(home: Path) -> list[PublishedKernel]:
         Those whose process runs now, with memory read now from ``/proc``.
     """
     found: list[PublishedKernel] = []
-    try:
-        entries = list(os.scandir(kernels_folder(home)))
-    except OSError:
-        return found
-    for entry in entries:
-        owner = entry.name.removesuffix(".json")
-        if not owner.isdigit() or entry.name == owner:
-            continue
-        if not _process_exists(int(owner)):
-            _end_leftovers(Path(entry.path))
-            continue
-        document = _read(Path(entry.path))
+    for owner, path in end_orphans(home):
+        document = _read(path)
         if document is None:
             continue
         notebook = document.get("notebook")
@@ -130,29 +120,34 @@ def published_kernels(home: Path) -> list[PublishedKernel]:
             if record.pid is not None and _runs(record.pid, record.interpreter):
                 current = replace(record, memory_bytes=resident_bytes(record.pid), alive=True)
                 found.append(
-                    PublishedKernel(
-                        current, int(owner), notebook if isinstance(notebook, str) else None
-                    )
+                    PublishedKernel(current, owner, notebook if isinstance(notebook, str) else None)
                 )
     found.sort(key=lambda kernel: kernel.record.started)
     return found
 
 
-def end_orphans(home: Path) -> None:
-    """End what the children of dead notebook kernels left running, and forget those kernels.
+def end_orphans(home: Path) -> list[tuple[int, Path]]:
+    """End what the children of dead notebook kernels left running, and forget those kernels;
+    returns the files of the notebook kernels that still run, with their pids.
 
     A child kernel leads its own session; the processes its cells start are in it. When the
     notebook kernel is killed, the child exits (ipykernel watches its parent) but those
     processes would run on. A new notebook kernel, and each listing, ends them.
     """
+    live: list[tuple[int, Path]] = []
     try:
         entries = list(os.scandir(kernels_folder(home)))
     except OSError:
-        return
+        return live
     for entry in entries:
         owner = entry.name.removesuffix(".json")
-        if owner.isdigit() and entry.name != owner and not _process_exists(int(owner)):
+        if not owner.isdigit() or entry.name == owner:
+            continue
+        if _process_exists(int(owner)):
+            live.append((int(owner), Path(entry.path)))
+        else:
             _end_leftovers(Path(entry.path))
+    return live
 
 
 def _end_leftovers(path: Path) -> None:

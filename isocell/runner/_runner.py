@@ -131,8 +131,9 @@ class CellRunner:
                 raise_transfer_errors(summary, "cannot be returned to the notebook")
                 variables.remember_secrets(summary.get("secrets", []))
                 # Where the child wrote them: the outbox, or its twin on disk (no room).
-                written = outbox if summary.get("path") != str(scratch.twin(outbox)) else None
-                unpacked = child.codec.read_outputs(written or scratch.twin(outbox))  # mapped
+                twin = scratch.twin(outbox)
+                written = twin if summary.get("path") == str(twin) else outbox
+                unpacked = child.codec.read_outputs(written)  # mapped; the file goes next
         except ChildDiedError:
             self.pool.discard(environment.key)
             raise

@@ -109,14 +109,12 @@ class Codec:
             there is no room for them anywhere.
         """
         try:
-            for target in (path, scratch.twin(path)):
-                try:
-                    exchange.pack(target, dict(values), self.cloudpickle, namespace)
-                    return target
-                except OSError as error:
-                    target.unlink(missing_ok=True)
-                    if error.errno not in NO_ROOM or target != path:
-                        raise
+            try:
+                return self._pack(path, values, namespace)
+            except OSError as error:
+                if error.errno not in NO_ROOM:
+                    raise
+            return self._pack(scratch.twin(path), values, namespace)
         except exchange.CrossError as error:
             raise _transfer_error(error, "cannot be sent to the child") from None
         except OSError as error:
@@ -129,7 +127,15 @@ class Codec:
                 " Free space there, set ISOCELL_SCRATCH_DIR (memory) or TMPDIR (disk) to a "
                 "larger folder, or send less (--in)",
             ) from None
-        raise AssertionError("unreachable")
+
+    def _pack(self, path: Path, values: Mapping[str, Any], namespace: Mapping[str, Any]) -> Path:
+        """Write the payload at ``path``; a half-written file is removed."""
+        try:
+            exchange.pack(path, dict(values), self.cloudpickle, namespace)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
 
     def read_outputs(self, path: Path) -> exchange.Unpacked:
         """Map the payload ``path``; decode it into a namespace later with :func:`apply_outputs`."""

@@ -110,21 +110,23 @@ def _key():  # type: ignore[no-untyped-def]
         return handle.read().strip().encode("ascii")
 
 
-def _digest(fd):  # type: ignore[no-untyped-def]
-    mac = hmac.new(_key(), digestmod=hashlib.sha256)
-    os.lseek(fd, 0, os.SEEK_SET)
-    while True:
-        chunk = os.read(fd, _CHUNK)
-        if not chunk:
-            return mac.hexdigest()
-        mac.update(chunk)
-
-
-def _open_payload(path):  # type: ignore[no-untyped-def]
+def _digest(path):  # type: ignore[no-untyped-def]
+    """The HMAC of the regular file ``path``, opened without following a symlink."""
     try:
-        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as error:
         raise PayloadError(f"isocell: cannot open the payload {path}: {error}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PayloadError(f"isocell: the payload {path} is not a file")
+        mac = hmac.new(_key(), digestmod=hashlib.sha256)
+        while True:
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                return mac.hexdigest()
+            mac.update(chunk)
+    finally:
+        os.close(fd)
 
 
 def store(values, task_id, location):  # type: ignore[no-untyped-def]
@@ -145,22 +147,14 @@ def store(values, task_id, location):  # type: ignore[no-untyped-def]
         with tempfile.TemporaryDirectory() as folder:
             local = os.path.join(folder, name)
             exchange.pack(local, values, None, {})
-            fd = _open_payload(local)
-            try:
-                digest = _digest(fd)
-            finally:
-                os.close(fd)
+            digest = _digest(local)
             target = location.rstrip("/") + "/" + name
             with open(local, "rb") as source, fsspec.open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink, _CHUNK)
     else:
         target = os.path.join(private_folder(location), name)
         exchange.pack(target, values, None, {})
-        fd = _open_payload(target)
-        try:
-            digest = _digest(fd)
-        finally:
-            os.close(fd)
+        digest = _digest(target)
     return {key: f"{PREFIX}{digest}:{target}#{key}" for key in values}
 
 
@@ -168,18 +162,12 @@ _cache = {}  # type: dict
 
 
 def _verified(path, digest):  # type: ignore[no-untyped-def]
-    fd = _open_payload(path)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise PayloadError(f"isocell: the payload {path} is not a file")
-        if not hmac.compare_digest(_digest(fd), digest):
-            raise PayloadError(
-                f"isocell: the payload {path} does not match its reference: it was changed "
-                "after it was written, or the tasks use different keys (give every worker the "
-                "same ISOCELL_PAYLOAD_KEY); not read"
-            )
-    finally:
-        os.close(fd)
+    if not hmac.compare_digest(_digest(path), digest):
+        raise PayloadError(
+            f"isocell: the payload {path} does not match its reference: it was changed "
+            "after it was written, or the tasks use different keys (give every worker the "
+            "same ISOCELL_PAYLOAD_KEY); not read"
+        )
 
 
 def load(reference):  # type: ignore[no-untyped-def]
