@@ -71,8 +71,44 @@ def _add(buffers, data):  # type: ignore[no-untyped-def]
     return list(range(start, len(buffers)))
 
 
-def _base_pickler(cloudpickle):  # type: ignore[no-untyped-def]
-    return cloudpickle.Pickler if cloudpickle is not None else pickle.Pickler
+class _Encoding:
+    """What one :func:`encode` call's pickler needs: plain instance attributes, so that the
+    pickler holds the buffers without a reference cycle (a class made per call would close
+    over them, and live until the cyclic garbage collector ran)."""
+
+    def _setup(self, buffers, across, main_refs):  # type: ignore[no-untyped-def]
+        self._buffers = buffers
+        self._across = across
+        self._main_refs = main_refs
+
+    def persistent_id(self, obj):  # type: ignore[no-untyped-def]
+        return _special(obj, self._buffers)
+
+    def reducer_override(self, obj):  # type: ignore[no-untyped-def]
+        if self._across and source.is_notebook_code(obj):
+            if self._main_refs is None:
+                what = "class" if isinstance(obj, type) else "function"
+                raise NotPortable(
+                    f"{what} {obj.__qualname__!r} is defined in the notebook; it can "
+                    "cross only between equal Python versions"
+                )
+            self._main_refs.append((obj.__name__, obj))
+            return NotImplemented  # by reference: __main__.<name>
+        parent = super()
+        if hasattr(parent, "reducer_override"):
+            return parent.reducer_override(obj)  # type: ignore[attr-defined]
+        return NotImplemented
+
+
+_ENCODERS: dict[type, type] = {}  # pickler base class -> its encoder class, made once
+
+
+def _encoder_class(cloudpickle):  # type: ignore[no-untyped-def]
+    base = cloudpickle.Pickler if cloudpickle is not None else pickle.Pickler
+    kind = _ENCODERS.get(base)
+    if kind is None:
+        kind = _ENCODERS[base] = type("_Encoder", (_Encoding, base), {})
+    return kind
 
 
 def encode(value, buffers, cloudpickle=None, main_refs=None):  # type: ignore[no-untyped-def]
@@ -99,51 +135,47 @@ def encode(value, buffers, cloudpickle=None, main_refs=None):  # type: ignore[no
     Exception
         Whatever pickling raises for an object that cannot be pickled.
     """
-    base = _base_pickler(cloudpickle)
-    across = cloudpickle is None
-
-    class _Encoder(base):  # type: ignore[misc,valid-type]
-        def persistent_id(self, obj):  # type: ignore[no-untyped-def]
-            return _special(obj, buffers)
-
-        def reducer_override(self, obj):  # type: ignore[no-untyped-def]
-            if across and source.is_notebook_code(obj):
-                if main_refs is None:
-                    what = "class" if isinstance(obj, type) else "function"
-                    raise NotPortable(
-                        f"{what} {obj.__qualname__!r} is defined in the notebook; it can "
-                        "cross only between equal Python versions"
-                    )
-                main_refs.append((obj.__name__, obj))
-                return NotImplemented  # by reference: __main__.<name>
-            parent = super()
-            if hasattr(parent, "reducer_override"):
-                return parent.reducer_override(obj)
-            return NotImplemented
-
     stream = io.BytesIO()
-    _Encoder(stream, protocol=PROTOCOL).dump(value)
+    pickler = _encoder_class(cloudpickle)(stream, protocol=PROTOCOL)
+    pickler._setup(buffers, cloudpickle is None, main_refs)
+    try:
+        pickler.dump(value)
+    finally:
+        pickler._setup(None, False, None)
     return stream.getvalue()
+
+
+class _Decoder(pickle.Unpickler):
+    """Loads what :func:`encode` wrote, with the buffers as an attribute (no cycle)."""
+
+    def __init__(self, data, buffers):  # type: ignore[no-untyped-def]
+        super().__init__(io.BytesIO(data))
+        self._buffers = buffers
+
+    def _take(self, indices):  # type: ignore[no-untyped-def]
+        return [self._buffers[i] for i in indices]
+
+    def persistent_load(self, pid):  # type: ignore[no-untyped-def]
+        kind = pid[0]
+        if kind == "ndarray":
+            return arrays.decode_array(pid[1], self._take(pid[2]))
+        if kind == "npscalar":
+            return arrays.decode_array(pid[1], self._take(pid[2]))[()]
+        if kind == "pandas":
+            return frames.decode_pandas(pid[1], self._take(pid[2]))
+        if kind == "arrow":
+            import pyarrow
+
+            reader = pyarrow.ipc.open_stream(pyarrow.py_buffer(self._buffers[pid[2][0]]))
+            table = reader.read_all()
+            return table if pid[1] == "Table" else table.combine_chunks().to_batches()[0]
+        raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
 
 
 def decode(data, buffers):  # type: ignore[no-untyped-def]
     """Inverse of :func:`encode`; ``buffers`` as read back from the payload."""
-
-    class _Decoder(pickle.Unpickler):
-        def persistent_load(self, pid):  # type: ignore[no-untyped-def]
-            kind = pid[0]
-            if kind == "ndarray":
-                return arrays.decode_array(pid[1], [buffers[i] for i in pid[2]])
-            if kind == "npscalar":
-                return arrays.decode_array(pid[1], [buffers[i] for i in pid[2]])[()]
-            if kind == "pandas":
-                return frames.decode_pandas(pid[1], [buffers[i] for i in pid[2]])
-            if kind == "arrow":
-                import pyarrow
-
-                reader = pyarrow.ipc.open_stream(pyarrow.py_buffer(buffers[pid[2][0]]))
-                table = reader.read_all()
-                return table if pid[1] == "Table" else table.combine_chunks().to_batches()[0]
-            raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
-
-    return _Decoder(io.BytesIO(data)).load()
+    unpickler = _Decoder(data, buffers)
+    try:
+        return unpickler.load()
+    finally:
+        unpickler._buffers = None
