@@ -28,9 +28,10 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 MiB = 1024 * 1024
+T = TypeVar("T")
 
 
 def _payloads(scale: float) -> dict[str, Any]:
@@ -134,7 +135,11 @@ def _isocell_rows(
     for name, value in payloads.items():
         row = _Row(label, name, _nbytes(value))
         for attempt in range(repeat):
-            shell.user_ns["x"] = _copy(value)  # a new object: it must be sent
+            # A new object, made while the last one lives, so that it cannot take the last
+            # one's id: a value with the id and contents the child holds is not sent again.
+            previous = shell.user_ns.get("x")
+            shell.user_ns["x"] = _copy(value)
+            del previous
             base_host, base_child = _hwm_reset(os.getpid()), _hwm_reset(child_pid)
             started = time.perf_counter()
             shell.run_cell_magic("isolated", f"{line} --in x --out", "pass")
@@ -142,7 +147,6 @@ def _isocell_rows(
             if attempt == 0:
                 row.peak["host in"] = _status(os.getpid(), "VmHWM") - base_host
                 row.peak["child in"] = _status(child_pid, "VmHWM") - base_child
-            shell.user_ns.pop("x")
             base_host, base_child = _hwm_reset(os.getpid()), _hwm_reset(child_pid)
             started = time.perf_counter()
             shell.run_cell_magic("isolated", f"{line} --in --out y", "y = x")
@@ -151,8 +155,70 @@ def _isocell_rows(
                 row.peak["host out"] = _status(os.getpid(), "VmHWM") - base_host
                 row.peak["child out"] = _status(child_pid, "VmHWM") - base_child
             shell.user_ns.pop("y")
+        shell.user_ns.pop("x")
         rows.append(row)
     return rows
+
+
+class _SystemPeak:
+    """The lowest ``MemAvailable`` while it runs, sampled every 10 ms: the system-wide peak
+    (shared memory in ``/dev/shm`` included, counted once)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.start = self.lowest = self._available()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @staticmethod
+    def _available() -> int:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.01):
+            self.lowest = min(self.lowest, self._available())
+
+    def __enter__(self) -> _SystemPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def extra(self) -> int:
+        return self.start - self.lowest
+
+
+def round_trip_peaks(shell: Any, label: str, line: str, gib: float) -> str:
+    """One round trip of a ``gib`` GiB float64 array (``%%isolated --in x --out y`` / ``y = x``:
+    in, and out again as a new name), as a table row: seconds, and peak extra memory in MiB
+    of the notebook, the child, and the whole system."""
+    import numpy as np
+
+    shell.run_cell_magic("isolated", line, "import os, numpy\nchild_pid = os.getpid()")
+    child_pid = shell.user_ns.pop("child_pid")
+    shell.user_ns["x"] = np.ones(int(gib * 2**30) // 8)
+    base_host, base_child = _hwm_reset(os.getpid()), _hwm_reset(child_pid)
+    with _SystemPeak() as system:
+        started = time.perf_counter()
+        shell.run_cell_magic("isolated", f"{line} --in x --out y", "y = x")
+        seconds = time.perf_counter() - started
+    host = _status(os.getpid(), "VmHWM") - base_host
+    child = _status(child_pid, "VmHWM") - base_child
+    assert float(shell.user_ns["y"][-1]) == 1.0
+    del shell.user_ns["x"], shell.user_ns["y"]
+    shell.run_cell_magic("isolated", line, "del x, y")
+    return (
+        f"| {label} | {gib:g} | {seconds:.1f} | {host / MiB:.0f} | "
+        f"{child / MiB:.0f} | {system.extra / MiB:.0f} |"
+    )
 
 
 def _floor_rows(payloads: dict[str, Any], repeat: int) -> list[_Row]:
@@ -250,7 +316,7 @@ def _ipyparallel_rows(payloads: dict[str, Any], repeat: int) -> list[_Row]:
         cluster.stop_cluster_sync()
 
 
-def _timed(label: str, action: Callable[[], list[_Row]]) -> list[_Row]:
+def _timed(label: str, action: Callable[[], T]) -> T:
     print(f"... {label}", file=sys.stderr, flush=True)
     return action()
 
@@ -285,6 +351,17 @@ def run(repeat: int = 3, scale: float = 1.0) -> str:
             args.repeat,
         ),
     )
+    big = 3.0 * scale
+    peaks = _timed(
+        f"{big:g} GiB round trips",
+        lambda: [
+            round_trip_peaks(shell, label, line, big)
+            for label, line in (
+                ("same Python", "--req numpy pandas pyarrow --exclude-newer none"),
+                ("Python 3.9 / pandas 1.4.4", "--python 3.9 --req pandas==1.4.4"),
+            )
+        ],
+    )
     rows += _timed("cloudpickle pipe", lambda: _pipe_rows(payloads, args.repeat))
     rows += _timed("ipyparallel", lambda: _ipyparallel_rows(payloads, args.repeat))
     shell.run_line_magic("unload_ext", "isocell")
@@ -305,6 +382,18 @@ def run(repeat: int = 3, scale: float = 1.0) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     lines += [row.cells(floors[row.payload]) for row in rows]
+    lines += [
+        "",
+        f"Peak extra memory of one round trip of a {big:g} GiB array (`--in x --out y`, "
+        "`y = x`), once: each process's `VmHWM` above its use before, and the system's "
+        "lowest `MemAvailable` below its value before (payloads in `/dev/shm` counted once). "
+        "Target: at most one payload size per process (the value it receives) and two for the "
+        "system (one received value each side; the sender's own array was there before).",
+        "",
+        "| child | GiB | seconds | notebook MiB | child MiB | system MiB |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *peaks,
+    ]
     return "\n".join(lines)
 
 

@@ -455,6 +455,9 @@ async def test_a_huge_request_is_refused_before_it_is_read(jp_fetch, jp_root_dir
     too_many = {**many, "requirements": ["six"] * (MAX_ITEMS + 1)}
     code, reply = await call(jp_fetch, "envs", method="POST", body=too_many)
     assert code == 400 and "'requirements' has 1001 items" in reply["message"], reply
+    fields = {f"field{i:06d}": 1 for i in range(40_000)}  # 0.7 MB, each compared with known
+    code, reply = await call(jp_fetch, "envs", method="POST", body={"name": "x", **fields})
+    assert code == 400 and "has 40001 fields; isocell reads at most 64" in reply["message"]
     long_path = {"path": "a/" * 3000 + "nb.ipynb"}
     code, reply = await call(jp_fetch, "export", method="POST", body=long_path)
     assert code == 400 and "'path' is 6008 characters long" in reply["message"], reply

@@ -30,6 +30,7 @@ from isocell.errors import (
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_FIELDS",
     "MAX_ITEMS",
     "MAX_PATH",
     "ApiError",
@@ -45,6 +46,9 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_PATH = 4096
 #: The most items of a list field (requirements, index URLs).
 MAX_ITEMS = 1000
+#: The most fields of a request's JSON object (every route reads fewer than ten); each
+#: unknown one is compared with the known ones (:meth:`Body.expect`).
+MAX_FIELDS = 64
 
 T = TypeVar("T")
 
@@ -216,10 +220,12 @@ class IsocellHandler(APIHandler):
                 "requirements)",
             )
 
-    def body(self) -> Body:
-        """The request's JSON object (an empty one for an empty body)."""
+    async def body(self) -> Body:
+        """The request's JSON object (an empty one for an empty body), parsed in a worker
+        thread: up to :data:`MAX_BODY_BYTES` of JSON takes milliseconds the server's event
+        loop (every other request) need not wait."""
         try:
-            data = json.loads(self.request.body or b"{}")
+            data = await asyncio.to_thread(json.loads, self.request.body or b"{}")
         except ValueError as error:
             raise ApiError(
                 400, f"the request body is not JSON ({error}): send a JSON object"
@@ -230,6 +236,10 @@ class IsocellHandler(APIHandler):
             ) from None
         if not isinstance(data, dict):
             raise ApiError(400, f"the request body must be a JSON object, not {_json_type(data)}")
+        if len(data) > MAX_FIELDS:
+            raise ApiError(
+                400, f"the request body has {len(data)} fields; isocell reads at most {MAX_FIELDS}"
+            )
         return Body(data)
 
     async def call(self, work: Callable[..., T], *args: Any) -> T:

@@ -84,7 +84,7 @@ class EnvsHandler(_EnvRoute):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.body()
+        body = await self.body()
         body.expect(*_FIELDS)
         name = self.checked_name(body.text("name", required=True) or "")
         if body.flag("external"):
@@ -202,7 +202,7 @@ class RebuildHandler(_EnvRoute):
     @authorized
     async def post(self, name: str) -> None:
         self.checked_name(name)
-        self.body()  # none is needed, but one that is sent must be a JSON object
+        await self.body()  # none is needed, but one that is sent must be a JSON object
         self.refuse_if_busy(name)
         store = self.store()
         entry = await self.call(Registry(store.home).get, name)

@@ -70,7 +70,7 @@ class ExportHandler(IsocellHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.body()
+        body = await self.body()
         body.expect("path", "output", "dag_id", "schedule", "start_date", "airflow", "data_dir")
         root = str(self.settings["server_root_dir"])
         path = body.text("path", required=True, limit=MAX_PATH) or ""
