@@ -251,9 +251,10 @@ class TransferError(IsocellError):
     Parameters
     ----------
     variable : str
-        The variable's name.
+        The variable's name; for ``type_name`` ``"payload"`` (the payload as a whole, when
+        there is no room for it), the names joined by ``", "``.
     type_name : str
-        Its type, qualified (``"pandas.core.frame.DataFrame"``).
+        Its type, qualified (``"pandas.core.frame.DataFrame"``), or ``"payload"``.
     reason : str
         Why it cannot cross, and what to do.
     """
@@ -265,6 +266,12 @@ class TransferError(IsocellError):
         self.reason = reason
 
     def __str__(self) -> str:
+        if self.type_name == "payload":  # the whole payload: ``variable`` lists the names
+            names = self.variable.split(", ")
+            listed = ", ".join(repr(name) for name in names)
+            if len(names) > 1:
+                return f"variables {listed} cannot be transferred together: {self.reason}"
+            return f"variable {listed} cannot be transferred: {self.reason}"
         return f"variable {self.variable!r} ({self.type_name}) cannot be transferred: {self.reason}"
 
 

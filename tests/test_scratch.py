@@ -96,6 +96,30 @@ def test_a_small_dev_shm_falls_back_to_disk_and_then_says_so(isocell_home, tmp_p
             assert reply["status"] == "error" and "'e'" in message and "no room" in message
 
 
+def test_a_child_without_memory_to_map_an_input_says_which_and_keeps_its_state(isocell_home):
+    # The child caps its own address space 300 MiB above what it uses (ulimit -v): a 512 MiB
+    # input cannot be mapped (ENOMEM), which used to be a bare OSError from the agent.
+    cap = (
+        "import os, resource\nkept = 'state'\n"
+        "used = int(open('/proc/self/statm').read().split()[0]) * os.sysconf('SC_PAGE_SIZE')\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 300 * 2**20, resource.RLIM_INFINITY))"
+    )
+    with notebook_kernel(isocell_home) as kernel:
+        assert kernel.execute(ISOLATED + cap)["status"] == "ok"
+        setup = "import numpy as np\nbig = np.ones(2**26)\nsmall = 7"  # 512 MiB
+        assert kernel.execute(setup)["status"] == "ok"
+        reply = kernel.execute(ISOLATED + "total = float(big.sum()) + small")
+        assert reply["status"] == "error"
+        message = "\n".join(reply["traceback"])
+        assert "TransferError" in message and "'big'" in message, message
+        assert "no memory to map it" in message and "RLIMIT_AS" in message, message
+        assert kernel.value("'total' in dir()") == "False"
+        again = ISOLATED.replace("\n", " --out same small_seen\n")
+        reply = kernel.execute(again + "same = kept\nsmall_seen = small")
+        assert reply["status"] == "ok", reply  # the same child, its state, a small input
+        assert kernel.value("(same, small_seen)") == "('state', 7)"
+
+
 def test_a_dead_notebooks_scratch_is_removed_by_the_next_one(isocell_home):
     with notebook_kernel(isocell_home) as kernel:
         assert kernel.execute(ISOLATED + "import os\nchild = os.getpid()")["status"] == "ok"

@@ -13,7 +13,7 @@ import os
 import sys
 import types
 
-from . import exchange, variables
+from . import exchange, framing, variables
 
 _state: dict = {"host": "", "digests": {}}
 
@@ -115,6 +115,14 @@ def _no_room(error):  # type: ignore[no-untyped-def]
     )
 
 
+def _no_room_to_load(error):  # type: ignore[no-untyped-def]
+    return (
+        f"the child kernel has no memory to map it ({error.strerror or error}): its address "
+        "space is limited (ulimit -v, RLIMIT_AS) or the machine's memory is used up. Send "
+        "less (--in), free memory in the child (del), or raise its limit"
+    )
+
+
 class TransferFailed(Exception):
     """An input could not be loaded before the cell ran; the argument is the JSON summary."""
 
@@ -181,6 +189,11 @@ def load(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
             exchange.Unpacked(path).apply(namespace)
         except exchange.CrossError as error:
             return json.dumps({"errors": {error.name: [error.type_name, error.reason]}})
+        except OSError as error:
+            if error.errno not in _NO_ROOM:
+                raise
+            what = ", ".join(framing.names(path)) or "the inputs"
+            return json.dumps({"errors": {what: ["payload", _no_room_to_load(error)]}})
     digests = _state["digests"]
     digests.clear()
     for name in candidates:

@@ -107,3 +107,18 @@ def read_payload(path):  # type: ignore[no-untyped-def]
     whole = memoryview(mapping)
     buffers = [whole[start : start + length] for start, length in header["buffers"]]
     return header["items"], buffers
+
+
+def names(path):  # type: ignore[no-untyped-def]
+    """The variable names a payload holds, read from its header alone (no mapping), sorted;
+    an empty list when the file cannot be read or is not a payload. For messages about a
+    payload that could not be mapped."""
+    try:
+        with open(path, "rb") as handle:
+            magic, length = _PREFIX.unpack(handle.read(_PREFIX.size))
+            if magic != MAGIC:
+                return []
+            header = pickle.loads(handle.read(length))
+        return sorted(set(header["items"]["items"]) | set(header["items"]["globals"]))
+    except Exception:
+        return []
