@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from isocell import envs
 from isocell.envs import BuildProgress, EnvStore, Registry, find_interpreters
-from isocell.envs import _catalog as catalog
 from isocell.errors import IsocellError, OptionError
+from isocell.kernel import running_kernels
 from isocell.options import (
     BUILD_OPTIONS,
     add_arguments,
@@ -198,17 +199,17 @@ def _env(args: argparse.Namespace) -> int:
         except OptionError as error:
             raise IsocellError(error.reason) from None
     if args.env_command in ("create", "add"):
-        catalog.refuse_taken(args.name, registry)
+        registry.refuse_taken(args.name)
     if args.env_command == "create":
         request = environment_request(read_namespace(args, BUILD_OPTIONS))
-        created = catalog.create(args.name, request, _progress, store=store)
+        created = envs.create(args.name, request, _progress, store=store)
         print(
             f"created {args.name}: Python {created['python_version']}, "
             f"{len(created['lock'])} packages, at {created['path']}"
         )
         return 0
     if args.env_command == "add":
-        added = catalog.register_external(args.name, args.python, store=store)
+        added = envs.register_external(args.name, args.python, store=store)
         print(f"registered {args.name}: Python {added['python_version']} at {added['python']}")
         return 0
     if args.env_command == "list":
@@ -223,11 +224,11 @@ def _env(args: argparse.Namespace) -> int:
             )
         return 0
     if args.env_command == "show":
-        shown = catalog.describe(store, registry.get(args.name))
+        shown = envs.describe(store, registry.get(args.name), running_kernels())
         print(json.dumps(_shape(shown), indent=2))
         return 0
     if args.env_command == "remove":
-        catalog.remove(args.name, store=store)
+        envs.remove(args.name, store=store)
         print(f"removed {args.name}")
         return 0
     return 2
@@ -270,7 +271,10 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
 
 def _rows(store: EnvStore, registry: Registry, everything: bool) -> list[dict[str, Any]]:
     rows = [
-        _shape(row) for row in catalog.catalog(store, registry, everything=everything, detail=True)
+        _shape(row)
+        for row in envs.catalog(
+            store, registry, running=running_kernels(), everything=everything, detail=True
+        )
     ]
     for row in rows:
         row["packages"] = len(row.get("lock", []))

@@ -1117,8 +1117,8 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 def home(isocell_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An ISOCELL_HOME with one registered environment (``host``, the notebook's Python) and
     a warm interpreter cache, shared by every row: a row must leave it as it found it."""
+    from isocell import envs as catalog
     from isocell.envs import EnvStore, find_interpreters
-    from isocell.envs import _catalog as catalog
 
     folder = tmp_path_factory.mktemp("bad-input-home")
     with pytest.MonkeyPatch.context() as patch:

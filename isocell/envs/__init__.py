@@ -1,5 +1,8 @@
 """Environments: specs, the content-addressed store, named environments, interpreters.
 
+The named environments as people see them (list, describe, create, register, remove,
+rebuild: :func:`catalog` and its siblings) are what ``isocell env`` and the REST API call.
+
 What a request is (:class:`EnvRequest`) and what a name may be (:func:`check_name`) load with
 the package; the rest (builders, the store, the registry, discovery, and ``filelock`` and
 ``packaging`` under them) loads when first used (PEP 562 ``__getattr__``), so that reading a
@@ -16,6 +19,17 @@ from isocell.envs._request import EnvRequest
 
 if TYPE_CHECKING:
     from isocell.envs._build import BuildProgress
+    from isocell.envs._catalog import (
+        catalog,
+        create,
+        create_named,
+        describe,
+        interpreter_of,
+        plan,
+        rebuild,
+        register_external,
+        remove,
+    )
     from isocell.envs._discovery import Interpreter, find_interpreter, find_interpreters
     from isocell.envs._files import private_home
     from isocell.envs._registry import NamedEnvironment, Registry
@@ -26,6 +40,15 @@ if TYPE_CHECKING:
 # Each public name that loads on first use, and its module.
 _LAZY = {
     "BuildProgress": "_build",
+    "catalog": "_catalog",
+    "create": "_catalog",
+    "create_named": "_catalog",
+    "describe": "_catalog",
+    "interpreter_of": "_catalog",
+    "plan": "_catalog",
+    "rebuild": "_catalog",
+    "register_external": "_catalog",
+    "remove": "_catalog",
     "Interpreter": "_discovery",
     "find_interpreter": "_discovery",
     "find_interpreters": "_discovery",
@@ -51,13 +74,22 @@ __all__ = [
     "Interpreter",
     "NamedEnvironment",
     "Registry",
+    "catalog",
     "check_name",
+    "create",
+    "create_named",
+    "describe",
     "external_environment",
     "find_interpreter",
     "find_interpreters",
+    "interpreter_of",
     "isocell_home",
     "parse_requirements",
+    "plan",
     "private_home",
+    "rebuild",
+    "register_external",
+    "remove",
     "resolve_environment",
     "spec_for",
 ]

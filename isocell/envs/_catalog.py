@@ -1,101 +1,54 @@
 """The named environments as people see them: list, describe, create, register, remove, rebuild.
 
 The ``isocell env`` command and the Jupyter server's REST API are two front doors onto these
-functions, so both show the same facts. A listing is cheap: it reads the registry, one small
-JSON file per built environment and ``/proc``; it never touches an environment's "last used"
+functions, so both show the same facts. A listing is cheap: it reads the registry and one small
+JSON file per built environment (through the store); it never touches an environment's "last used"
 time (only a kernel start does) and runs an interpreter only to learn what an external one
 holds, once per change of its site-packages.
 
 Each function returns plain JSON-ready dicts (a *row*), with times in ISO 8601 (UTC) and sizes
-in bytes.
+in bytes. Whether a kernel runs in an environment is the caller's to say (``running``: the
+interpreters kernels run, from :func:`isocell.kernel.running_kernels`, a layer above this one).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
-import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from isocell.envs._build import ProgressCallback, env_python
+from isocell.envs._build import ProgressCallback
 from isocell.envs._discovery import find_interpreter, inspect_interpreter
 from isocell.envs._installed import installed_cached
 from isocell.envs._registry import NamedEnvironment, Registry, check_name
 from isocell.envs._resolve import EnvRequest, build, spec_for
 from isocell.envs._spec import EnvSpec
-from isocell.envs._store import _META, EnvStore
-from isocell.errors import InterpreterNotFoundError, NameTakenError, RegistryError
+from isocell.envs._store import EnvStore
+from isocell.errors import InterpreterNotFoundError, RegistryError
 
 __all__ = [
     "catalog",
     "create",
     "create_named",
     "describe",
-    "kernel_running",
+    "interpreter_of",
     "plan",
     "rebuild",
-    "refuse_taken",
     "register_external",
     "remove",
-    "running_kernels",
 ]
 
 
-def running_kernels() -> set[str]:
-    """The interpreters that some process runs ``-m ipykernel_launcher`` with.
-
-    Read from ``/proc/<pid>/cmdline``: a child kernel of any notebook, started by any user
-    whose processes this one may see. Costs one small read per process, no subprocess.
-
-    Returns
-    -------
-    set of str
-        Normalized interpreter paths, as the kernels were launched (``argv[0]``); empty where
-        there is no ``/proc`` (macOS, Windows).
-    """
-    found: set[str] = set()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for pid in entries:
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as stream:
-                argv = stream.read().split(b"\0")
-        except OSError:  # the process ended meanwhile, or is not ours to see
-            continue
-        for index in range(1, len(argv) - 1):
-            if argv[index] == b"-m" and argv[index + 1] == b"ipykernel_launcher":
-                found.add(os.path.normpath(os.fsdecode(argv[0])))
-                break
-    return found
-
-
-def kernel_running(store: EnvStore, entry: NamedEnvironment) -> bool:
-    """True if some kernel runs in the environment of ``entry`` (see :func:`running_kernels`)."""
-    python = entry.python if entry.spec is None else str(env_python(store.path_for(entry.spec)))
-    return os.path.normpath(python) in running_kernels()
-
-
-def refuse_taken(name: str, registry: Registry) -> None:
-    """Refuse a new environment's name that is registered already, before anything is built
-    (:meth:`Registry.add` checks again, atomically, when the name is added).
-
-    Raises
-    ------
-    RegistryError
-        If ``name`` is taken.
-    """
-    if name in {entry.name for entry in registry.all()}:
-        raise NameTakenError(str(registry.path), name)
+def interpreter_of(store: EnvStore, entry: NamedEnvironment) -> str:
+    """The interpreter a kernel of ``entry`` runs: its built environment's, or the external
+    one (normalized, as :func:`isocell.kernel.running_kernels` gives them)."""
+    python = entry.python if entry.spec is None else str(store.python_for(entry.spec))
+    return os.path.normpath(python)
 
 
 def describe(
-    store: EnvStore, entry: NamedEnvironment, running: set[str] | None = None
+    store: EnvStore, entry: NamedEnvironment, running: Collection[str] = ()
 ) -> dict[str, Any]:
     """One environment with everything known about it: its row, plus lock and build facts.
 
@@ -105,8 +58,9 @@ def describe(
         Where spec environments are built.
     entry : NamedEnvironment
         The registry entry.
-    running : set of str or None
-        From :func:`running_kernels`; scanned here when None.
+    running : collection of str
+        The interpreters kernels run now (:func:`isocell.kernel.running_kernels`); default
+        none.
 
     Returns
     -------
@@ -116,15 +70,18 @@ def describe(
         an external interpreter's prefix), ``built_at``, ``system_site_packages``,
         ``index_url`` and ``extra_index_urls``.
     """
-    if running is None:
-        running = running_kernels()
     if entry.spec is None:
         return _external(entry, running, detail=True)
     return _spec(store, entry.spec, entry.name, "spec", entry.created, running, detail=True)
 
 
 def catalog(
-    store: EnvStore, registry: Registry, *, everything: bool = False, detail: bool = False
+    store: EnvStore,
+    registry: Registry,
+    *,
+    running: Collection[str] = (),
+    everything: bool = False,
+    detail: bool = False,
 ) -> list[dict[str, Any]]:
     """Every named environment, sorted by name; with ``everything``, unnamed cached ones too.
 
@@ -132,6 +89,8 @@ def catalog(
     ----------
     store : EnvStore
     registry : Registry
+    running : collection of str
+        As for :func:`describe`.
     everything : bool
         Add the built environments no name refers to (cells' own ``--req`` environments), as
         rows of kind ``"cached"`` with an empty name.
@@ -153,7 +112,6 @@ def catalog(
     RegistryError
         If the registry file is damaged.
     """
-    running = running_kernels()
     rows = []
     named: set[str] = set()
     for entry in registry.all():
@@ -165,11 +123,10 @@ def catalog(
                 _spec(store, entry.spec, entry.name, "spec", entry.created, running, detail)
             )
     if everything:
-        for path, meta in store.list():
-            if path.name in named or not isinstance(meta.get("spec"), dict):
+        for spec in store.list():
+            if spec.key in named:
                 continue
-            spec = EnvSpec.from_dict(meta["spec"])  # type: ignore[arg-type]
-            created = str(meta.get("built_at") or "")
+            created = str((store.facts(spec) or {}).get("built_at") or "")
             rows.append(_spec(store, spec, "", "cached", created, running, detail))
     return rows
 
@@ -185,12 +142,17 @@ def plan(name: str, request: EnvRequest, registry: Registry) -> EnvSpec:
         From :func:`~isocell.envs.spec_for`.
     """
     check_name(name)
-    refuse_taken(name, registry)
+    registry.refuse_taken(name)
     return spec_for(request)
 
 
 def create_named(
-    name: str, spec: EnvSpec, progress: ProgressCallback | None = None, *, store: EnvStore
+    name: str,
+    spec: EnvSpec,
+    progress: ProgressCallback | None = None,
+    *,
+    store: EnvStore,
+    running: Collection[str] = (),
 ) -> dict[str, Any]:
     """Build ``spec`` (unless it is built already), then register it as ``name``.
 
@@ -209,12 +171,9 @@ def create_named(
     build(spec, store, progress)
     # Walked here, before the name appears: otherwise every listing that sees the new name
     # first would wait for this walk (thousands of files, a tenth of a second or more).
-    path = store.path_for(spec)
-    meta = _meta(path)
-    if meta is not None:
-        _size(path, str(meta.get("built_at")))
+    store.size(spec)
     entry = Registry(store.home).add(name, spec=spec)
-    return describe(store, entry)
+    return describe(store, entry, running)
 
 
 def create(
@@ -223,6 +182,7 @@ def create(
     progress: ProgressCallback | None = None,
     *,
     store: EnvStore | None = None,
+    running: Collection[str] = (),
 ) -> dict[str, Any]:
     """Build the environment ``request`` describes and name it ``name``.
 
@@ -238,6 +198,8 @@ def create(
         Receives :class:`~isocell.envs.BuildProgress` events while building.
     store : EnvStore or None
         Default: the store of ``ISOCELL_HOME``.
+    running : collection of str
+        As for :func:`describe`, for the row returned.
 
     Returns
     -------
@@ -250,10 +212,12 @@ def create(
     """
     store = store or EnvStore()
     spec = plan(name, request, Registry(store.home))
-    return create_named(name, spec, progress, store=store)
+    return create_named(name, spec, progress, store=store, running=running)
 
 
-def register_external(name: str, python: str, *, store: EnvStore | None = None) -> dict[str, Any]:
+def register_external(
+    name: str, python: str, *, store: EnvStore | None = None, running: Collection[str] = ()
+) -> dict[str, Any]:
     """Register an existing interpreter as ``name``, to be used as it is.
 
     Parameters
@@ -264,6 +228,8 @@ def register_external(name: str, python: str, *, store: EnvStore | None = None) 
         An interpreter path or a version that discovery resolves to one.
     store : EnvStore or None
         Default: the store of ``ISOCELL_HOME``.
+    running : collection of str
+        As for :func:`describe`, for the row returned.
 
     Returns
     -------
@@ -281,7 +247,7 @@ def register_external(name: str, python: str, *, store: EnvStore | None = None) 
     check_name(name)
     interpreter = find_interpreter(python)
     entry = Registry(store.home).add(name, python=interpreter.path)
-    return describe(store, entry)
+    return describe(store, entry, running)
 
 
 def remove(name: str, *, store: EnvStore | None = None) -> NamedEnvironment:
@@ -309,9 +275,14 @@ def remove(name: str, *, store: EnvStore | None = None) -> NamedEnvironment:
 
 
 def rebuild(
-    name: str, progress: ProgressCallback | None = None, *, store: EnvStore | None = None
+    name: str,
+    progress: ProgressCallback | None = None,
+    *,
+    store: EnvStore | None = None,
+    running: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Delete the built environment of ``name`` and build it again from its spec.
+    """Delete the built environment of ``name`` and build it again from its spec (``running``
+    as for :func:`describe`, for the row returned).
 
     Returns
     -------
@@ -338,7 +309,7 @@ def rebuild(
         )
     store.remove(entry.spec)
     build(entry.spec, store, progress)
-    return describe(store, entry)
+    return describe(store, entry, running)
 
 
 def _spec(
@@ -347,12 +318,12 @@ def _spec(
     name: str,
     kind: str,
     created: str,
-    running: set[str],
+    running: Collection[str],
     detail: bool,
 ) -> dict[str, Any]:
     path = store.path_for(spec)
-    python = env_python(path)
-    meta = _meta(path)
+    python = store.python_for(spec)
+    meta = store.facts(spec)
     built = meta is not None and python.exists()
     lock = list(meta.get("lock", [])) if meta else []
     row: dict[str, Any] = {
@@ -362,9 +333,9 @@ def _spec(
         "python_version": spec.python_version,
         "requirements": list(spec.requirements),
         "packages": len(lock),
-        "size_bytes": _size(path, str(meta.get("built_at"))) if meta else None,
+        "size_bytes": store.size(spec) if meta else None,
         "created": created,
-        "last_used": _mtime(path / _META) if meta else None,
+        "last_used": store.last_used(spec) if meta else None,
         "built": built,
         "kernel_running": os.path.normpath(python) in running,
         "base_python": spec.python,
@@ -384,7 +355,7 @@ def _spec(
     return row
 
 
-def _external(entry: NamedEnvironment, running: set[str], detail: bool) -> dict[str, Any]:
+def _external(entry: NamedEnvironment, running: Collection[str], detail: bool) -> dict[str, Any]:
     try:
         version: str | None = inspect_interpreter(entry.python).version_str
     except InterpreterNotFoundError:
@@ -417,54 +388,3 @@ def _external(entry: NamedEnvironment, running: set[str], detail: bool) -> dict[
             extra_index_urls=[],
         )
     return row
-
-
-def _meta(path: Path) -> dict[str, Any] | None:
-    try:
-        meta = json.loads((path / _META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) else None
-
-
-# A built environment does not change after its build, so its size is walked once per build,
-# by one thread: concurrent listings (the REST API runs each in a worker thread) that meet a
-# new environment together wait for that one walk instead of each walking it, which under
-# the GIL made all of them as slow as all the walks together.
-_sizes: dict[tuple[str, str], int] = {}
-_walking: dict[tuple[str, str], threading.Lock] = {}
-_walking_lock = threading.Lock()
-
-
-def _size(path: Path, built_at: str) -> int:
-    key = (str(path), built_at)
-    known = _sizes.get(key)
-    if known is not None:
-        return known
-    with _walking_lock:
-        walk = _walking.setdefault(key, threading.Lock())
-    with walk:
-        if key not in _sizes:
-            _sizes[key] = _walk(path)
-    with _walking_lock:
-        _walking.pop(key, None)
-    return _sizes[key]
-
-
-def _walk(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
-def _mtime(path: Path) -> str | None:
-    try:
-        stamp = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
-    except OSError:
-        return None
-    return stamp.isoformat(timespec="seconds")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
-__all__ = ["default_cache_dir", "private_home", "write_atomic"]
+__all__ = ["default_cache_dir", "private_home", "tree_size", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str, *, durable: bool = False) -> None:
@@ -71,3 +72,40 @@ def private_home(home: Path) -> Path:
     if info.st_uid == os.getuid() and info.st_mode & 0o077:
         os.chmod(home, 0o700)
     return home
+
+
+# A built environment does not change after its build, so its size is walked once per build,
+# by one thread: concurrent listings (the REST API runs each in a worker thread) that meet a
+# new environment together wait for that one walk instead of each walking it, which under
+# the GIL made all of them as slow as all the walks together.
+_sizes: dict[tuple[str, str], int] = {}
+_walking: dict[tuple[str, str], threading.Lock] = {}
+_walking_lock = threading.Lock()
+
+
+def tree_size(path: Path, version: str) -> int:
+    """Bytes of the files under ``path`` (symlinks not followed), walked once per ``version``
+    of the folder (a build time: the folder must not change while ``version`` stays)."""
+    key = (str(path), version)
+    known = _sizes.get(key)
+    if known is not None:
+        return known
+    with _walking_lock:
+        walk = _walking.setdefault(key, threading.Lock())
+    with walk:
+        if key not in _sizes:
+            _sizes[key] = _walk(path)
+    with _walking_lock:
+        _walking.pop(key, None)
+    return _sizes[key]
+
+
+def _walk(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total

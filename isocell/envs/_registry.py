@@ -174,6 +174,24 @@ class Registry:
             raise EnvironmentNotFoundError(name, sorted(entries))
         return _entry(name, entries[name])
 
+    def refuse_taken(self, name: str) -> None:
+        """Refuse a new environment's name that is registered already, before anything is
+        built (:meth:`add` makes the same check again, under the lock, as it adds the name).
+
+        Raises
+        ------
+        NameTakenError
+            If ``name`` is taken.
+        RegistryError
+            If the registry file is damaged.
+        """
+        with self._locked():
+            self._refuse_taken(self._read(), name)
+
+    def _refuse_taken(self, entries: dict[str, Any], name: str) -> None:
+        if name in entries:
+            raise NameTakenError(str(self.path), name)
+
     def add(
         self, name: str, *, spec: EnvSpec | None = None, python: str | None = None
     ) -> NamedEnvironment:
@@ -197,8 +215,7 @@ class Registry:
         )
         with self._locked():
             entries = self._read()
-            if name in entries:
-                raise NameTakenError(str(self.path), name)
+            self._refuse_taken(entries, name)
             entries[name] = entry.to_dict()
             self._write(entries)
         return entry

@@ -26,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -36,7 +37,7 @@ from isocell.envs._build import (
     env_python,
     fix_script_paths,
 )
-from isocell.envs._files import private_home, write_atomic
+from isocell.envs._files import private_home, tree_size, write_atomic
 from isocell.envs._installed import installed
 from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
@@ -125,15 +126,39 @@ class EnvStore:
         """Where the environment of ``spec`` lives (whether or not it is built)."""
         return self.envs_dir / spec.key
 
+    def python_for(self, spec: EnvSpec) -> Path:
+        """The interpreter a kernel of ``spec``'s environment runs (whether or not built)."""
+        return env_python(self.path_for(spec))
+
+    def facts(self, spec: EnvSpec) -> dict[str, Any] | None:
+        """The stored facts of ``spec``'s built environment (spec, lock, builder,
+        ``exclude_newer``, ``built_at``), or None if it is not built. Changes nothing (its
+        "last used" time included)."""
+        return _read_facts(self.path_for(spec))
+
+    def last_used(self, spec: EnvSpec) -> str | None:
+        """When a kernel last started in ``spec``'s environment (ISO 8601, UTC), or None."""
+        try:
+            stamp = (self.path_for(spec) / _META).stat().st_mtime
+        except OSError:
+            return None
+        return _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).isoformat(timespec="seconds")
+
+    def size(self, spec: EnvSpec) -> int | None:
+        """Bytes on disk of ``spec``'s built environment (walked once per build), or None."""
+        facts = self.facts(spec)
+        if facts is None:
+            return None
+        return tree_size(self.path_for(spec), str(facts.get("built_at")))
+
     def find(self, spec: EnvSpec) -> Environment | None:
         """The built environment of ``spec``, or None if it is absent or unusable.
 
         Costs a few ``stat`` calls and one small JSON read: no subprocess, no network.
         """
         path = self.path_for(spec)
-        try:
-            meta = json.loads((path / _META).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        meta = _read_facts(path)
+        if meta is None:
             return None
         # An environment whose base interpreter vanished has a dangling bin/python.
         if not env_python(path).exists():
@@ -342,19 +367,24 @@ class EnvStore:
             shutil.rmtree(path)
             return True
 
-    def list(self) -> list[tuple[Path, dict[str, object]]]:
-        """Every built environment with its stored facts (``isocell-env.json``)."""
-        found: list[tuple[Path, dict[str, object]]] = []
+    def list(self) -> list[EnvSpec]:
+        """The spec of every built environment, in key order."""
+        found: list[EnvSpec] = []
         if not self.envs_dir.is_dir():
             return found
         for path in sorted(self.envs_dir.iterdir()):
-            if path.name.startswith("."):
-                continue
-            try:
-                found.append((path, json.loads((path / _META).read_text(encoding="utf-8"))))
-            except (OSError, ValueError):
-                continue
+            facts = None if path.name.startswith(".") else _read_facts(path)
+            if facts is not None and isinstance(facts.get("spec"), dict):
+                found.append(EnvSpec.from_dict(facts["spec"]))
         return found
+
+
+def _read_facts(path: Path) -> dict[str, Any] | None:
+    try:
+        facts = json.loads((path / _META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return facts if isinstance(facts, dict) else None
 
 
 def _out_of_space(error: BaseException, log: list[str]) -> bool:

@@ -4,5 +4,13 @@ from __future__ import annotations
 
 from isocell.kernel._lifecycle import ChildKernel, kernel_import_error
 from isocell.kernel._messages import ExecuteReply, OutputSink, execute
+from isocell.kernel._running import running_kernels
 
-__all__ = ["ChildKernel", "ExecuteReply", "OutputSink", "execute", "kernel_import_error"]
+__all__ = [
+    "ChildKernel",
+    "ExecuteReply",
+    "OutputSink",
+    "execute",
+    "kernel_import_error",
+    "running_kernels",
+]

@@ -1,8 +1,8 @@
 """Named environments over HTTP: list, create or register, show, remove, rebuild; interpreters.
 
-The routes are thin: they check the request, then call :mod:`isocell.envs._catalog`, as
-``isocell env`` does. Everything that could be wrong with a new environment (its name, its
-requirements, its interpreter, a name already taken) is refused before a build starts.
+The routes are thin: they check the request, then call :func:`isocell.envs.catalog` and its
+siblings, as ``isocell env`` does. Everything that could be wrong with a new environment (its
+name, its requirements, its interpreter, a name already taken) is refused before a build starts.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 
+from isocell import envs
 from isocell.envs import (
     EnvRequest,
     EnvStore,
@@ -22,8 +23,8 @@ from isocell.envs import (
     parse_requirements,
     spec_for,
 )
-from isocell.envs import _catalog as catalog
 from isocell.errors import RequirementError
+from isocell.kernel import running_kernels
 from isocell.options import BUILD_OPTIONS, environment_request
 from isocell.server._base import ApiError, Body, IsocellHandler
 from isocell.server._tasks import Task, TaskBoard
@@ -62,13 +63,27 @@ class _EnvRoute(IsocellHandler):
 
 def _refuse_if_kernel_runs(store: EnvStore, name: str, doing: str) -> None:
     # Deleting the files under a live kernel would break it at its next import.
-    if catalog.kernel_running(store, Registry(store.home).get(name)):
+    if envs.interpreter_of(store, Registry(store.home).get(name)) in running_kernels():
         raise ApiError(
             409,
             f"a kernel is running in environment {name!r}: stop it first (`%isocell stop` in "
             f"the notebook that uses it, or shut that notebook's kernel down), then {doing} it",
             kernel_running=True,
         )
+
+
+# The rows of the routes, made in a worker thread (``IsocellHandler.call``): each scans
+# ``/proc`` for the kernels running now, one small read per process.
+def _listing(store: EnvStore) -> list[dict[str, Any]]:
+    return envs.catalog(store, Registry(store.home), running=running_kernels())
+
+
+def _registered(store: EnvStore, name: str, python: str) -> dict[str, Any]:
+    return envs.register_external(name, python, store=store, running=running_kernels())
+
+
+def _described(store: EnvStore, entry: envs.NamedEnvironment) -> dict[str, Any]:
+    return envs.describe(store, entry, running_kernels())
 
 
 class EnvsHandler(_EnvRoute):
@@ -78,7 +93,7 @@ class EnvsHandler(_EnvRoute):
     @authorized
     async def get(self) -> None:
         store = self.store()
-        rows = await self.call(catalog.catalog, store, Registry(store.home))
+        rows = await self.call(_listing, store)
         self.reply({"environments": rows})
 
     @tornado.web.authenticated
@@ -114,7 +129,7 @@ class EnvsHandler(_EnvRoute):
             )
         store = self.store()
         await self._refuse_if_taken(store, name)
-        row = await self.call(partial(catalog.register_external, name, python, store=store))
+        row = await self.call(_registered, store, name, python)
         self.reply({"environment": row}, 201)
 
     async def _create(self, name: str, body: Body) -> None:
@@ -129,12 +144,12 @@ class EnvsHandler(_EnvRoute):
         spec = await self.call(spec_for, request)
 
         def work(progress: Any) -> dict[str, Any]:
-            return catalog.create_named(name, spec, progress, store=store)
+            return envs.create_named(name, spec, progress, store=store, running=running_kernels())
 
         self.accepted(self.board.start("build", name, work))
 
     async def _refuse_if_taken(self, store: EnvStore, name: str) -> None:
-        await self.call(catalog.refuse_taken, name, Registry(store.home))
+        await self.call(Registry(store.home).refuse_taken, name)
 
 
 # The fields of POST /isocell/envs, from the options table: a name, whether the interpreter is
@@ -180,7 +195,7 @@ class EnvHandler(_EnvRoute):
         self.checked_name(name)
         store = self.store()
         entry = await self.call(Registry(store.home).get, name)
-        row = await self.call(catalog.describe, store, entry)
+        row = await self.call(_described, store, entry)
         self.reply({"environment": row})
 
     @tornado.web.authenticated
@@ -190,7 +205,7 @@ class EnvHandler(_EnvRoute):
         self.refuse_if_busy(name)
         store = self.store()
         await self.call(_refuse_if_kernel_runs, store, name, "remove")
-        await self.call(partial(catalog.remove, name, store=store))
+        await self.call(partial(envs.remove, name, store=store))
         self.set_status(204)
         self.finish()
 
@@ -216,7 +231,7 @@ class RebuildHandler(_EnvRoute):
         await self.call(_refuse_if_kernel_runs, store, name, "rebuild")
 
         def work(progress: Any) -> dict[str, Any]:
-            return catalog.rebuild(name, progress, store=store)
+            return envs.rebuild(name, progress, store=store, running=running_kernels())
 
         self.accepted(self.board.start("rebuild", name, work))
 
