@@ -211,15 +211,17 @@ def test_falls_back_to_virtualenv_where_uv_cannot_run(fresh_home, monkeypatch, t
     broken.chmod(0o644)
     import uv
 
-    from isocell.envs import _build
+    from isocell.envs import _uv
 
     monkeypatch.setattr(uv, "find_uv_bin", lambda: str(broken))
-    monkeypatch.setattr(_build, "_uv_checked", {})
+    monkeypatch.setattr(_uv, "_uv_checked", {})
     environment = resolve_environment(
         EnvRequest(requirements=("six==1.16.0",), exclude_newer="none"), EnvStore()
     )
     meta = json.loads((environment.path / "isocell-env.json").read_text())
     assert meta["builder"] == "virtualenv"
+    log = (environment.path / "build.log").read_text()
+    assert "the uv builder cannot build here" in log
     assert subprocess.run([str(environment.python), "-c", "import six"]).returncode == 0
 
 

@@ -19,6 +19,7 @@ from isocell.envs._request import EnvRequest
 
 if TYPE_CHECKING:
     from isocell.envs._build import BuildProgress
+    from isocell.envs._builders import BUILDER_NAMES
     from isocell.envs._catalog import (
         catalog,
         create,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 # Each public name that loads on first use, and its module.
 _LAZY = {
     "BuildProgress": "_build",
+    "BUILDER_NAMES": "_builders",
     "catalog": "_catalog",
     "create": "_catalog",
     "create_named": "_catalog",
@@ -66,6 +68,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BUILDER_NAMES",
     "BuildProgress",
     "EnvRequest",
     "EnvSpec",

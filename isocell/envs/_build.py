@@ -1,9 +1,10 @@
-"""The builders: make a virtual environment in a folder and install requirements into it.
+"""What every builder shares: the :class:`Builder` protocol, progress events, and running the
+builder's commands.
 
-Two builders stand behind one function, :func:`build_into`: uv (``uv venv --relocatable`` +
-``uv pip install``), the default, and virtualenv + pip, the fallback where uv cannot run.
-Both are subprocesses given argument lists; requirements reach them only through a
-requirements file of already-validated PEP 508 strings, never as options.
+A builder makes a virtual environment in a folder it is given and installs requirements into
+it (the implementations: ``_uv``, ``_virtualenv``; which one builds a spec: ``_builders``).
+Builders run subprocesses given argument lists (:class:`BuildCommands`); requirements reach
+them only through a requirements file of already-validated PEP 508 strings, never as options.
 """
 
 from __future__ import annotations
@@ -17,12 +18,28 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from isocell.envs._redact import redact_text
-from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
 
-__all__ = ["BuildProgress", "build_into", "env_python", "uv_binary"]
+if TYPE_CHECKING:
+    from isocell.envs._spec import EnvSpec
+
+__all__ = [
+    "OWN_LOCK",
+    "OWN_REQUIREMENTS_IN",
+    "BuildCommands",
+    "BuildProgress",
+    "Builder",
+    "BuilderKilled",
+    "ProgressCallback",
+    "builder_environment_variables",
+    "env_python",
+    "index_options",
+    "link_overlay",
+    "prefer_cache",
+]
 
 
 @dataclass(frozen=True)
@@ -59,22 +76,43 @@ def env_python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
 
 
-_uv_checked: dict[str, str | None] = {}
+class Builder(Protocol):
+    """Makes the virtual environment of a spec in a folder it is given.
 
+    Implementations: :class:`~isocell.envs._uv.UvBuilder` and
+    :class:`~isocell.envs._virtualenv.VirtualenvBuilder`; ``_builders.BUILDERS`` lists them.
+    """
 
-def uv_binary() -> str | None:
-    """The uv executable shipped with the ``uv`` package, or None where it cannot run."""
-    if "uv" not in _uv_checked:
-        path: str | None
-        try:
-            from uv import find_uv_bin
+    #: The name a spec's ``builder`` field and ``--builder`` use, and the environment's facts
+    #: record.
+    name: str
 
-            path = find_uv_bin()
-            subprocess.run([path, "--version"], capture_output=True, check=True, timeout=30)
-        except Exception:  # missing package, missing binary, wrong platform: fall back
-            path = None
-        _uv_checked["uv"] = path
-    return _uv_checked["uv"]
+    def unavailable(self, spec: EnvSpec) -> str | None:
+        """Why this builder cannot build ``spec`` here (its tool is missing or cannot run),
+        or None if it can."""
+
+    def build(
+        self,
+        spec: EnvSpec,
+        target: Path,
+        requirements_file: Path,
+        exclude_newer: str | None,
+        commands: BuildCommands,
+    ) -> None:
+        """Create the environment at ``target`` (a folder that does not exist yet) and
+        install ``requirements_file`` (:meth:`EnvSpec.install_requirements`, one a line) into
+        it, resolving as if nothing newer than ``exclude_newer`` (RFC 3339) had been
+        published where the tool can. Progress and the log go through ``commands``.
+
+        Raises
+        ------
+        BuildError
+            If a command fails (the log holds the tool's message).
+        """
+
+    def moved(self, final: Path, built_at: Path) -> None:
+        """The environment built at ``built_at`` was renamed to ``final``: fix what names
+        the old place."""
 
 
 # uv's summary lines ("Resolved 14 packages in 310ms") and pip's ("Collecting pandas==1.4.4").
@@ -92,12 +130,20 @@ _PHASES = {
 }
 
 
-class _Killed(BuildError):
+class BuilderKilled(BuildError):
     """The builder was killed by a signal (not a failure of its own)."""
 
 
-class _Runner:
-    """Runs the build's commands one after the other, streaming their output as progress."""
+class BuildCommands:
+    """Runs a build's commands one after the other, streaming their output as progress.
+
+    Parameters
+    ----------
+    progress : callable or None
+        Receives a :class:`BuildProgress` for every line a command prints.
+    log : list of str
+        Receives every command (credentials redacted) and every output line.
+    """
 
     def __init__(self, progress: ProgressCallback | None, log: list[str]) -> None:
         self.progress = progress
@@ -106,11 +152,14 @@ class _Runner:
         self.packages: int | None = None
 
     def report(self, phase: str, message: str) -> None:
+        """One progress event (when there is a callback)."""
         if self.progress is not None:
             elapsed = time.monotonic() - self.started
             self.progress(BuildProgress(phase, message, elapsed, self.packages))
 
     def run(self, phase: str, argv: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
+        """Run ``argv`` in ``cwd`` with ``env``; raise :class:`BuildError` if it fails
+        (:class:`BuilderKilled` if a signal ended it)."""
         self.log.append(redact_text("$ " + " ".join(argv)))
         self.report(phase, f"{phase}…")
         process = subprocess.Popen(
@@ -144,7 +193,7 @@ class _Runner:
             raise
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
-            raise _Killed(f"{argv[0]} was killed by signal {name}", "\n".join(self.log))
+            raise BuilderKilled(f"{argv[0]} was killed by signal {name}", "\n".join(self.log))
         if code != 0:
             raise BuildError(f"{argv[0]} exited with code {code}", "\n".join(self.log))
 
@@ -162,7 +211,7 @@ class _Runner:
             try:
                 self.run(phase, [*argv, "--offline"], cwd, env)
                 return
-            except _Killed:
+            except BuilderKilled:
                 raise  # someone stopped it (the user, the OOM killer): not a cache miss
             except BuildError:
                 self.log.append("note: not everything is in uv's cache; asking the index")
@@ -178,7 +227,7 @@ def _die_with_parent() -> Callable[[], None] | None:
     Without it, a notebook kernel or ``isocell env create`` killed with SIGKILL mid-build
     leaves uv running, writing into a build folder nobody owns. ``PR_SET_PDEATHSIG`` fires
     when the *thread* that started the builder ends; that thread waits for the builder
-    (:meth:`_Runner.run`), so it ends only with the process. ``prctl`` is looked up here, in
+    (:meth:`BuildCommands.run`), so it ends only with the process. ``prctl`` is looked up here, in
     the parent, so that the forked child only calls it.
     """
     if not sys.platform.startswith("linux"):
@@ -218,7 +267,10 @@ def prefer_cache(exclude_newer: str | None, pinned: bool = False) -> bool:
     return exclude_newer is not None or pinned
 
 
-def _builder_env() -> dict[str, str]:
+def builder_environment_variables() -> dict[str, str]:
+    """This process's environment variables, without those that would point a builder at
+    another Python (a notebook kernel's own venv), and with the tools' colours and version
+    checks off."""
     env = dict(os.environ)
     # A notebook kernel's own venv must not leak into the builder's notion of "the" Python.
     for name in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX"):
@@ -228,136 +280,14 @@ def _builder_env() -> dict[str, str]:
     return env
 
 
-def build_into(
-    spec: EnvSpec,
-    target: Path,
-    requirements_file: Path,
-    exclude_newer: str | None,
-    progress: ProgressCallback | None,
-    log: list[str],
-) -> str:
-    """Create a virtual environment at ``target`` and install the spec's requirements.
-
-    Parameters
-    ----------
-    spec : EnvSpec
-        What to build.
-    target : Path
-        A folder that does not exist yet (the caller renames it into place afterwards).
-    requirements_file : Path
-        File holding :meth:`EnvSpec.install_requirements`, one a line.
-    exclude_newer : str or None
-        RFC 3339 time: resolve as if nothing newer had been published (uv's
-        ``--exclude-newer``). pip has no such option; with virtualenv it is refused.
-    progress : callable or None
-        Called with a :class:`BuildProgress` for every line the builder prints.
-    log : list of str
-        Receives every command and output line.
-
-    Returns
-    -------
-    str
-        The builder that was used (``"uv"`` or ``"virtualenv"``): uv falls back to virtualenv
-        where it cannot run.
-
-    Raises
-    ------
-    BuildError
-        If a command fails (the log holds the resolver's message).
-    """
-    runner = _Runner(progress, log)
-    env = _builder_env()
-    cwd = target.parent
-    uv = uv_binary() if spec.builder == "uv" else None
-    if uv is not None:
-        _build_with_uv(uv, spec, target, requirements_file, exclude_newer, runner, env, cwd)
-        return "uv"
-    if exclude_newer is not None:
-        log.append(f"note: pip cannot exclude releases newer than {exclude_newer}; ignored")
-        runner.report("venv", f"pip cannot honour --exclude-newer {exclude_newer}")
-    _build_with_virtualenv(spec, target, requirements_file, runner, env, cwd)
-    return "virtualenv"
-
-
-def _index_options(spec: EnvSpec) -> list[str]:
+def index_options(spec: EnvSpec) -> list[str]:
+    """The spec's package indexes as uv and pip options."""
     options: list[str] = []
     if spec.index_url:
         options += ["--index-url", spec.index_url]
     for url in spec.extra_index_urls:
         options += ["--extra-index-url", url]
     return options
-
-
-def _build_with_uv(
-    uv: str,
-    spec: EnvSpec,
-    target: Path,
-    requirements_file: Path,
-    exclude_newer: str | None,
-    runner: _Runner,
-    env: dict[str, str],
-    cwd: Path,
-) -> None:
-    venv = [uv, "venv", "--quiet", "--relocatable", "--python", spec.python]
-    if spec.system_site_packages or spec.overlay_of:
-        venv.append("--system-site-packages")
-    runner.run("venv", [*venv, str(target)], cwd, env)
-    if spec.overlay_of:
-        _link_overlay(spec.overlay_of, target)
-    python = str(env_python(target))
-    cutoff = ["--exclude-newer", exclude_newer] if exclude_newer is not None else []
-    own: list[str] = []
-    if spec.requirements and not spec.overlay_of:
-        # First the user's requirements alone, as of the cut-off: the environment's own lock
-        # (what an exported Airflow task installs), pinned for the install below.
-        wanted = target / OWN_REQUIREMENTS_IN
-        wanted.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
-        compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
-        compile_ += ["--python", python, *_index_options(spec), *cutoff]
-        compile_ += [str(wanted), "-o", str(target / OWN_LOCK)]
-        runner.run_cached_first("resolve", compile_, cwd, env, prefer_cache(exclude_newer))
-        own = [
-            line.strip()
-            for line in (target / OWN_LOCK).read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
-        wanted.unlink()
-        requirements_file.write_text(
-            "\n".join(own + [r for r in spec.install_requirements() if r not in spec.requirements])
-            + "\n",
-            encoding="utf-8",
-        )
-    # The cut-off is for the user's packages, all pinned by now in their own lock. The kernel's
-    # packages and whatever only they need are resolved as of today: a 2021 cut-off would
-    # find no pyzmq wheel for Python 3.11, and picks exceptiongroup 0.0.0a0, which breaks
-    # IPython 8 on Python 3.9, for a cell pinning six==1.16.0.
-    install = [uv, "pip", "install", "--python", python, *_index_options(spec)]
-    runner.run_cached_first(
-        "install",
-        [*install, "-r", str(requirements_file)],
-        cwd,
-        env,
-        prefer_cache(exclude_newer, pinned=True),
-    )
-
-
-def _build_with_virtualenv(
-    spec: EnvSpec,
-    target: Path,
-    requirements_file: Path,
-    runner: _Runner,
-    env: dict[str, str],
-    cwd: Path,
-) -> None:
-    venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
-    if spec.system_site_packages or spec.overlay_of:
-        venv.append("--system-site-packages")
-    runner.run("venv", [*venv, str(target)], cwd, env)
-    if spec.overlay_of:
-        _link_overlay(spec.overlay_of, target)
-    install = [str(env_python(target)), "-m", "pip", "install", "--progress-bar", "off"]
-    install += _index_options(spec)
-    runner.run("install", [*install, "-r", str(requirements_file)], cwd, env)
 
 
 _SITE_DIRS = (
@@ -367,7 +297,7 @@ _SITE_DIRS = (
 )
 
 
-def _link_overlay(base_python: str, target: Path) -> None:
+def link_overlay(base_python: str, target: Path) -> None:
     """Make the base interpreter's site-packages visible in the overlay, after its own.
 
     ``--system-site-packages`` shows only the base *installation*'s packages; when the base
@@ -396,18 +326,3 @@ def _link_overlay(base_python: str, target: Path) -> None:
     lines = [path for path in json.loads(done.stdout) if os.path.isdir(path)]
     pth = Path(overlay.stdout.strip()) / "_isocell_overlay.pth"
     pth.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def fix_script_paths(env_dir: Path, built_at: Path) -> None:
-    """Point the scripts of a renamed environment at its new place.
-
-    uv's ``--relocatable`` environments need nothing; pip writes absolute shebangs and
-    virtualenv absolute activation scripts, which still name the temporary build folder.
-    """
-    old, new = str(built_at).encode(), str(env_dir).encode()
-    for script in (env_dir / "bin").iterdir():
-        if not script.is_file() or script.is_symlink():
-            continue
-        data = script.read_bytes()
-        if old in data[:65536] and b"\0" not in data[:1024]:
-            script.write_bytes(data.replace(old, new))

@@ -12,8 +12,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from isocell.envs._build import OWN_LOCK, uv_binary
+from isocell.envs._build import OWN_LOCK
 from isocell.envs._store import Environment
+from isocell.envs._uv import uv_binary
 from isocell.errors import BuildError
 
 __all__ = ["task_requirements"]

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BUILDERS", "EnvRequest"]
-
-#: The builders an environment may be made with.
-BUILDERS = ("uv", "virtualenv")
+__all__ = ["EnvRequest"]
 
 
 @dataclass(frozen=True)

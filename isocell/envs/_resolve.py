@@ -21,6 +21,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from isocell.envs._build import BuildProgress, ProgressCallback
+from isocell.envs._builders import BUILDER_NAMES
 from isocell.envs._discovery import Interpreter, find_interpreter, inspect_interpreter
 from isocell.envs._registry import Registry
 from isocell.envs._request import EnvRequest
@@ -61,6 +62,9 @@ def spec_for(request: EnvRequest) -> EnvSpec:
     index_url = parse_index_url(request.index_url) if request.index_url is not None else None
     extra = tuple(parse_index_url(u, "--extra-index-url") for u in request.extra_index_urls)
     exclude_newer = parse_exclude_newer(request.exclude_newer)
+    builder = request.builder or BUILDER_NAMES[0]
+    if builder not in BUILDER_NAMES:
+        raise RequirementError(builder, f"the builder must be one of {BUILDER_NAMES}")
     interpreter = (
         find_interpreter(request.python) if request.python is not None else _host_interpreter()
     )
@@ -72,7 +76,7 @@ def spec_for(request: EnvRequest) -> EnvSpec:
         index_url=index_url,
         extra_index_urls=extra,
         exclude_newer=exclude_newer,
-        builder=request.builder or "uv",
+        builder=builder,
     )
 
 

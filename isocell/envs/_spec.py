@@ -21,11 +21,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from isocell.envs._redact import redact_url, without_credentials, without_redacted
-from isocell.envs._request import BUILDERS
 from isocell.errors import RequirementError, shown
 
 __all__ = [
-    "BUILDERS",
     "MAX_REQUIREMENT_LENGTH",
     "EnvSpec",
     "parse_exclude_newer",
@@ -278,8 +276,6 @@ class EnvSpec:
     _key: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.builder not in BUILDERS:
-            raise RequirementError(self.builder, f"the builder must be one of {BUILDERS}")
         # Credentials change no package: the key is the same with or without them.
         payload = self.to_dict()
         payload["index_url"] = without_credentials(self.index_url or "") or None

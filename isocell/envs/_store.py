@@ -30,13 +30,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from isocell.envs._build import (
-    BuildProgress,
-    ProgressCallback,
-    build_into,
-    env_python,
-    fix_script_paths,
-)
+from isocell.envs._build import BuildCommands, BuildProgress, ProgressCallback, env_python
+from isocell.envs._builders import builder_for
 from isocell.envs._files import private_home, tree_size, write_atomic
 from isocell.envs._installed import installed
 from isocell.envs._spec import EnvSpec
@@ -178,8 +173,11 @@ class EnvStore:
         spec: EnvSpec,
         progress: ProgressCallback | None = None,
         exclude_newer: str | None = None,
+        *,
+        replace: str | None = None,
     ) -> Environment:
-        """Return the environment of ``spec``, building it if needed.
+        """Return the environment of ``spec``, building it if needed: the one way an
+        environment is made (the builder is chosen by ``_builders.builder_for``).
 
         Two processes asking for the same spec build it once: the second waits on the file
         lock and then finds the first one's result.
@@ -192,58 +190,31 @@ class EnvStore:
             Receives :class:`BuildProgress` events while building.
         exclude_newer : str or None
             The resolved cut-off time (RFC 3339) to pass to the resolver, if any.
+        replace : str or None
+            What is wrong with the built environment, for a damage :meth:`find` cannot see
+            (a package of the kernel deleted or truncated): it is built again in its place,
+            under the spec's lock. None: a usable built environment is returned as it is.
 
         Raises
         ------
         BuildError
-            If the build failed; its log is kept under ``$ISOCELL_HOME/logs``.
+            If the build failed; its log is kept under ``$ISOCELL_HOME/logs`` (a replaced
+            environment is gone then too).
         """
-        found = self.find(spec)
-        if found is not None:
-            return found
-        private_home(self.home)
-        self.envs_dir.mkdir(parents=True, exist_ok=True)
-        (self.home / "locks").mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.home / "locks" / f"{spec.key}.lock")):
+        if replace is None:
             found = self.find(spec)
             if found is not None:
                 return found
-            return self._build(spec, progress, exclude_newer)
-
-    def rebuild(
-        self,
-        spec: EnvSpec,
-        reason: str,
-        progress: ProgressCallback | None = None,
-        exclude_newer: str | None = None,
-    ) -> Environment:
-        """Build ``spec`` again in place of its damaged environment.
-
-        For a damage :meth:`find` cannot see (a package of the kernel deleted or truncated):
-        the folder is replaced by a fresh build, under the spec's lock.
-
-        Parameters
-        ----------
-        spec : EnvSpec
-            The damaged environment's spec.
-        reason : str
-            What is wrong with it, for the progress display.
-        progress : callable or None
-            Receives :class:`BuildProgress` events.
-        exclude_newer : str or None
-            The cut-off the damaged environment was resolved with, to get its lock again.
-
-        Raises
-        ------
-        BuildError
-            If the build failed (the damaged environment is gone then too).
-        """
         private_home(self.home)
         self.envs_dir.mkdir(parents=True, exist_ok=True)
         (self.home / "locks").mkdir(parents=True, exist_ok=True)
-        if progress is not None:
-            progress(BuildProgress("venv", f"rebuilding {self.path_for(spec)}: {reason}", 0.0))
+        if replace is not None and progress is not None:
+            progress(BuildProgress("venv", f"rebuilding {self.path_for(spec)}: {replace}", 0.0))
         with FileLock(str(self.home / "locks" / f"{spec.key}.lock")):
+            if replace is None:
+                found = self.find(spec)
+                if found is not None:
+                    return found
             return self._build(spec, progress, exclude_newer)
 
     def _build(
@@ -266,7 +237,9 @@ class EnvStore:
         try:
             requirements_file = work / "requirements.in"
             requirements_file.write_text("\n".join(spec.install_requirements()) + "\n")
-            builder = build_into(spec, target, requirements_file, exclude_newer, progress, log)
+            commands = BuildCommands(progress, log)
+            builder = builder_for(spec, commands)
+            builder.build(spec, target, requirements_file, exclude_newer, commands)
             if progress is not None:
                 progress(BuildProgress("lock", "recording the lock", time.monotonic() - started))
             lock = _read_lock(env_python(target))
@@ -276,7 +249,7 @@ class EnvStore:
             meta = {
                 "spec": spec.to_dict(),
                 "key": spec.key,
-                "builder": builder,
+                "builder": builder.name,
                 "exclude_newer": exclude_newer,
                 "lock": lock,
                 "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -285,8 +258,7 @@ class EnvStore:
             # Written last: an environment without it is never used.
             write_atomic(target / _META, json.dumps(meta, indent=2))
             os.rename(target, final)
-            if builder != "uv":
-                fix_script_paths(final, target)
+            builder.moved(final, target)
         except BaseException as error:
             # The half-made folder goes first: on a full disk that frees the room the log needs.
             shutil.rmtree(work, ignore_errors=True)

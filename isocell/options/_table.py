@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from isocell.envs import EnvRequest
-from isocell.envs._request import BUILDERS
+from isocell.envs import BUILDER_NAMES, EnvRequest
 from isocell.errors import OptionError
 from isocell.options._checks import cell_name, environment_name, identifier, seconds
 
@@ -153,7 +152,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         ("--builder",), "builder", "how to build the environment (default: uv, else "
-        "virtualenv + pip)", choices=BUILDERS, builds=True, field="builder",
+        "virtualenv + pip)", choices=BUILDER_NAMES, builds=True, field="builder",
     ),
     Option(
         ("--exclude-newer",), "exclude_newer", "resolve as if nothing newer was published. auto "

@@ -155,7 +155,9 @@ class KernelPool:
                 f"there (`{environment.python} -m pip install --force-reinstall ipykernel`) or "
                 "register another interpreter.",
             )
-        rebuilt = self.store.rebuild(environment.spec, problem, progress, environment.exclude_newer)
+        rebuilt = self.store.ensure(
+            environment.spec, progress, environment.exclude_newer, replace=problem
+        )
         return replace(rebuilt, name=environment.name)
 
     def get_kernel(self, key: str) -> PooledKernel:

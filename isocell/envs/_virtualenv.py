@@ -1,0 +1,72 @@
+"""The virtualenv + pip builder: the fallback where uv cannot run, or ``--builder virtualenv``.
+
+pip has no ``--exclude-newer``: a cut-off time is noted in the log and the progress, and not
+honoured.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from isocell.envs._build import (
+    BuildCommands,
+    builder_environment_variables,
+    env_python,
+    index_options,
+    link_overlay,
+)
+
+if TYPE_CHECKING:
+    from isocell.envs._spec import EnvSpec
+
+__all__ = ["VirtualenvBuilder"]
+
+
+class VirtualenvBuilder:
+    """Builds with ``python -m virtualenv`` and the new environment's pip (see :class:`Builder`)."""
+
+    name = "virtualenv"
+
+    def unavailable(self, spec: EnvSpec) -> str | None:
+        import importlib.util
+
+        if importlib.util.find_spec("virtualenv") is None:
+            return f"virtualenv is not installed in {sys.executable}"
+        return None
+
+    def build(
+        self,
+        spec: EnvSpec,
+        target: Path,
+        requirements_file: Path,
+        exclude_newer: str | None,
+        commands: BuildCommands,
+    ) -> None:
+        if exclude_newer is not None:
+            commands.log.append(
+                f"note: pip cannot exclude releases newer than {exclude_newer}; ignored"
+            )
+            commands.report("venv", f"pip cannot honour --exclude-newer {exclude_newer}")
+        env, cwd = builder_environment_variables(), target.parent
+        venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
+        if spec.system_site_packages or spec.overlay_of:
+            venv.append("--system-site-packages")
+        commands.run("venv", [*venv, str(target)], cwd, env)
+        if spec.overlay_of:
+            link_overlay(spec.overlay_of, target)
+        install = [str(env_python(target)), "-m", "pip", "install", "--progress-bar", "off"]
+        install += index_options(spec)
+        commands.run("install", [*install, "-r", str(requirements_file)], cwd, env)
+
+    def moved(self, final: Path, built_at: Path) -> None:
+        """Point the scripts at the new place: pip writes absolute shebangs and virtualenv
+        absolute activation scripts, which still name the temporary build folder."""
+        old, new = str(built_at).encode(), str(final).encode()
+        for script in (final / "bin").iterdir():
+            if not script.is_file() or script.is_symlink():
+                continue
+            data = script.read_bytes()
+            if old in data[:65536] and b"\0" not in data[:1024]:
+                script.write_bytes(data.replace(old, new))
