@@ -36,9 +36,9 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 def __getattr__(name: str) -> Any:
     # ``from isocell import Variable, Connection``: Airflow's call shapes, Airflow's local
-    # sources (isocell.transfer._wire.variables); loaded on first use.
+    # sources (isocell.transfer.lookups); loaded on first use.
     if name in ("Variable", "Connection", "VariableNotFound", "ConnectionNotFound"):
-        from isocell.transfer._wire import variables
+        from isocell.transfer import lookups
 
-        return getattr(variables, name)
+        return getattr(lookups, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -52,7 +52,7 @@ def run_notebook(
     from nbclient.exceptions import CellExecutionError
 
     from isocell.context import run_params
-    from isocell.dag._collect import read_notebook
+    from isocell.dag import read_notebook
     from isocell.errors import ExportError, IsocellError
     from isocell.params import COMPUTED, add_context_cell, declared_parameters, inject_parameters
 

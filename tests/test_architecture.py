@@ -1,6 +1,7 @@
-"""The arrows of STYLE.md: no import cycle among isocell's modules, an exporter that loads no
-front door and no kernel, a core that loads no IPython. Imports inside functions count
-(grimp reads every import statement of a module, wherever it stands)."""
+"""The arrows of STYLE.md: no import cycle among isocell's modules, no private module imported
+from outside its package, an exporter that loads no front door and no kernel, a core that
+loads no IPython. Imports inside functions count (grimp reads every import statement of a
+module, wherever it stands)."""
 
 from __future__ import annotations
 
@@ -91,6 +92,43 @@ def test_no_import_cycle_among_isocells_modules(graph: grimp.ImportGraph) -> Non
     assert _cycles(graph) == []
 
 
+def _private_crossings(graph: grimp.ImportGraph) -> list[str]:
+    """Imports of a private module (``_name``) from outside the package that holds it:
+    ``a.b._c`` is ``a.b``'s, for ``a.b`` and the modules under it only."""
+    found = []
+    for importer in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+            parts = imported.split(".")
+            private = [i for i, part in enumerate(parts) if part.startswith("_")]
+            private = [i for i in private if not parts[i].startswith("__")]
+            if not private:
+                continue
+            owner = ".".join(parts[: private[0]])
+            if importer != owner and not importer.startswith(owner + "."):
+                found.append(f"{importer} -> {imported}")
+    return found
+
+
+def test_the_private_import_finder_finds_one(tmp_path: Path) -> None:
+    package = tmp_path / "layered"
+    for folder in (package, package / "a", package / "b"):
+        folder.mkdir()
+        (folder / "__init__.py").write_text("")
+    (package / "a" / "_inner.py").write_text("from layered.a import _deeper\n")
+    (package / "a" / "_deeper.py").write_text("")
+    (package / "b" / "user.py").write_text("def f():\n    from layered.a import _inner\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        layered = grimp.build_graph("layered", cache_dir=None)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert _private_crossings(layered) == ["layered.b.user -> layered.a._inner"]
+
+
+def test_no_private_module_is_imported_from_another_package(graph: grimp.ImportGraph) -> None:
+    assert _private_crossings(graph) == []
+
+
 @pytest.mark.parametrize("imported", FRONT_DOORS_AND_KERNELS)
 def test_the_exporter_imports_no_front_door_and_no_kernel(
     graph: grimp.ImportGraph, imported: str
@@ -139,3 +177,36 @@ def test_the_options_core_loads_no_ipython() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def _packages() -> list[str]:
+    import pkgutil
+
+    import isocell
+
+    found = ["isocell"]
+    for module in pkgutil.walk_packages(isocell.__path__, "isocell."):
+        # the exported runtime is copied into a DAG folder and imported there, as its own
+        if module.ispkg and not module.name.startswith("isocell.dag.runtime"):
+            found.append(module.name)
+    return found
+
+
+@pytest.mark.parametrize("name", _packages())
+def test_every_package_says_what_it_exports(name: str) -> None:
+    import importlib
+    import types
+
+    package = importlib.import_module(name)
+    exported = getattr(package, "__all__", None)
+    assert exported is not None, f"{name} has no __all__"
+    assert len(exported) == len(set(exported)), f"{name}.__all__ repeats a name"
+    assert [n for n in exported if not hasattr(package, n)] == [], f"{name}.__all__ lies"
+    helpers = {"annotations", "TYPE_CHECKING", "Any", "importlib"}
+    public = [
+        key
+        for key, value in vars(package).items()
+        if not key.startswith("_") and key not in helpers
+        if not isinstance(value, types.ModuleType) or key in exported
+    ]
+    assert [key for key in public if key not in exported] == [], f"{name} exports more"

@@ -202,8 +202,7 @@ def _dag_file(notebook: Path, output: str | Path | None, dag_id: str) -> Path:
 
 def _request(cell: NotebookCell) -> Any:
     """The cell's environment request, checked without building anything."""
-    from isocell.envs import EnvStore, Registry
-    from isocell.envs._resolve import check_request
+    from isocell.envs import EnvStore, Registry, check_request
 
     assert cell.options is not None
     request = cell.options.environment
@@ -217,8 +216,7 @@ def _request(cell: NotebookCell) -> Any:
 def _environment(cell: NotebookCell, remote: bool) -> TaskEnvironment:
     if not cell.isolated:
         return TaskEnvironment()
-    from isocell.envs import EnvStore, resolve_environment
-    from isocell.envs._lock import task_requirements
+    from isocell.envs import EnvStore, resolve_environment, task_requirements
 
     environment = resolve_environment(_request(cell), EnvStore())
     minor = ".".join(environment.python_version.split(".")[:2])

@@ -18,7 +18,10 @@ import json
 from dataclasses import dataclass
 
 from isocell.errors import ExportError
-from isocell.transfer._wire.variables import MISSING
+from isocell.transfer import lookups
+
+#: What a template renders for an absent Variable: the notebook side's marker.
+MISSING = lookups.MISSING
 
 __all__ = ["LOOKUPS_ARGUMENT", "MISSING", "Lookups", "find_lookups", "lookup_templates"]
 

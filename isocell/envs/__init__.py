@@ -18,7 +18,7 @@ from isocell.envs._names import check_name
 from isocell.envs._request import EnvRequest
 
 if TYPE_CHECKING:
-    from isocell.envs._build import BuildProgress
+    from isocell.envs._build import BuildProgress, ProgressCallback
     from isocell.envs._builders import BUILDER_NAMES
     from isocell.envs._catalog import (
         catalog,
@@ -33,14 +33,23 @@ if TYPE_CHECKING:
     )
     from isocell.envs._discovery import Interpreter, find_interpreter, find_interpreters
     from isocell.envs._files import private_home
+    from isocell.envs._lock import task_requirements
     from isocell.envs._registry import NamedEnvironment, Registry
-    from isocell.envs._resolve import external_environment, resolve_environment, spec_for
+    from isocell.envs._resolve import (
+        check_request,
+        external_environment,
+        resolve_environment,
+        spec_for,
+    )
     from isocell.envs._spec import EnvSpec, parse_requirements
     from isocell.envs._store import Environment, EnvStore, isocell_home
 
 # Each public name that loads on first use, and its module.
 _LAZY = {
     "BuildProgress": "_build",
+    "ProgressCallback": "_build",
+    "task_requirements": "_lock",
+    "check_request": "_resolve",
     "BUILDER_NAMES": "_builders",
     "catalog": "_catalog",
     "create": "_catalog",
@@ -76,9 +85,11 @@ __all__ = [
     "Environment",
     "Interpreter",
     "NamedEnvironment",
+    "ProgressCallback",
     "Registry",
     "catalog",
     "check_name",
+    "check_request",
     "create",
     "create_named",
     "describe",
@@ -95,6 +106,7 @@ __all__ = [
     "remove",
     "resolve_environment",
     "spec_for",
+    "task_requirements",
 ]
 
 

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from isocell.envs import Environment, EnvStore
-from isocell.envs._build import ProgressCallback
+from isocell.envs import Environment, EnvStore, ProgressCallback
 from isocell.errors import BrokenEnvironmentError, ChildDiedError
 from isocell.kernel import ChildKernel, execute, kernel_import_error
 from isocell.runner._published import publish

@@ -30,7 +30,7 @@ from typing import Any
 
 from isocell.envs import private_home
 from isocell.runner._record import KernelRecord, resident_bytes
-from isocell.transfer._scratch import process_alive
+from isocell.transfer import process_alive
 
 __all__ = [
     "MAX_BYTES",

@@ -7,8 +7,14 @@ from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from isocell.envs import Environment, EnvRequest, EnvStore, Registry, resolve_environment
-from isocell.envs._build import ProgressCallback
+from isocell.envs import (
+    Environment,
+    EnvRequest,
+    EnvStore,
+    ProgressCallback,
+    Registry,
+    resolve_environment,
+)
 from isocell.errors import (
     BrokenEnvironmentError,
     CellError,
@@ -29,12 +35,12 @@ from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.runner._published import end_orphans
 from isocell.transfer import (
     apply_outputs,
+    lookups,
     payload_path,
     protocol,
     remove_stale_payloads,
     scratch,
 )
-from isocell.transfer._wire import variables
 
 __all__ = ["CellRunner"]
 
@@ -129,7 +135,7 @@ class CellRunner:
                 reply = self._execute(request, child, plan, sent, namespace, sink, (inbox, outbox))
                 summary = protocol.answer(reply.user_expressions, "dump", environment.label, reply)
                 raise_transfer_errors(summary, "cannot be returned to the notebook")
-                variables.remember_secrets(summary.get("secrets", []))
+                lookups.remember_secrets(summary.get("secrets", []))
                 # Where the child wrote them: the outbox, or its twin on disk (no room).
                 twin = scratch.twin(outbox)
                 written = twin if summary.get("path") == str(twin) else outbox
@@ -213,7 +219,7 @@ class CellRunner:
         metadata = None
         if inline and loads:
             path = _write_inputs(child, inbox, sent, namespace)
-            metadata = protocol.inline_load(path, plan.candidates, variables.secret_values())
+            metadata = protocol.inline_load(path, plan.candidates, lookups.secret_values())
         dump = protocol.dump_expressions(
             outbox, plan.outputs, plan.candidates, plan.deletes, scratch.twin(outbox)
         )
@@ -254,7 +260,7 @@ class CellRunner:
                 silent=True,
                 store_history=False,
                 user_expressions=protocol.load_expressions(
-                    path, plan.candidates, variables.secret_values()
+                    path, plan.candidates, lookups.secret_values()
                 ),
             )
         if reply.interrupted:

@@ -1,4 +1,8 @@
-"""Moving variables between the notebook and a child kernel, in both directions."""
+"""Moving variables between the notebook and a child kernel, in both directions.
+
+``lookups`` is the module of ``Variable`` and ``Connection`` (Airflow's call shapes), which
+runs on both sides: the notebook's reads, the secrets to mask, the ``MISSING`` marker.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from isocell.transfer._host import (
     payload_path,
     remove_stale_payloads,
 )
-from isocell.transfer._scratch import scratch
+from isocell.transfer._scratch import process_alive, scratch
+from isocell.transfer._wire import variables as lookups
 from isocell.transfer._wire.exchange import fingerprint
 
 __all__ = [
@@ -20,7 +25,9 @@ __all__ = [
     "apply_outputs",
     "fingerprint",
     "host_minor",
+    "lookups",
     "payload_path",
+    "process_alive",
     "protocol",
     "remove_stale_payloads",
     "scratch",

@@ -5,3 +5,7 @@ numpy, pandas, pyarrow and cloudpickle only inside the functions that need them,
 importing its siblings only relatively (``from . import arrays``): in a child, they are
 executed as submodules of a package named ``__isocell__``.
 """
+
+# The modules are imported by name (``from isocell.transfer._wire import codec``), and run
+# from source in children: the package itself exports nothing.
+__all__ = []  # type: list[str]
