@@ -1,4 +1,5 @@
-"""The version-neutral encoding of numpy arrays and pandas objects (``_wire.arrays``, ``.frames``).
+"""The version-neutral encoding of numpy arrays and pandas objects (``_wire.arrays``,
+``.pandas_codec``).
 
 First in-process round trips (this numpy 2 / pandas 3), then the real boundary: a Python 3.9
 child with pandas 1.4.4 and numpy 1.23, built with isocell's own environment API, which loads
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from isocell.transfer._wire import arrays, frames
+from isocell.transfer._wire import arrays, pandas_codec, pandas_columns, restore
 from tests.conftest import needs_py39
 
 WIRE = Path(arrays.__file__).parent
@@ -99,7 +100,7 @@ def _describe(obj):  # type: ignore[no-untyped-def]
 
 
 def _load_wire(root):  # type: ignore[no-untyped-def]
-    """The two modules, executed from source as submodules of a package ``wirepkg``."""
+    """The modules, executed from source as submodules of a package ``wirepkg``."""
     import importlib.util
     import sys
     import types
@@ -107,7 +108,7 @@ def _load_wire(root):  # type: ignore[no-untyped-def]
     package = types.ModuleType("wirepkg")
     package.__path__ = []
     sys.modules["wirepkg"] = package
-    for name in ("arrays", "restore", "frames"):
+    for name in ("arrays", "restore", "pandas_columns", "pandas_encoding", "pandas_codec"):
         spec = importlib.util.spec_from_file_location(f"wirepkg.{name}", f"{root}/{name}.py")
         module = importlib.util.module_from_spec(spec)
         module.__package__ = "wirepkg"
@@ -124,8 +125,8 @@ report = {}
 for path in sys.argv[2:]:
     meta, buffers = _read_payload(path)
     if meta.get("wire"):
-        value = wire.frames.decode_pandas(meta, buffers)
-        meta, buffers = wire.frames.encode_pandas(value)
+        value = wire.pandas_codec.decode_pandas(meta, buffers)
+        meta, buffers = wire.pandas_codec.encode_pandas(value)
     else:
         value = wire.arrays.decode_array(meta, buffers)
         meta, buffers = wire.arrays.encode_array(value)
@@ -158,10 +159,10 @@ def array_round_trip(a: np.ndarray) -> np.ndarray:
 
 
 def pandas_round_trip(obj: Any) -> Any:
-    meta, buffers = frames.encode_pandas(obj)
+    meta, buffers = pandas_codec.encode_pandas(obj)
     assert_plain(meta)
     meta = pickle.loads(pickle.dumps(meta, protocol=5))
-    return frames.decode_pandas(meta, [memoryview(b) for b in buffers])
+    return pandas_codec.decode_pandas(meta, [memoryview(b) for b in buffers])
 
 
 def assert_same_array(a: np.ndarray, b: np.ndarray) -> None:
@@ -458,45 +459,49 @@ PANDAS_CASES = {
 @pytest.mark.parametrize("name", list(PANDAS_CASES))
 def test_pandas_round_trip(name: str) -> None:
     obj = PANDAS_CASES[name]
-    assert frames.is_pandas(obj)
+    assert pandas_codec.is_pandas(obj)
     assert_same_pandas(obj, pandas_round_trip(obj))
 
 
 def test_numeric_columns_are_not_copied_on_encode() -> None:
     frame = pd.DataFrame({"x": np.arange(1000.0), "y": np.arange(1000)})
-    _, buffers = frames.encode_pandas(frame)
+    _, buffers = pandas_codec.encode_pandas(frame)
     for name in "xy":
         column = frame[name].to_numpy()
         assert any(np.shares_memory(column, np.frombuffer(b, np.uint8)) for b in buffers)
 
 
 def test_is_pandas_is_cheap_and_precise() -> None:
-    assert frames.is_pandas(pd.Categorical(["a"])) and frames.is_pandas(pd.Index([1]))
-    assert not frames.is_pandas(pd.Timestamp("2020")) and not frames.is_pandas(np.zeros(1))
-    assert not frames.is_pandas(1)
+    assert pandas_codec.is_pandas(pd.Categorical(["a"])) and pandas_codec.is_pandas(pd.Index([1]))
+    assert not pandas_codec.is_pandas(pd.Timestamp("2020")) and not pandas_codec.is_pandas(
+        np.zeros(1)
+    )
+    assert not pandas_codec.is_pandas(1)
 
 
 def test_unsupported_dtypes_are_refused_with_the_dtype() -> None:
     sparse = pd.Series(pd.arrays.SparseArray([0, 1, 0]))
     with pytest.raises(ValueError, match=r"Sparse\[int64, 0\] cannot cross"):
-        frames.encode_pandas(sparse)
+        pandas_codec.encode_pandas(sparse)
 
 
 def test_a_substitute_column_goes_back_as_it_arrived(monkeypatch: pytest.MonkeyPatch) -> None:
     """What a pandas without ``str`` does: hold it as object, and send it back as ``str``."""
     original = pd.DataFrame({"s": pd.Series(["a", None], dtype="str"), "n": [1, 2]})
-    meta, buffers = frames.encode_pandas(original)
+    meta, buffers = pandas_codec.encode_pandas(original)
     with monkeypatch.context() as patch:
-        patch.setattr(frames, "_local_string_dtype", lambda spec: None)  # "this pandas lacks it"
-        received = frames.decode_pandas(meta, buffers)
+        patch.setattr(
+            pandas_columns, "_local_string_dtype", lambda spec: None
+        )  # "this pandas lacks it"
+        received = pandas_codec.decode_pandas(meta, buffers)
     assert received["s"].dtype == object and received["s"].isna().tolist() == [False, True]
     assert_same_pandas(original, pandas_round_trip(received))
     replaced = received.assign(s=received["s"].copy())  # a new array: nothing to restore
     assert pandas_round_trip(replaced)["s"].dtype == object
-    remembered = len(frames.restore._wanted)
+    remembered = len(restore._wanted)
     del received, replaced
     gc.collect()
-    assert len(frames.restore._wanted) < remembered  # entries die with the arrays they describe
+    assert len(restore._wanted) < remembered  # entries die with the arrays they describe
 
 
 # -- the real boundary: Python 3.9, pandas 1.4.4, numpy 1.23 ---------------------------------
@@ -549,7 +554,9 @@ def crossed(old_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     cases.update({f"pd {k}": v for k, v in PANDAS_CASES.items()})
     paths = {}
     for i, (name, value) in enumerate(cases.items()):
-        encode = frames.encode_pandas if frames.is_pandas(value) else arrays.encode_array
+        encode = (
+            pandas_codec.encode_pandas if pandas_codec.is_pandas(value) else arrays.encode_array
+        )
         paths[name] = str(folder / f"case-{i}")
         _write_payload(paths[name], *encode(value))
     script = folder / "child.py"
@@ -613,7 +620,7 @@ def test_pandas_crosses_to_pandas_1_4_and_back_unchanged(crossed: dict, name: st
     if key in here and not isinstance(value, pd.MultiIndex):
         assert seen[key] == (expected if expected is not None else _old_names(here[key]))
     assert seen["values"] == here["values"]
-    assert_same_pandas(value, back(path, frames.decode_pandas))
+    assert_same_pandas(value, back(path, pandas_codec.decode_pandas))
 
 
 def _old_names(dtypes: object) -> object:

@@ -31,10 +31,12 @@ from isocell.errors import (
     InterpreterNotFoundError,
     RequirementError,
 )
+from isocell.transfer import WIRE_MODULES
 
 __all__ = ["ExportResult", "export_notebook"]
 
-_WIRE = ("framing", "arrays", "restore", "frames", "source", "codec", "exchange", "variables")
+# The wire modules the exported runtime imports (the child's agent is not one of them).
+_WIRE = tuple(name for name in WIRE_MODULES if name != "agent")
 
 
 @dataclass(frozen=True)

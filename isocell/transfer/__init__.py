@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from isocell.transfer import _protocol as protocol
 from isocell.transfer._host import (
+    WIRE_MODULES,
     WIRE_SOURCES,
     Codec,
     apply_outputs,
@@ -20,6 +21,7 @@ from isocell.transfer._wire import variables as lookups
 from isocell.transfer._wire.exchange import fingerprint
 
 __all__ = [
+    "WIRE_MODULES",
     "WIRE_SOURCES",
     "Codec",
     "apply_outputs",

@@ -3,7 +3,7 @@
 Scope, stated as cloudpickle states its own:
 
 * numpy arrays, pandas objects and pyarrow tables cross between any versions of those
-  libraries and of Python, as metadata plus raw buffers (``_wire.arrays``, ``_wire.frames``);
+  libraries and of Python, as metadata plus raw buffers (``_wire.arrays``, ``_wire.pandas_codec``);
   a type the receiver lacks arrives as its closest equivalent and returns as it left;
 * other values cross as pickle protocol 5 when their classes exist on both sides (plain data,
   datetime, Decimal, UUID, Path, Enum, dataclass and namedtuple instances);
@@ -31,14 +31,24 @@ from isocell.transfer import _wire
 from isocell.transfer._scratch import NO_ROOM, remove_stale, scratch
 from isocell.transfer._wire import exchange
 
-__all__ = ["WIRE_SOURCES", "Codec", "host_minor", "payload_path", "remove_stale_payloads"]
+__all__ = [
+    "WIRE_MODULES",
+    "WIRE_SOURCES",
+    "Codec",
+    "host_minor",
+    "payload_path",
+    "remove_stale_payloads",
+]
 
-# The wire modules in the order they import each other; each child runs them from source.
-_WIRE_ORDER = (
-    "framing",
+#: The wire modules in the order they import each other; each child runs them from source,
+#: and an export copies all but ``agent`` into the DAG folder's ``isocell_runtime``.
+WIRE_MODULES = (
+    "payload_file",
     "arrays",
     "restore",
-    "frames",
+    "pandas_columns",
+    "pandas_encoding",
+    "pandas_codec",
     "source",
     "codec",
     "exchange",
@@ -47,7 +57,7 @@ _WIRE_ORDER = (
 )
 WIRE_SOURCES = [
     (name, (Path(_wire.__file__).parent / f"{name}.py").read_text(encoding="utf-8"))
-    for name in _WIRE_ORDER
+    for name in WIRE_MODULES
 ]
 
 

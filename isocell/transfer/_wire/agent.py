@@ -13,7 +13,7 @@ import os
 import sys
 import types
 
-from . import exchange, framing, variables
+from . import exchange, payload_file, variables
 
 _state: dict = {"host": "", "digests": {}}
 
@@ -192,7 +192,7 @@ def load(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
         except OSError as error:
             if error.errno not in _NO_ROOM:
                 raise
-            what = ", ".join(framing.names(path)) or "the inputs"
+            what = ", ".join(payload_file.names(path)) or "the inputs"
             return json.dumps({"errors": {what: ["payload", _no_room_to_load(error)]}})
     digests = _state["digests"]
     digests.clear()

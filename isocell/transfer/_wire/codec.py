@@ -2,10 +2,10 @@
 
 A value is pickled (protocol 5), but the objects whose pickles do not cross library versions
 are taken out of the stream through ``persistent_id`` and replaced by plain metadata plus raw
-buffers that travel out of band (see ``framing``):
+buffers that travel out of band (see ``payload_file``):
 
 * numpy arrays → dtype, shape, order + the data buffer (``arrays``);
-* pandas Series / DataFrame / Index → columns as arrays + dtype descriptions (``frames``);
+* pandas Series / DataFrame / Index → columns as arrays + dtype descriptions (``pandas_codec``);
 * numpy scalars → dtype string + bytes;
 * pyarrow Tables and RecordBatches → Arrow IPC stream bytes (pyarrow on both sides).
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import pickle
 
-from . import arrays, frames, source
+from . import arrays, pandas_codec, source
 
 PROTOCOL = 5
 
@@ -52,8 +52,8 @@ def _special(obj, buffers):  # type: ignore[no-untyped-def]
             meta, data = arrays.encode_array(numpy.asarray(obj))
             return ("npscalar", meta, _add(buffers, data))
         return None
-    if module.startswith("pandas") and frames.is_pandas(obj):
-        meta, data = frames.encode_pandas(obj)
+    if module.startswith("pandas") and pandas_codec.is_pandas(obj):
+        meta, data = pandas_codec.encode_pandas(obj)
         return ("pandas", meta, _add(buffers, data))
     if module.startswith("pyarrow") and kind.__name__ in ("Table", "RecordBatch"):
         import pyarrow
@@ -162,7 +162,7 @@ class _Decoder(pickle.Unpickler):
         if kind == "npscalar":
             return arrays.decode_array(pid[1], self._take(pid[2]))[()]
         if kind == "pandas":
-            return frames.decode_pandas(pid[1], self._take(pid[2]))
+            return pandas_codec.decode_pandas(pid[1], self._take(pid[2]))
         if kind == "arrow":
             import pyarrow
 

@@ -1,6 +1,6 @@
 """A set of named variables in one payload file, and back into a namespace, all or nothing.
 
-The header of the payload (see ``framing``) holds::
+The header of the payload (see ``payload_file``) holds::
 
     {"items": {name: ENTRY}, "globals": {name: ENTRY}, "definitions": [[name, source], ...]}
 
@@ -19,7 +19,7 @@ import hashlib
 import importlib
 import types
 
-from . import codec, framing, source
+from . import codec, payload_file, source
 
 _MISSING = object()
 
@@ -110,14 +110,14 @@ def pack(path, values, cloudpickle, namespace):  # type: ignore[no-untyped-def]
                 extra[name] = _entry(name, value, buffers, cloudpickle, refs)
         refs = [(name, obj) for name, obj in refs if name not in defined]
     header = {"items": items, "globals": extra, "definitions": definitions}
-    return framing.write_payload(path, header, buffers)
+    return payload_file.write_payload(path, header, buffers)
 
 
 class Unpacked:
     """A payload read back, not yet decoded into any namespace."""
 
     def __init__(self, path):  # type: ignore[no-untyped-def]
-        header, self.buffers = framing.read_payload(path)
+        header, self.buffers = payload_file.read_payload(path)
         self.items = header["items"]
         self.globals = header["globals"]
         self.definitions = header["definitions"]
