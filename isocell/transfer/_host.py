@@ -52,6 +52,7 @@ WIRE_MODULES = (
     "source",
     "codec",
     "exchange",
+    "masking",
     "variables",
     "agent",
 )

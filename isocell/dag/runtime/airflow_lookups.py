@@ -4,7 +4,7 @@ secrets they return hidden in what the task prints, as the notebook hides them.
 Airflow masks secrets in the task logs of scheduled runs; ``airflow dags test`` prints what a
 task prints as it is. These wrappers call ``airflow.sdk``'s lookups and then register the
 secrets (every Connection password, Variables Airflow deems sensitive) with isocell's own
-masking of the process's ``stdout`` and ``stderr`` (``isocell_runtime.variables``), so printed
+masking of the process's ``stdout`` and ``stderr`` (``isocell_runtime.masking``), so printed
 secrets show as ``***`` on every console.
 """
 
@@ -15,7 +15,7 @@ import json
 from airflow.sdk import Connection as _Connection  # type: ignore[import-not-found]
 from airflow.sdk import Variable as _Variable  # type: ignore[import-not-found]
 
-from . import variables as _masking
+from . import masking as _masking
 
 __all__ = ["Connection", "Variable"]
 
