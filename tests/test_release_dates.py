@@ -16,14 +16,16 @@ import pytest
 from packaging.requirements import Requirement
 
 from isocell.envs._release_dates import (
-    ACCEPT,
     PYPI_SIMPLE,
     exclude_newer_for,
-    newest_upload,
     release_time,
+    uv_exclude_newer,
+)
+from isocell.envs._simple_pages import (
+    ACCEPT,
+    newest_upload,
     upload_times_from_html,
     upload_times_from_json,
-    uv_exclude_newer,
 )
 from isocell.errors import BuildError
 
