@@ -51,30 +51,14 @@ def run_notebook(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from isocell.context import run_params
     from isocell.dag import read_notebook
     from isocell.errors import ExportError, IsocellError
-    from isocell.params import COMPUTED, add_context_cell, declared_parameters, inject_parameters
 
     try:
         notebook = read_notebook(path)
     except ExportError as error:
         raise IsocellError(f"cannot run: {error.reason}") from None
-    given = dict(parameters or {})
-    if context is not None:
-        declared = declared_parameters(notebook)
-        defaults = {k: v for k, v in declared.items() if v is not COMPUTED}
-        params, settings = run_params(declared, {**defaults, **given}, context[1])
-        given.update(settings)
-    unknown = inject_parameters(notebook, given)
-    if context is not None:
-        add_context_cell(notebook, context[0], params)
-    if unknown:
-        print(
-            f"isocell: the notebook's cell tagged parameters does not set {', '.join(unknown)}; "
-            "they are set all the same",
-            file=sys.stderr,
-        )
+    _set_parameters(notebook, parameters, context)
     if output is not None:
         # Checked before the notebook runs: a run of minutes must not end in a failed write.
         where = Path(output)
@@ -112,6 +96,32 @@ def run_notebook(
         return 1
     print(f"\nisocell: {path} ran in {seconds:.1f} s")
     return 0
+
+
+def _set_parameters(
+    notebook: Any,
+    parameters: Mapping[str, Any] | None,
+    context: tuple[str, Mapping[str, Any]] | None,
+) -> None:
+    """Add the parameters cell (and the run's context cell) of :func:`run_notebook`."""
+    from isocell.context import run_params
+    from isocell.params import COMPUTED, add_context_cell, declared_parameters, inject_parameters
+
+    given = dict(parameters or {})
+    if context is not None:
+        declared = declared_parameters(notebook)
+        defaults = {k: v for k, v in declared.items() if v is not COMPUTED}
+        params, settings = run_params(declared, {**defaults, **given}, context[1])
+        given.update(settings)
+    unknown = inject_parameters(notebook, given)
+    if context is not None:
+        add_context_cell(notebook, context[0], params)
+    if unknown:
+        print(
+            f"isocell: the notebook's cell tagged parameters does not set {', '.join(unknown)}; "
+            "they are set all the same",
+            file=sys.stderr,
+        )
 
 
 def _print_cell(index: int, cell: Any) -> None:

@@ -59,6 +59,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Long on purpose: the command line's whole grammar, one declaration after another, read
+    # top to bottom as ``isocell --help`` shows it; split, it would only be harder to follow.
     parser = _Parser(
         prog="isocell",
         description="Environments for isolated notebook cells, the interpreters found, a "

@@ -210,3 +210,63 @@ def test_every_package_says_what_it_exports(name: str) -> None:
         if not isinstance(value, types.ModuleType) or key in exported
     ]
     assert [key for key in public if key not in exported] == [], f"{name} exports more"
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+LONG_ON_PURPOSE = "# Long on purpose:"
+
+
+def _modules() -> list[Path]:
+    import isocell
+
+    return sorted(Path(isocell.__file__).parent.rglob("*.py"))
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {}
+    for path in _modules():
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_MODULE_LINES:
+            long[str(path)] = lines
+    assert long == {}
+
+
+def _long_functions(source: str) -> list[str]:
+    """Functions whose code (docstring left out) is over :data:`MAX_FUNCTION_LINES` lines
+    and that do not say why with a ``# Long on purpose:`` comment."""
+    import ast
+
+    found = []
+    lines = source.splitlines()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        body = node.body
+        first = body[0]
+        if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
+            body = body[1:]
+        if not body or node.end_lineno is None:
+            continue
+        count = node.end_lineno - body[0].lineno + 1
+        whole = lines[node.lineno - 1 : node.end_lineno]
+        if count > MAX_FUNCTION_LINES and not any(LONG_ON_PURPOSE in line for line in whole):
+            found.append(f"{node.name} ({count} lines)")
+    return found
+
+
+def test_the_long_function_finder_finds_one() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES + 1))
+    source = f'def long():\n    """Doc."""\n{body}\ndef short():\n    return 1\n'
+    assert _long_functions(source) == [f"long ({MAX_FUNCTION_LINES + 1} lines)"]
+    said = source.replace("def long():\n", f"def long():\n    {LONG_ON_PURPOSE} a table\n")
+    assert _long_functions(said) == []
+
+
+def test_no_function_is_over_60_lines_without_saying_why() -> None:
+    long = {}
+    for path in _modules():
+        found = _long_functions(path.read_text(encoding="utf-8"))
+        if found:
+            long[str(path)] = found
+    assert long == {}

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from isocell.dag._collect import NotebookCell, read_cells
-from isocell.dag._model import Task, build_tasks
+from isocell.dag._model import build_tasks
+from isocell.dag._outputs import write_export
 from isocell.dag._params import read_parameters
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
 from isocell.dag._write import Destination
@@ -31,12 +32,8 @@ from isocell.errors import (
     InterpreterNotFoundError,
     RequirementError,
 )
-from isocell.transfer import WIRE_MODULES
 
 __all__ = ["ExportResult", "export_notebook"]
-
-# The wire modules the exported runtime imports (the child's agent is not one of them).
-_WIRE = tuple(name for name in WIRE_MODULES if name != "agent")
 
 
 @dataclass(frozen=True)
@@ -253,39 +250,6 @@ def _local_modules(cells: list[NotebookCell], folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def _copy_runtime(destination: Destination) -> list[Path]:
-    package = Path(__file__).parent
-    wire = package.parent / "transfer" / "_wire"
-    sources = [(package / "runtime" / name, name) for name in ("__init__.py", "airflow_lookups.py")]
-    sources += [(wire / f"{name}.py", f"{name}.py") for name in _WIRE]
-    return [
-        destination.write(f"isocell_runtime/{name}", source.read_bytes())
-        for source, name in sources
-    ]
-
-
-def _dockerfile(tasks: list[Task], environments: dict[str, TaskEnvironment]) -> str:
-    lines = [
-        "# Builds the environments of the exported DAG's @task.virtualenv tasks into the image.",
-        "# Append to your Airflow image's Dockerfile; then each environment can run as",
-        "# @task.external_python(python=os.environ['ASTRO_PYENV_<task>']).",
-        "RUN pip install --no-cache-dir uv",
-    ]
-    for task in tasks:
-        environment = environments[task.task_id]
-        if environment.kind != "virtualenv":
-            continue
-        where = f"/opt/isocell/envs/{task.task_id}"
-        lines += [
-            f"COPY requirements/{task.task_id}.txt /opt/isocell/requirements/{task.task_id}.txt",
-            f"RUN uv venv --python {environment.python_version} {where} && \\",
-            f"    uv pip install --python {where}/bin/python "
-            f"-r /opt/isocell/requirements/{task.task_id}.txt",
-            f"ENV ASTRO_PYENV_{re.sub(r'[^A-Za-z0-9_]', '_', task.task_id)}={where}/bin/python",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 def export_notebook(
     notebook: str | Path,
     output: str | Path | None = None,
@@ -377,20 +341,5 @@ def export_notebook(
     modules = _local_modules(cells, path.parent)
     for module in modules:  # refused before anything is written
         destination.inside(module, "the local module")
-    dag_file = destination.write(dag_file.name, text.encode("utf-8"))
-    files = [dag_file, *_copy_runtime(destination)]
-    # The runtime package is no DAG: keep Airflow's DAG processor out of it.
-    entries = destination.read(".airflowignore").decode("utf-8", "replace").splitlines()
-    if "isocell_runtime/" not in entries:
-        entries.append("isocell_runtime/")
-    files.append(destination.write(".airflowignore", ("\n".join(entries) + "\n").encode()))
-    for module in modules:
-        files += destination.copy(module, module.name)
-    venv_tasks = [t for t in tasks if environments[t.task_id].kind == "virtualenv"]
-    if venv_tasks:
-        for task in venv_tasks:
-            lock = "\n".join(environments[task.task_id].requirements) + "\n"
-            files.append(destination.write(f"requirements/{task.task_id}.txt", lock.encode()))
-        docker = _dockerfile(tasks, environments).encode("utf-8")
-        files.append(destination.write("Dockerfile.isocell", docker))
-    return ExportResult(dag_file, identifier, text, tuple(files), tuple(t.task_id for t in tasks))
+    files = write_export(destination, dag_file.name, text, modules, tasks, environments)
+    return ExportResult(files[0], identifier, text, tuple(files), tuple(t.task_id for t in tasks))

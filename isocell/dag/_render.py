@@ -15,6 +15,7 @@ import subprocess
 import textwrap
 import tokenize
 from dataclasses import dataclass, field
+from typing import Any
 
 from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
 from isocell.dag._model import Task
@@ -174,6 +175,44 @@ def _decorator(task: Task, environment: TaskEnvironment) -> str:
     return f"@task({', '.join(arguments)})"
 
 
+def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
+    """What the template needs of one task: its function's name, decorator, parameters,
+    body, and the call that wires it to its upstream results."""
+    environment = options.environments.get(task.task_id, TaskEnvironment())
+    name = _identifier(task.task_id)
+    # Context keys last, with a default: Airflow 2's TaskFlow gives them None defaults, and
+    # a parameter without one may not follow them.
+    context = [n for n in task.run_values if n in RUN_VALUES]
+    plain = [task.parameter(n) for n in task.inputs]
+    plain += [n for n in task.run_values if n not in RUN_VALUES]
+    lookups = _lookups(task, environment, options.airflow)
+    if lookups:
+        plain.append(LOOKUPS_ARGUMENT)
+    parameters = ", ".join([*plain, *(f"{n}=None" for n in context)])
+    call = ", ".join(
+        [
+            *(
+                f"{task.parameter(n)}={_identifier(task.upstream[n])}_result[{n!r}]"
+                for n in task.inputs
+            ),
+            *(f"{n}={options.run_value(n)[0]!r}" for n in task.run_values),
+            *([f"{LOOKUPS_ARGUMENT}={lookup_templates(lookups)!r}"] if lookups else []),
+        ]
+    )
+    return {
+        "name": name,
+        "decorator": _decorator(task, environment),
+        "parameters": parameters,
+        "body": textwrap.indent(_body(task, options, lookups), "        "),
+        "call": call,
+        "cell": task.cell.index,
+        "magic": task.cell.magic_line,
+        "dropped": task.cell.dropped,
+        "kind": environment.kind,
+        "assign": bool(task.outputs),
+    }
+
+
 def render_dag(tasks: list[Task], options: DagOptions) -> str:
     """The DAG file's text, formatted with ruff.
 
@@ -193,43 +232,7 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
     )
     # Text from the user inside the module docstring: no quote or backslash may end it early.
     jinja.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"', '\\"')
-    rendered = []
-    for task in tasks:
-        environment = options.environments.get(task.task_id, TaskEnvironment())
-        name = _identifier(task.task_id)
-        # Context keys last, with a default: Airflow 2's TaskFlow gives them None defaults, and
-        # a parameter without one may not follow them.
-        context = [n for n in task.run_values if n in RUN_VALUES]
-        plain = [task.parameter(n) for n in task.inputs]
-        plain += [n for n in task.run_values if n not in RUN_VALUES]
-        lookups = _lookups(task, environment, options.airflow)
-        if lookups:
-            plain.append(LOOKUPS_ARGUMENT)
-        parameters = ", ".join([*plain, *(f"{n}=None" for n in context)])
-        call = ", ".join(
-            [
-                *(
-                    f"{task.parameter(n)}={_identifier(task.upstream[n])}_result[{n!r}]"
-                    for n in task.inputs
-                ),
-                *(f"{n}={options.run_value(n)[0]!r}" for n in task.run_values),
-                *([f"{LOOKUPS_ARGUMENT}={lookup_templates(lookups)!r}"] if lookups else []),
-            ]
-        )
-        rendered.append(
-            {
-                "name": name,
-                "decorator": _decorator(task, environment),
-                "parameters": parameters,
-                "body": textwrap.indent(_body(task, options, lookups), "        "),
-                "call": call,
-                "cell": task.cell.index,
-                "magic": task.cell.magic_line,
-                "dropped": task.cell.dropped,
-                "kind": environment.kind,
-                "assign": bool(task.outputs),
-            }
-        )
+    rendered = [_render_task(task, options) for task in tasks]
     params = [
         f"{p.name!r}: Param({p.default!r}"
         + (f", type={p.json_type!r}" if p.json_type else "")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         remove,
     )
     from isocell.envs._discovery import Interpreter, find_interpreter, find_interpreters
+    from isocell.envs._environment import Environment
     from isocell.envs._files import private_home
     from isocell.envs._lock import task_requirements
     from isocell.envs._registry import NamedEnvironment, Registry
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
         spec_for,
     )
     from isocell.envs._spec import EnvSpec, parse_requirements
-    from isocell.envs._store import Environment, EnvStore, isocell_home
+    from isocell.envs._store import EnvStore, isocell_home
 
 # Each public name that loads on first use, and its module.
 _LAZY = {
@@ -70,7 +71,7 @@ _LAZY = {
     "spec_for": "_resolve",
     "EnvSpec": "_spec",
     "parse_requirements": "_spec",
-    "Environment": "_store",
+    "Environment": "_environment",
     "EnvStore": "_store",
     "isocell_home": "_store",
     "private_home": "_files",

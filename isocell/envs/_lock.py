@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from isocell.envs._build import OWN_LOCK
-from isocell.envs._store import Environment
+from isocell.envs._environment import Environment
 from isocell.envs._uv import uv_binary
 from isocell.errors import BuildError
 

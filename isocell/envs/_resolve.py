@@ -23,6 +23,7 @@ from packaging.requirements import Requirement
 from isocell.envs._build import BuildProgress, ProgressCallback
 from isocell.envs._builders import BUILDER_NAMES
 from isocell.envs._discovery import Interpreter, find_interpreter, inspect_interpreter
+from isocell.envs._environment import Environment
 from isocell.envs._registry import Registry
 from isocell.envs._request import EnvRequest
 from isocell.envs._spec import (
@@ -32,7 +33,7 @@ from isocell.envs._spec import (
     parse_requirements,
     read_requirements,
 )
-from isocell.envs._store import Environment, EnvStore
+from isocell.envs._store import EnvStore
 from isocell.errors import BuildError, RequirementError
 
 __all__ = ["EnvRequest", "check_request", "resolve_environment", "spec_for"]

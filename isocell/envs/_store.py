@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,13 @@ from filelock import FileLock, Timeout
 
 from isocell.envs._build import BuildCommands, BuildProgress, ProgressCallback, env_python
 from isocell.envs._builders import builder_for
+from isocell.envs._environment import Environment
 from isocell.envs._files import private_home, tree_size, write_atomic
 from isocell.envs._installed import installed
 from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
 
-__all__ = ["EnvStore", "Environment", "isocell_home"]
+__all__ = ["EnvStore", "isocell_home"]
 
 _META = "isocell-env.json"
 
@@ -53,55 +53,6 @@ def isocell_home() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("isocell")
-
-
-@dataclass(frozen=True)
-class Environment:
-    """A built environment, ready to start a kernel in.
-
-    Attributes
-    ----------
-    path : Path
-        Its folder (for an external interpreter used as it is: that interpreter's prefix).
-    python : Path
-        The absolute interpreter to launch.
-    python_version : str
-        ``"3.9.18"``.
-    spec : EnvSpec or None
-        The recipe, or None for an external interpreter used as it is.
-    lock : tuple of str
-        ``name==version`` of every package installed (empty for external interpreters).
-    exclude_newer : str or None
-        The cut-off time the resolver used, if any.
-    name : str or None
-        The registered name, for named environments.
-    """
-
-    path: Path
-    python: Path
-    python_version: str
-    spec: EnvSpec | None = None
-    lock: tuple[str, ...] = ()
-    exclude_newer: str | None = None
-    name: str | None = None
-
-    @property
-    def key(self) -> str:
-        """Identifies the environment among running children: its spec key or its python."""
-        return self.spec.key if self.spec is not None else str(self.python)
-
-    @property
-    def label(self) -> str:
-        """A short human name: the registered name, else ``py3.9 pandas==1.4.4 …``."""
-        if self.name:
-            return self.name
-        if self.spec is None:
-            return str(self.python)
-        minor = ".".join(self.python_version.split(".")[:2])
-        reqs = " ".join(self.spec.requirements[:3]) + (
-            " …" if len(self.spec.requirements) > 3 else ""
-        )
-        return f"py{minor} {reqs}".strip()
 
 
 class EnvStore:
@@ -242,40 +193,13 @@ class EnvStore:
             builder.build(spec, target, requirements_file, exclude_newer, commands)
             if progress is not None:
                 progress(BuildProgress("lock", "recording the lock", time.monotonic() - started))
-            lock = _read_lock(env_python(target))
-            # The files isocell writes are the user's only (0600), as is ISOCELL_HOME (0700).
-            write_atomic(target / "requirements.lock", "\n".join(lock) + "\n")
-            write_atomic(target / "build.log", "\n".join(log) + "\n")
-            meta = {
-                "spec": spec.to_dict(),
-                "key": spec.key,
-                "builder": builder.name,
-                "exclude_newer": exclude_newer,
-                "lock": lock,
-                "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "build_seconds": round(time.monotonic() - started, 3),
-            }
-            # Written last: an environment without it is never used.
-            write_atomic(target / _META, json.dumps(meta, indent=2))
+            lock = _record(spec, target, builder.name, exclude_newer, log, started)
             os.rename(target, final)
             builder.moved(final, target)
         except BaseException as error:
             # The half-made folder goes first: on a full disk that frees the room the log needs.
             shutil.rmtree(work, ignore_errors=True)
-            log_path = self._keep_failed_log(spec, log)
-            if _out_of_space(error, log):
-                raise BuildError(self._no_space(spec, log_path), _tail(log)) from None
-            if isinstance(error, BuildError):
-                raise BuildError(
-                    f"building the environment for {_describe(spec)} failed: {error.message} "
-                    f"(full log: {log_path})",
-                    _tail(log),
-                ) from None
-            if isinstance(error, OSError):
-                raise BuildError(
-                    f"building the environment for {_describe(spec)} failed: {error}",
-                    _tail(log),
-                ) from error
+            self._explain_failure(spec, error, log)
             raise
         shutil.rmtree(work, ignore_errors=True)
         if progress is not None:
@@ -284,6 +208,25 @@ class EnvStore:
         found = self.find(spec)
         assert found is not None
         return found
+
+    def _explain_failure(self, spec: EnvSpec, error: BaseException, log: list[str]) -> None:
+        """Keep the failed build's log, and raise what went wrong as a :class:`BuildError`
+        that says so (no space, the builder's message, a file error); return for anything
+        else (an interrupt), which the caller raises as it is."""
+        log_path = self._keep_failed_log(spec, log)
+        if _out_of_space(error, log):
+            raise BuildError(self._no_space(spec, log_path), _tail(log)) from None
+        if isinstance(error, BuildError):
+            raise BuildError(
+                f"building the environment for {_describe(spec)} failed: {error.message} "
+                f"(full log: {log_path})",
+                _tail(log),
+            ) from None
+        if isinstance(error, OSError):
+            raise BuildError(
+                f"building the environment for {_describe(spec)} failed: {error}",
+                _tail(log),
+            ) from error
 
     def _sweep_killed_builds(self, own: str) -> None:
         """Remove the build folders of other specs whose builder is gone (its lock is free).
@@ -357,6 +300,33 @@ def _read_facts(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return facts if isinstance(facts, dict) else None
+
+
+def _record(
+    spec: EnvSpec,
+    target: Path,
+    builder: str,
+    exclude_newer: str | None,
+    log: list[str],
+    started: float,
+) -> list[str]:
+    """Write the built environment's lock, build log and facts (the facts last: an environment
+    without them is never used); returns the lock (``name==version`` lines)."""
+    lock = _read_lock(env_python(target))
+    # The files isocell writes are the user's only (0600), as is ISOCELL_HOME (0700).
+    write_atomic(target / "requirements.lock", "\n".join(lock) + "\n")
+    write_atomic(target / "build.log", "\n".join(log) + "\n")
+    facts = {
+        "spec": spec.to_dict(),
+        "key": spec.key,
+        "builder": builder,
+        "exclude_newer": exclude_newer,
+        "lock": lock,
+        "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "build_seconds": round(time.monotonic() - started, 3),
+    }
+    write_atomic(target / _META, json.dumps(facts, indent=2))
+    return lock
 
 
 def _out_of_space(error: BaseException, log: list[str]) -> bool:

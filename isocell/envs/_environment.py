@@ -1,0 +1,61 @@
+"""A built environment, as a kernel is started in it: what the store and discovery return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from isocell.envs._spec import EnvSpec
+
+__all__ = ["Environment"]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A built environment, ready to start a kernel in.
+
+    Attributes
+    ----------
+    path : Path
+        Its folder (for an external interpreter used as it is: that interpreter's prefix).
+    python : Path
+        The absolute interpreter to launch.
+    python_version : str
+        ``"3.9.18"``.
+    spec : EnvSpec or None
+        The recipe, or None for an external interpreter used as it is.
+    lock : tuple of str
+        ``name==version`` of every package installed (empty for external interpreters).
+    exclude_newer : str or None
+        The cut-off time the resolver used, if any.
+    name : str or None
+        The registered name, for named environments.
+    """
+
+    path: Path
+    python: Path
+    python_version: str
+    spec: EnvSpec | None = None
+    lock: tuple[str, ...] = ()
+    exclude_newer: str | None = None
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the environment among running children: its spec key or its python."""
+        return self.spec.key if self.spec is not None else str(self.python)
+
+    @property
+    def label(self) -> str:
+        """A short human name: the registered name, else ``py3.9 pandas==1.4.4 …``."""
+        if self.name:
+            return self.name
+        if self.spec is None:
+            return str(self.python)
+        minor = ".".join(self.python_version.split(".")[:2])
+        reqs = " ".join(self.spec.requirements[:3]) + (
+            " …" if len(self.spec.requirements) > 3 else ""
+        )
+        return f"py{minor} {reqs}".strip()
