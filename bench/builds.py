@@ -95,12 +95,14 @@ class _Cold:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _isocell_build(case: Case, home: Path, extra_env: dict[str, str]) -> tuple[float, list[str]]:
+def _isocell_build(
+    case: Case, home: Path, extra_variables: dict[str, str]
+) -> tuple[float, list[str]]:
     """Build ``case`` with isocell in this process; (seconds, the environment's own lock)."""
     from isocell.envs import EnvRequest, EnvStore, resolve_environment, spec_for
 
-    saved = {name: os.environ.get(name) for name in extra_env}
-    os.environ.update(extra_env)
+    saved = {name: os.environ.get(name) for name in extra_variables}
+    os.environ.update(extra_variables)
     try:
         store = EnvStore(home)
         request = EnvRequest(python=case.python, requirements=case.requirements)
@@ -131,14 +133,14 @@ def _airflow_build(
     python_bin: str,
     requirements: Path,
     target: Path,
-    extra_env: dict[str, str],
+    extra_variables: dict[str, str],
 ) -> float:
     python, env = airflow
     home = target.parent / f"{target.name}-airflow-home"
     home.mkdir(parents=True, exist_ok=True)
     env = {
         **env,
-        **extra_env,
+        **extra_variables,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__STANDARD__VENV_INSTALL_METHOD": method,
     }
@@ -148,10 +150,10 @@ def _airflow_build(
 
 
 def _virtualenv_pip_build(
-    python_bin: str, requirements: Path, target: Path, extra_env: dict[str, str]
+    python_bin: str, requirements: Path, target: Path, extra_variables: dict[str, str]
 ) -> float:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env.update(extra_env)
+    env.update(extra_variables)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     started = time.perf_counter()
     _run([sys.executable, "-m", "virtualenv", "--quiet", "--python", python_bin, str(target)], env)

@@ -114,7 +114,7 @@ def test_building_process_killed_while_it_holds_the_lock(fresh_home):
     done = subprocess.run(CREATE, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert [entry.name for entry in Registry(fresh_home).all()] == ["frames"]
-    assert_builds_and_works(fresh_home, EnvRequest(env="frames"))
+    assert_builds_and_works(fresh_home, EnvRequest(environment_name="frames"))
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_disk_full_during_a_build(small_home):
     done = subprocess.run(CREATE, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert [entry.name for entry in Registry(small_home).all()] == ["existing", "frames"]
-    assert_builds_and_works(small_home, EnvRequest(env="frames"))
+    assert_builds_and_works(small_home, EnvRequest(environment_name="frames"))
 
 
 def test_interrupt_during_a_build(fresh_home):

@@ -123,14 +123,16 @@ def external(tmp_path, fresh_home):
 
 def test_deleted_external_interpreter_is_a_clear_error(session, external):
     namespace: dict = {"kept": [1, 2]}
-    session.run(CellRequest("v = 1", EnvRequest(env="ext")), namespace)  # works (an overlay)
+    session.run(
+        CellRequest("v = 1", EnvRequest(environment_name="ext")), namespace
+    )  # works (an overlay)
     session.close()
     shutil.rmtree(external)
     before = _snapshot(namespace)
     fresh = CellRunner(session.store)
     try:
         with pytest.raises(BrokenEnvironmentError) as caught:
-            fresh.run(CellRequest("v = 2", EnvRequest(env="ext")), namespace)
+            fresh.run(CellRequest("v = 2", EnvRequest(environment_name="ext")), namespace)
     finally:
         fresh.close()
     message = str(caught.value)
@@ -155,7 +157,7 @@ def test_damaged_external_interpreter_is_a_clear_error(session, external):
     namespace: dict = {"kept": "state"}
     before = _snapshot(namespace)
     with pytest.raises(BrokenEnvironmentError) as caught:
-        session.run(CellRequest("kept = 'changed'", EnvRequest(env="ext")), namespace)
+        session.run(CellRequest("kept = 'changed'", EnvRequest(environment_name="ext")), namespace)
     message = str(caught.value)
     assert "environment ext" in message and str(python) in message
     assert "SyntaxError" in message or "Error" in message

@@ -157,15 +157,15 @@ class BuildCommands:
             elapsed = time.monotonic() - self.started
             self.progress(BuildProgress(phase, message, elapsed, self.packages))
 
-    def run(self, phase: str, argv: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
-        """Run ``argv`` in ``cwd`` with ``env``; raise :class:`BuildError` if it fails
-        (:class:`BuilderKilled` if a signal ended it)."""
+    def run(self, phase: str, argv: Sequence[str], cwd: Path, variables: dict[str, str]) -> None:
+        """Run ``argv`` in ``cwd`` with the environment variables ``variables``; raise
+        :class:`BuildError` if it fails (:class:`BuilderKilled` if a signal ended it)."""
         self.log.append(redact_text("$ " + " ".join(argv)))
         self.report(phase, f"{phase}…")
         process = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env=env,
+            env=variables,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -198,7 +198,7 @@ class BuildCommands:
             raise BuildError(f"{argv[0]} exited with code {code}", "\n".join(self.log))
 
     def run_cached_first(
-        self, phase: str, argv: Sequence[str], cwd: Path, env: dict[str, str], cached: bool
+        self, phase: str, argv: Sequence[str], cwd: Path, variables: dict[str, str], cached: bool
     ) -> None:
         """Run a uv command from uv's cache alone (``--offline``) first when ``cached``.
 
@@ -209,13 +209,13 @@ class BuildCommands:
         """
         if cached:
             try:
-                self.run(phase, [*argv, "--offline"], cwd, env)
+                self.run(phase, [*argv, "--offline"], cwd, variables)
                 return
             except BuilderKilled:
                 raise  # someone stopped it (the user, the OOM killer): not a cache miss
             except BuildError:
                 self.log.append("note: not everything is in uv's cache; asking the index")
-        self.run(phase, argv, cwd, env)
+        self.run(phase, argv, cwd, variables)
 
 
 _prctl: list[Callable[..., int]] = []
@@ -271,13 +271,13 @@ def builder_environment_variables() -> dict[str, str]:
     """This process's environment variables, without those that would point a builder at
     another Python (a notebook kernel's own venv), and with the tools' colours and version
     checks off."""
-    env = dict(os.environ)
+    variables = dict(os.environ)
     # A notebook kernel's own venv must not leak into the builder's notion of "the" Python.
     for name in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX"):
-        env.pop(name, None)
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env["NO_COLOR"] = "1"
-    return env
+        variables.pop(name, None)
+    variables["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    variables["NO_COLOR"] = "1"
+    return variables
 
 
 def index_options(spec: EnvSpec) -> list[str]:

@@ -23,7 +23,7 @@ class EnvRequest:
         PEP 508 strings from ``--req``.
     requirement_files : tuple of str
         Paths from ``-r/--requirements``.
-    env : str or None
+    environment_name : str or None
         A registered environment name.
     system_site_packages : bool
     index_url : str or None
@@ -37,7 +37,7 @@ class EnvRequest:
     python: str | None = None
     requirements: tuple[str, ...] = ()
     requirement_files: tuple[str, ...] = ()
-    env: str | None = None
+    environment_name: str | None = None
     system_site_packages: bool = False
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()

@@ -90,10 +90,10 @@ def check_request(request: EnvRequest, registry: Registry) -> None:
     ------
     RequirementError, InterpreterNotFoundError, EnvironmentNotFoundError
     """
-    if request.env is not None:
+    if request.environment_name is not None:
         if request.builds or request.python is not None:
-            raise _env_with_build_options(request.env)
-        registry.get(request.env)
+            raise _env_with_build_options(request.environment_name)
+        registry.get(request.environment_name)
     elif request.python is not None and not request.builds:
         find_interpreter(request.python)
     else:
@@ -132,10 +132,10 @@ def resolve_environment(
     ------
     RequirementError, InterpreterNotFoundError, EnvironmentNotFoundError, BuildError
     """
-    if request.env is not None:
+    if request.environment_name is not None:
         if request.builds or request.python is not None:
-            raise _env_with_build_options(request.env)
-        entry = (registry or Registry(store.home)).get(request.env)
+            raise _env_with_build_options(request.environment_name)
+        entry = (registry or Registry(store.home)).get(request.environment_name)
         if entry.spec is None:
             environment = external_environment(entry.python, store, progress)
         else:

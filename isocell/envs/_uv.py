@@ -65,11 +65,11 @@ class UvBuilder:
     ) -> None:
         uv = uv_binary()
         assert uv is not None, "unavailable() said so"
-        env, cwd = builder_environment_variables(), target.parent
+        variables, cwd = builder_environment_variables(), target.parent
         venv = [uv, "venv", "--quiet", "--relocatable", "--python", spec.python]
         if spec.system_site_packages or spec.overlay_of:
             venv.append("--system-site-packages")
-        commands.run("venv", [*venv, str(target)], cwd, env)
+        commands.run("venv", [*venv, str(target)], cwd, variables)
         if spec.overlay_of:
             link_overlay(spec.overlay_of, target)
         python = str(env_python(target))
@@ -86,7 +86,7 @@ class UvBuilder:
             "install",
             [*install, "-r", str(requirements_file)],
             cwd,
-            env,
+            variables,
             prefer_cache(exclude_newer, pinned=True),
         )
 
@@ -106,8 +106,8 @@ class UvBuilder:
         compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
         compile_ += ["--python", python, *index_options(spec), *cutoff]
         compile_ += [str(wanted), "-o", str(target / OWN_LOCK)]
-        env, cached = builder_environment_variables(), prefer_cache(exclude_newer)
-        commands.run_cached_first("resolve", compile_, target.parent, env, cached)
+        variables, cached = builder_environment_variables(), prefer_cache(exclude_newer)
+        commands.run_cached_first("resolve", compile_, target.parent, variables, cached)
         wanted.unlink()
         return [
             line.strip()

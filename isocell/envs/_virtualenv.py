@@ -49,16 +49,16 @@ class VirtualenvBuilder:
                 f"note: pip cannot exclude releases newer than {exclude_newer}; ignored"
             )
             commands.report("venv", f"pip cannot honour --exclude-newer {exclude_newer}")
-        env, cwd = builder_environment_variables(), target.parent
+        variables, cwd = builder_environment_variables(), target.parent
         venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
         if spec.system_site_packages or spec.overlay_of:
             venv.append("--system-site-packages")
-        commands.run("venv", [*venv, str(target)], cwd, env)
+        commands.run("venv", [*venv, str(target)], cwd, variables)
         if spec.overlay_of:
             link_overlay(spec.overlay_of, target)
         install = [str(env_python(target)), "-m", "pip", "install", "--progress-bar", "off"]
         install += index_options(spec)
-        commands.run("install", [*install, "-r", str(requirements_file)], cwd, env)
+        commands.run("install", [*install, "-r", str(requirements_file)], cwd, variables)
 
     def moved(self, final: Path, built_at: Path) -> None:
         """Point the scripts at the new place: pip writes absolute shebangs and virtualenv

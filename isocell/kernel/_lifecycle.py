@@ -82,7 +82,7 @@ class ChildKernel:
     cwd : str or None
         The child's working folder; default: the notebook kernel's current folder, so that
         relative paths mean the same in both.
-    extra_env : dict or None
+    extra_environment_variables : dict or None
         Environment variables to add for the child.
     runtime_dir : Path or None
         A private folder (mode 0700) for the child's sockets and connection file, removed when
@@ -94,14 +94,14 @@ class ChildKernel:
         python: Path,
         label: str,
         cwd: str | None = None,
-        extra_env: dict[str, str] | None = None,
+        extra_environment_variables: dict[str, str] | None = None,
         runtime_dir: Path | None = None,
     ) -> None:
         self.python = Path(python)
         self.runtime_dir = runtime_dir
         self.label = label
         self.cwd = cwd
-        self.extra_env = dict(extra_env or {})
+        self.extra_environment_variables = dict(extra_environment_variables or {})
         self.manager: KernelManager | None = None
         self.client: BlockingKernelClient | None = None
         self.started_at = 0.0
@@ -137,13 +137,13 @@ class ChildKernel:
         if self._ipc_dir is not None:
             # Not in Jupyter's runtime folder, where a killed notebook's would stay for ever.
             manager.connection_file = os.path.join(self._ipc_dir, "connection.json")
-        env = _child_environ(self.python)
+        variables = _child_environment_variables(self.python)
         # Headless matplotlib in the child draws inline images, as in a notebook.
-        env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        variables.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         # ipykernel's debugger warns about frozen modules on every start of Python >= 3.11.
-        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        env.update(self.extra_env)
-        manager.start_kernel(env=env, cwd=self.cwd or os.getcwd())
+        variables.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        variables.update(self.extra_environment_variables)
+        manager.start_kernel(env=variables, cwd=self.cwd or os.getcwd())
         # Room for a burst of output: a ZMQ subscriber that falls behind loses messages past
         # its high-water mark (1000 by default), and the relay writes into the notebook
         # between reads. The client's context is its own: this reaches only its sockets.
@@ -244,14 +244,14 @@ class ChildKernel:
         return f"<ChildKernel {self.label} pid={self.pid} {state}>"
 
 
-def _child_environ(python: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def _child_environment_variables(python: Path) -> dict[str, str]:
+    variables = dict(os.environ)
     # The notebook kernel's own venv and paths must not leak into the child's Python.
     for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"):
-        env.pop(name, None)
-    env["VIRTUAL_ENV"] = str(python.parent.parent)
-    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
-    return env
+        variables.pop(name, None)
+    variables["VIRTUAL_ENV"] = str(python.parent.parent)
+    variables["PATH"] = os.pathsep.join([str(python.parent), variables.get("PATH", "")])
+    return variables
 
 
 def kernel_import_error(python: Path, timeout: float = 120.0) -> str | None:
@@ -290,7 +290,7 @@ def kernel_import_error(python: Path, timeout: float = 120.0) -> str | None:
             text=True,
             errors="replace",
             timeout=timeout,
-            env=_child_environ(Path(python)),
+            env=_child_environment_variables(Path(python)),
             stdin=subprocess.DEVNULL,
         )
     except OSError as error:

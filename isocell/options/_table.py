@@ -127,7 +127,7 @@ OPTIONS: tuple[Option, ...] = (
         "VERSION|PATH", builds=True, field="python",
     ),
     Option(
-        ("--env",), "env", "a named environment (see `%%isocell envs`)", "NAME",
+        ("--env",), "environment_name", "a named environment (see `%%isocell envs`)", "NAME",
         check=environment_name,
     ),
     Option(
@@ -172,7 +172,7 @@ OPTIONS: tuple[Option, ...] = (
 
 #: The options that describe an environment to build: ``isocell env create`` takes these.
 BUILD_OPTIONS: tuple[Option, ...] = tuple(option for option in OPTIONS if option.builds)
-_ENVIRONMENT = frozenset({"env"} | {option.dest for option in BUILD_OPTIONS})
+_ENVIRONMENT = frozenset({"environment_name"} | {option.dest for option in BUILD_OPTIONS})
 
 
 def add_arguments(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:

@@ -221,7 +221,10 @@ def _start(environment: Environment) -> PooledKernel:
     # interpreter used as it is keeps the user's setting.
     extra = {"PYTHONDONTWRITEBYTECODE": ""} if environment.spec is not None else {}
     kernel = ChildKernel(
-        environment.python, environment.label, extra_env=extra, runtime_dir=scratch.kernel_folder()
+        environment.python,
+        environment.label,
+        extra_environment_variables=extra,
+        runtime_dir=scratch.kernel_folder(),
     )
     kernel.start()
     try:

@@ -178,14 +178,15 @@ class CellRunner:
         try:
             environment = resolve_environment(request, self.store, self.registry, progress)
         except InterpreterNotFoundError as error:
-            if request.env is None:
+            name = request.environment_name
+            if name is None:
                 raise
             raise BrokenEnvironmentError(
-                request.env,
+                name,
                 error.request,
                 "its interpreter no longer exists (or no longer runs)",
                 f"Recreate that interpreter, or register another one: `isocell env remove "
-                f"{request.env}`, then `isocell env add {request.env} --python PATH`.",
+                f"{name}`, then `isocell env add {name} --python PATH`.",
             ) from None
         self._environments[request] = environment
         return environment
