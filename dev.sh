@@ -6,6 +6,7 @@
 # and, while developing:
 #   bash dev.sh quick  lint, types, layer contracts and the tests that build no environment and start no child
 #                      kernel (about 2 minutes); the whole suite stays the gate (.ci/run)
+#   bash dev.sh structure  the structure check alone (run by quick and test, so by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,6 +39,14 @@ checks() {
     .venv/bin/mypy isocell
     # The layers of STYLE.md: the contracts in pyproject.toml [tool.importlinter].
     .venv/bin/lint-imports --no-cache
+    structure
+}
+
+# The structure check: no import cycle, no private module imported from another package, an
+# accurate __all__ in every package, no module over 400 lines, no function over 60 lines
+# without a comment saying why (tests/test_architecture.py; a few seconds).
+structure() {
+    .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 }
 
 # The quick tier: no real build, child kernel, Airflow run, fault injection or load.
@@ -47,6 +56,10 @@ case "${1:-}" in
 demo)
     venv demo
     exec .venv/bin/isocell run notebooks/quickstart.ipynb
+    ;;
+structure)
+    [ -x .venv/bin/python ] || venv test
+    structure
     ;;
 quick)
     # Reinstalls only when pyproject.toml changed since the last install (pip takes ~20 s even
@@ -69,7 +82,7 @@ test)
     bash ui-tests/run.sh
     ;;
 *)
-    echo "usage: bash dev.sh demo | bash dev.sh test [pytest options] | bash dev.sh quick [pytest options]" >&2
+    echo "usage: bash dev.sh demo | bash dev.sh test [pytest options] | bash dev.sh quick [pytest options] | bash dev.sh structure" >&2
     exit 2
     ;;
 esac
