@@ -1,0 +1,57 @@
+"""Golden files: the DAG each demo notebook exports, committed, so that every change to the
+exporter shows as a diff of what users get.
+
+To regenerate them after an intended change, run::
+
+    ISOCELL_WRITE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden_dags.py
+
+then read ``git diff tests/golden`` before committing. The one value that depends on the
+machine, the notebook's own Python (``python_version`` of a cell isolated on it), is written
+as ``<notebook python>``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from isocell.dag import export_notebook
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+NOTEBOOKS = ["quickstart", "etl_to_airflow", "params_and_secrets"]
+HOST = f'python_version="{sys.version_info.major}.{sys.version_info.minor}"'
+PLACEHOLDER = 'python_version="<notebook python>"'
+
+
+def _normalized(text: str) -> str:
+    return text.replace(HOST, PLACEHOLDER)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_demo_notebook_exports_its_golden_dag(name: str, tmp_path: Path, isocell_home) -> None:
+    result = export_notebook(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / "dags")
+    exported = _normalized(result.text)
+    golden = GOLDEN / f"{name}.py"
+    if os.environ.get("ISOCELL_WRITE_GOLDEN"):
+        golden.write_text(exported, encoding="utf-8")
+        pytest.skip(f"wrote {golden.relative_to(ROOT)}")
+    expected = golden.read_text(encoding="utf-8")
+    diff = "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            exported.splitlines(keepends=True),
+            f"tests/golden/{name}.py",
+            "exported now",
+        )
+    )
+    assert not diff, (
+        f"the export of notebooks/{name}.ipynb differs from its golden file (if the change is "
+        f"intended, regenerate: see this module's docstring):\n{diff}"
+    )
