@@ -60,7 +60,7 @@ def test_demo_export_is_deterministic_formatted_and_airflow_lint_clean(isocell_h
     # nothing at top level but imports, one constant and the DAG definition and call
     kinds = {type(node).__name__ for node in tree.body}
     assert kinds <= {"Expr", "ImportFrom", "Import", "Assign", "FunctionDef"}
-    assert first.tasks == ("cell_4", "legacy_report", "scoring", "cell_7")
+    assert first.tasks == ("orders", "legacy_report", "scoring", "summary")
     names = {path.name for path in first.files}
     assert {"etl_helpers.py", "legacy_report.txt", "Dockerfile.isocell", "exchange.py"} <= names
     lock = (first.dag_file.parent / "requirements" / "legacy_report.txt").read_text().split()
@@ -82,7 +82,7 @@ def test_mapping_to_airflow_decorators(isocell_home, tmp_path):
     # independent of each other; the summary reads both
     assert [a.arg for a in functions["legacy_report"].args.args] == ["orders"]
     assert [a.arg for a in functions["scoring"].args.args] == ["orders"]
-    assert sorted(a.arg for a in functions["cell_7"].args.args) == [
+    assert sorted(a.arg for a in functions["summary"].args.args) == [
         "cleaned", "legacy_version", "report", "scores",
     ]  # fmt: skip
     # the function defined in an earlier cell travels inside the task that uses it
@@ -118,7 +118,7 @@ def test_context_key_names_are_not_used_as_parameters(isocell_home, tmp_path):
     path = notebook(tmp_path, "ds = [1, 2]\nparams = {'a': 1}", "total = sum(ds) + params['a']")
     text = export_notebook(path, tmp_path / "out").text
     functions = tasks_of(text)
-    assert [a.arg for a in functions["cell_1"].args.args] == ["ds_value", "params_value"]
+    assert [a.arg for a in functions["total"].args.args] == ["ds_value", "params_value"]
     assert "ds = load(ds_value)" in text
 
 
@@ -203,7 +203,7 @@ def test_names_from_builtins_the_context_imports_and_cells_above_are_defined(tmp
         "total = scale(math.fsum(rows))",
     )
     result = export_notebook(path, tmp_path / "dags")
-    assert result.tasks == ("cell_2", "cell_3")
+    assert result.tasks == ("FACTOR", "counts")
 
 
 def test_a_function_that_reads_a_name_nothing_defines_is_refused_where_it_is_called(tmp_path):
@@ -232,7 +232,7 @@ def test_the_parameters_cell_is_no_task_and_its_names_come_from_the_run(tmp_path
         ("total = n * 2\nday = ds", False),
     )
     result = export_notebook(path, tmp_path / "dags")
-    assert result.tasks == ("cell_1",)
+    assert result.tasks == ("total",)
     text = result.text
     assert '"n": Param(3, type="integer", description="how many")' in text
     assert '"label": Param("x", type="string")' in text
@@ -255,3 +255,65 @@ def test_the_parameters_cell_is_no_task_and_its_names_come_from_the_run(tmp_path
 def test_parameters_that_cannot_be_exported(tmp_path, cells, told):
     with pytest.raises(ExportError, match=told):
         export_notebook(_tagged(tmp_path, *cells), tmp_path / "dags")
+
+
+# ---- task ids -----------------------------------------------------------------------------
+
+
+def _ids(tmp_path: Path, folder: str, *sources: str, markdown_first: bool = False) -> tuple:
+    from nbformat.v4 import new_markdown_cell
+
+    cells = [new_code_cell(s) for s in sources]
+    if markdown_first:
+        cells.insert(0, new_markdown_cell("# Added above"))
+    path = tmp_path / folder / "nb.ipynb"
+    path.parent.mkdir()
+    nbformat.write(new_notebook(cells=cells), path)
+    return export_notebook(path, path.parent / "dags").tasks
+
+
+def test_task_ids_do_not_move_when_cells_are_inserted_deleted_or_moved(tmp_path):
+    cells = [
+        "import math\nrows = [1, 2, 3]",
+        "for row in rows:\n    pass\ntotal = math.fsum(rows)",  # first bound: row
+        "mean = total / len(rows)\nlabel = 'x'",
+        "print(mean)",  # binds nothing: cell_<hash of its code>
+        "%%isolated --name report\nshown = f'{mean:.1f}'",
+    ]
+    before = _ids(tmp_path, "a", *cells)
+    assert before[:3] == ("rows", "row", "mean") and before[4] == "report"
+    assert before[3].startswith("cell_") and before[3] != "cell_3"
+    # a markdown cell and a code cell above, one below, a cell deleted, two swapped
+    after = _ids(tmp_path, "b", "setup = 0", *cells, "extra = mean * 2", markdown_first=True)
+    assert after == ("setup", *before, "extra")
+    moved = _ids(tmp_path, "c", cells[0], cells[2].replace("total", "sum(rows)"), cells[4])
+    assert moved == ("rows", "mean", "report")
+
+
+def test_an_auto_id_yields_to_a_name_and_to_an_earlier_task(tmp_path):
+    ids = _ids(
+        tmp_path,
+        "a",
+        "total = 1\nother = 2",
+        "total = 3\nsecond = total",  # total is taken: the next name it binds
+        "total = 4",  # nothing free: total_<hash of its code>
+        "dag = 5\nvalue = dag",  # the DAG file's own names are never task names
+        "report = 6\nkept = report",  # report is a later cell's --name
+        "%%isolated --name report\nfinal = kept",
+    )
+    assert ids[:2] == ("total", "second") and ids[2].startswith("total_")
+    assert ids[3:] == ("value", "kept", "report")
+
+
+def test_two_cells_with_one_name_are_refused_naming_both(tmp_path):
+    path = notebook(
+        tmp_path, "%%isolated --name step\na = 1", "b = a", "%%isolated --name step\nc = b"
+    )
+    with pytest.raises(ExportError) as caught:
+        export_notebook(path, tmp_path / "dags")
+    assert caught.value.cell == 2
+    assert "task id 'step' is the --name of cell 1 too" in str(caught.value)
+    twins = notebook(tmp_path, "x = 1", "print(x)", "print(x)", name="twins.ipynb")
+    with pytest.raises(ExportError) as caught:
+        export_notebook(twins, tmp_path / "twins")
+    assert caught.value.cell == 2 and "as cell 2's is (the same code)" in str(caught.value)

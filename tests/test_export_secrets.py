@@ -86,15 +86,18 @@ def test_a_task_reading_a_secret_fetches_it_again(tmp_path: Path) -> None:
         "full = uri + '/x'",
         "print(reply, full, size)",
     )
-    text = export_notebook(path, tmp_path / "dags").text
-    assert stored(text, "cell_0") == {"base", "size"}  # no token, headers nor uri
+    result = export_notebook(path, tmp_path / "dags")
+    text = result.text
+    assert result.tasks[:2] == ("base", "fetch")  # the last cell binds nothing: cell_<hash>
+    assert result.tasks[2].startswith("cell_") and len(result.tasks[2]) == len("cell_") + 6
+    assert stored(text, "base") == {"base", "size"}  # no token, headers nor uri
     assert stored(text, "fetch") == set()  # reply and full hold the secrets
     assert [a.arg for a in function(text, "fetch").args.args] == [
         "base",
         "size",
         "airflow_lookups",
     ]
-    body = ast.unparse(function(text, "cell_2"))
+    body = ast.unparse(function(text, result.tasks[2]))
     for line in (
         "token = Variable.get('api_token')",
         "headers['Authorization']",

@@ -344,7 +344,7 @@ async def test_export_writes_the_dag_beside_the_notebook(jp_fetch, jp_root_dir, 
     )
     assert code == 200, reply
     assert reply["dag_file"] == "work/dags/nb.py" and reply["dag_id"] == "nb"
-    assert reply["tasks"] == ["cell_0", "cell_1"] and reply["files"][0] == "work/dags/nb.py"
+    assert reply["tasks"] == ["x", "y"] and reply["files"][0] == "work/dags/nb.py"
     dag = jp_root_dir / "work" / "dags" / "nb.py"
     assert dag.read_text(encoding="utf-8") == reply["text"] and '"@daily"' in reply["text"]
     assert all((jp_root_dir / path).exists() for path in reply["files"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -35,6 +36,9 @@ CONTEXT_KEYS = frozenset(
     ts_nodash ts_nodash_with_tz var yesterday_ds yesterday_ds_nodash""".split()
 )
 _TASK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+# Names the DAG file itself uses where the task functions are defined: a task named after one
+# would hide it (its function takes the task id's name).
+_RESERVED = frozenset({"dag", "task", "os", "pendulum", "Param", "VENV_CACHE", "DAG_FOLDER"})
 # What a task body finds without any cell defining it: Python's builtins (``__name__`` and
 # the like included) and the values of the run's context that tasks are given.
 _PROVIDED = frozenset(dir(builtins)) | frozenset(RUN_VALUES)
@@ -54,7 +58,7 @@ class Task:
     Attributes
     ----------
     task_id : str
-        From ``--name``, else ``cell_<index>``.
+        From ``--name``, else from what the cell binds (see :func:`build_tasks`).
     cell : NotebookCell
         Where it comes from.
     code : str
@@ -225,6 +229,11 @@ def _refuse_undefined(cell: NotebookCell, reads: set[str], scope: _Scope, own: s
 def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = ()) -> list[Task]:
     """The tasks of a notebook, in cell order, with their dataflow.
 
+    A task's id is the cell's ``--name``, else the first name the cell binds (in source order)
+    that no other task has, else that name with 6 hex digits of the cell's source hash, or
+    ``cell_<hash>`` for a cell that binds nothing: never the cell's position, so inserting,
+    deleting or moving another cell renames no task (Airflow keys run history by task id).
+
     ``parameters`` are the DAG's params (:func:`~isocell.dag._params.read_parameters` of the
     same cells): the cell tagged ``parameters`` is no task, and what it assigns comes from
     the run.
@@ -232,12 +241,13 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
     Raises
     ------
     ExportError
-        For a duplicate or invalid task id, a cell that does not parse, or a cell that reads
-        a name nothing defines.
+        For an invalid task id or one two cells would have (naming both), a cell that does
+        not parse, or a cell that reads a name nothing defines.
     """
     scope = _Scope()
     tasks: list[Task] = []
     declared = {parameter.name for parameter in parameters}
+    named = _named_cells(cells)
     classes = lookup_classes([cell.source for cell in cells])
     for cell in cells:
         if cell.holds_parameters:
@@ -249,9 +259,7 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
         imports, definitions, work = _split(cell)
         names = analyze_cell(cell.source)
         if work or cell.isolated:
-            task_id = (cell.options.name if cell.options else None) or f"cell_{cell.index}"
-            if not _TASK_ID.match(task_id) or any(t.task_id == task_id for t in tasks):
-                raise ExportError(cell.index, 1, f"task id {task_id!r} is invalid or used twice")
+            task_id = _task_id(cell, names.binds, named, tasks)
             task = Task(task_id, cell, cell.source)
             own = {name for name, _ in imports} | {name for name, _ in definitions}
             needed, reads = _closure(set(names.reads), scope, own)
@@ -288,6 +296,60 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
             scope.definitions[name] = (text, frozenset(analyze_cell(text).reads) - {name})
             scope.producers.pop(name, None)
     return tasks
+
+
+def _named_cells(cells: list[NotebookCell]) -> dict[str, NotebookCell]:
+    """The cells with a ``--name``, by name; two with one name are an export error."""
+    named: dict[str, NotebookCell] = {}
+    for cell in cells:
+        name = cell.options.name if cell.options else None
+        if not name:
+            continue
+        if not _TASK_ID.match(name):
+            raise ExportError(
+                cell.index, 1, f"task id {name!r} is invalid: use letters, digits, '_', '.', '-'"
+            )
+        if name in named:
+            raise ExportError(
+                cell.index,
+                1,
+                f"task id {name!r} is the --name of cell {named[name].index + 1} too: give "
+                "one of them another --name",
+            )
+        named[name] = cell
+    return named
+
+
+def _task_id(
+    cell: NotebookCell, binds: tuple[str, ...], named: dict[str, NotebookCell], tasks: list[Task]
+) -> str:
+    """The id of ``cell``'s task (see :func:`build_tasks`); ``binds`` is what it binds."""
+    if cell.options and cell.options.name:
+        return cell.options.name
+    taken = {task.task_id: task for task in tasks}
+    digest = hashlib.sha256(cell.source.strip().encode("utf-8")).hexdigest()[:6]
+    order = _bound_in_order(cell.source, set(binds))
+    free = [n for n in order if n not in taken and n not in named and n not in _RESERVED]
+    task_id = free[0] if free else f"{order[0]}_{digest}" if order else f"cell_{digest}"
+    clash = taken.get(task_id) or named.get(task_id)
+    if clash is not None:  # two cells of the same source, binding the same names
+        other = clash.cell.index if isinstance(clash, Task) else clash.index
+        raise ExportError(
+            cell.index,
+            None,
+            f"its task would be {task_id!r}, as cell {other + 1}'s is (the same code): give "
+            "one of them a --name",
+        )
+    return task_id
+
+
+def _bound_in_order(source: str, binds: set[str]) -> list[str]:
+    """The names of ``binds`` in the order the cell's code first binds them."""
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in binds:
+            found.append((node.lineno, node.col_offset, node.id))
+    return list(dict.fromkeys(name for _, _, name in sorted(found)))
 
 
 def _recompute_secrets(task: Task, reads: set[str], scope: _Scope) -> tuple[set[str], set[str]]:

@@ -44,8 +44,8 @@ def etl_to_airflow():
 
     # Cell 4
 
-    @task(task_id="cell_4", multiple_outputs=True)
-    def cell_4():
+    @task(task_id="orders", multiple_outputs=True)
+    def orders():
         from isocell_runtime import store
 
         import pandas as pd
@@ -61,7 +61,7 @@ def etl_to_airflow():
             }
         )
         orders
-        return store({"orders": orders}, "cell_4", "etl_to_airflow")
+        return store({"orders": orders}, "orders", "etl_to_airflow")
 
     # Cell 5: %%isolated --python 3.9 --req pandas==1.4.4 --name legacy_report
 
@@ -129,8 +129,8 @@ def etl_to_airflow():
 
     # Cell 7
 
-    @task(task_id="cell_7")
-    def cell_7(cleaned, legacy_version, report, scores):
+    @task(task_id="summary")
+    def summary(cleaned, legacy_version, report, scores):
         from isocell_runtime import load
 
         cleaned = load(cleaned)
@@ -151,13 +151,13 @@ def etl_to_airflow():
             json.dump(summary, handle, indent=1, sort_keys=True)
         summary
 
-    cell_4_result = cell_4()
+    orders_result = orders()
 
-    legacy_report_result = legacy_report(orders=cell_4_result["orders"])
+    legacy_report_result = legacy_report(orders=orders_result["orders"])
 
-    scoring_result = scoring(orders=cell_4_result["orders"])
+    scoring_result = scoring(orders=orders_result["orders"])
 
-    cell_7(
+    summary(
         cleaned=legacy_report_result["cleaned"],
         legacy_version=legacy_report_result["legacy_version"],
         report=legacy_report_result["report"],

@@ -49,8 +49,8 @@ def params_and_secrets():
 
     # Cell 5
 
-    @task(task_id="cell_5", multiple_outputs=True)
-    def cell_5():
+    @task(task_id="token", multiple_outputs=True)
+    def token():
         from isocell_runtime import store
 
         import json
@@ -85,7 +85,7 @@ def params_and_secrets():
         )
         print("token", token)
         authorized = len(token) > 0
-        return store({"authorized": authorized}, "cell_5", "params_and_secrets")
+        return store({"authorized": authorized}, "token", "params_and_secrets")
 
     # Cell 6: %%isolated --python 3.9 --req pandas==1.4.4 --name regional_report
 
@@ -130,8 +130,8 @@ def params_and_secrets():
 
     # Cell 7
 
-    @task(task_id="cell_7")
-    def cell_7(authorized, report_day, total, params=None):
+    @task(task_id="results")
+    def results(authorized, report_day, total, params=None):
         from isocell_runtime import load, run_value
 
         params = run_value(params, "json")
@@ -148,7 +148,7 @@ def params_and_secrets():
                 json.dump({**results, "params": params}, handle, sort_keys=True)
         print(results)
 
-    cell_5_result = cell_5()
+    token_result = token()
 
     regional_report_result = regional_report(
         ds="{{ ds }}",
@@ -163,8 +163,8 @@ def params_and_secrets():
         },
     )
 
-    cell_7(
-        authorized=cell_5_result["authorized"],
+    results(
+        authorized=token_result["authorized"],
         report_day=regional_report_result["report_day"],
         total=regional_report_result["total"],
         params="{{ dict(params) | tojson }}",

@@ -44,8 +44,8 @@ def quickstart():
 
     # Cell 3
 
-    @task(task_id="cell_3", multiple_outputs=True)
-    def cell_3():
+    @task(task_id="rows", multiple_outputs=True)
+    def rows():
         from isocell_runtime import store
 
         rows = [
@@ -55,7 +55,7 @@ def quickstart():
             {"region": "east", "product": "coffee", "units": 9},
             {"region": "south", "product": "coffee", "units": 3},
         ]
-        return store({"rows": rows}, "cell_3", "quickstart")
+        return store({"rows": rows}, "rows", "quickstart")
 
     # Cell 5: %%isolated --python 3.9 --req pandas==1.4.4 --name summarize
 
@@ -88,8 +88,8 @@ def quickstart():
 
     # Cell 7
 
-    @task(task_id="cell_7")
-    def cell_7(totals):
+    @task(task_id="best")
+    def best(totals):
         from isocell_runtime import load
 
         totals = load(totals)
@@ -100,7 +100,7 @@ def quickstart():
     # Cell 9: %%isolated --python 3.9 --req pandas==1.4.4
 
     @task.virtualenv(
-        task_id="cell_9",
+        task_id="by_product",
         multiple_outputs=True,
         python_version="3.9",
         requirements=[
@@ -114,7 +114,7 @@ def quickstart():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def cell_9(frame):
+    def by_product(frame):
         from isocell_runtime import load, store
 
         frame = load(frame)
@@ -126,14 +126,14 @@ def quickstart():
         pandas_version = pd.__version__
         return store(
             {"by_product": by_product, "pandas_version": pandas_version},
-            "cell_9",
+            "by_product",
             "quickstart",
         )
 
     # Cell 10
 
-    @task(task_id="cell_10")
-    def cell_10(by_product, pandas_version):
+    @task(task_id="cell_0fa9de")
+    def cell_0fa9de(by_product, pandas_version):
         from isocell_runtime import load
 
         by_product = load(by_product)
@@ -143,8 +143,8 @@ def quickstart():
 
     # Cell 13
 
-    @task(task_id="cell_13", multiple_outputs=True)
-    def cell_13():
+    @task(task_id="orders", multiple_outputs=True)
+    def orders():
         from isocell_runtime import store
 
         import pandas as pd
@@ -165,12 +165,12 @@ def quickstart():
 
         print(pd.__version__)
         orders.dtypes
-        return store({"orders": orders}, "cell_13", "quickstart")
+        return store({"orders": orders}, "orders", "quickstart")
 
     # Cell 14: %%isolated --python 3.9 --req pandas==1.4.4
 
     @task.virtualenv(
-        task_id="cell_14",
+        task_id="labelled",
         multiple_outputs=True,
         python_version="3.9",
         requirements=[
@@ -184,7 +184,7 @@ def quickstart():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def cell_14(orders):
+    def labelled(orders):
         from isocell_runtime import load, store
 
         orders = load(orders)
@@ -195,12 +195,12 @@ def quickstart():
 
         print(pd.__version__, dict(orders.dtypes.astype(str)))
         labelled = orders.assign(label=orders.apply(describe, axis=1))
-        return store({"labelled": labelled}, "cell_14", "quickstart")
+        return store({"labelled": labelled}, "labelled", "quickstart")
 
     # Cell 15
 
-    @task(task_id="cell_15")
-    def cell_15(labelled, orders):
+    @task(task_id="local")
+    def local(labelled, orders):
         from isocell_runtime import load
 
         labelled = load(labelled)
@@ -217,33 +217,33 @@ def quickstart():
 
     # Cell 16
 
-    @task(task_id="cell_16")
-    def cell_16(labelled):
+    @task(task_id="cell_4f3e2f")
+    def cell_4f3e2f(labelled):
         from isocell_runtime import load
 
         labelled = load(labelled)
         labelled.dtypes
 
-    cell_3_result = cell_3()
+    rows_result = rows()
 
-    summarize_result = summarize(rows=cell_3_result["rows"])
+    summarize_result = summarize(rows=rows_result["rows"])
 
-    cell_7(totals=summarize_result["totals"])
+    best(totals=summarize_result["totals"])
 
-    cell_9_result = cell_9(frame=summarize_result["frame"])
+    by_product_result = by_product(frame=summarize_result["frame"])
 
-    cell_10(
-        by_product=cell_9_result["by_product"],
-        pandas_version=cell_9_result["pandas_version"],
+    cell_0fa9de(
+        by_product=by_product_result["by_product"],
+        pandas_version=by_product_result["pandas_version"],
     )
 
-    cell_13_result = cell_13()
+    orders_result = orders()
 
-    cell_14_result = cell_14(orders=cell_13_result["orders"])
+    labelled_result = labelled(orders=orders_result["orders"])
 
-    cell_15(labelled=cell_14_result["labelled"], orders=cell_13_result["orders"])
+    local(labelled=labelled_result["labelled"], orders=orders_result["orders"])
 
-    cell_16(labelled=cell_14_result["labelled"])
+    cell_4f3e2f(labelled=labelled_result["labelled"])
 
 
 quickstart()
