@@ -317,3 +317,22 @@ def test_two_cells_with_one_name_are_refused_naming_both(tmp_path):
     with pytest.raises(ExportError) as caught:
         export_notebook(twins, tmp_path / "twins")
     assert caught.value.cell == 2 and "as cell 2's is (the same code)" in str(caught.value)
+
+
+@pytest.mark.slow
+@needs_py39
+def test_the_etl_demos_task_ids_survive_cells_added_at_the_top(isocell_home, tmp_path):
+    import shutil
+
+    from nbformat.v4 import new_markdown_cell
+
+    before = export_notebook(NOTEBOOKS / "etl_to_airflow.ipynb", tmp_path / "before").tasks
+    edited = nbformat.read(NOTEBOOKS / "etl_to_airflow.ipynb", as_version=4)
+    edited.cells[:0] = [new_markdown_cell("## Notes"), new_code_cell("started = 'today'")]
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    shutil.copy(NOTEBOOKS / "etl_helpers.py", folder / "etl_helpers.py")
+    nbformat.write(edited, folder / "etl_to_airflow.ipynb")
+    after = export_notebook(folder / "etl_to_airflow.ipynb", folder / "dags").tasks
+    assert before == ("orders", "legacy_report", "scoring", "summary")
+    assert after == ("started", *before)
