@@ -339,7 +339,8 @@ def test_variables_and_connections_reach_every_kind_of_task(isocell_home, tmp_pa
     data = tmp_path / "data"
     result = export_notebook(path, tmp_path / "dags", data_dir=str(data))
     assert "airflow_lookups" in result.text
-    assert "from isocell_runtime.airflow_lookups import Connection as C, Variable" in result.text
+    assert "from isocell_runtime.airflow_lookups import Connection as C\n" in result.text
+    assert "from isocell_runtime.airflow_lookups import Variable\n" in result.text
     # The lists hold Variables' values: the last task fetches them again, none is stored.
     assert result.text.count("# Fetched again, as cell") == 3
     dag_results = tmp_path / "airflow.json"

@@ -12,8 +12,10 @@ as ``<notebook python>``.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,3 +57,31 @@ def test_a_demo_notebook_exports_its_golden_dag(name: str, tmp_path: Path, isoce
         f"the export of notebooks/{name}.ipynb differs from its golden file (if the change is "
         f"intended, regenerate: see this module's docstring):\n{diff}"
     )
+
+
+def _ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    from ruff.__main__ import find_ruff_bin
+
+    return subprocess.run(
+        [find_ruff_bin(), *args, "--isolated"], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_an_exported_dag_reads_as_written_by_hand(name: str, tmp_path: Path, isocell_home) -> None:
+    result = export_notebook(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / "dags")
+    dag = str(result.dag_file)
+    lint = _ruff("check", "--extend-select", "I", dag, cwd=tmp_path)  # imports sorted too
+    assert lint.returncode == 0, lint.stdout
+    assert _ruff("format", "--check", dag, cwd=tmp_path).returncode == 0
+    for node in ast.walk(ast.parse(result.text)):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            given = [k for k in getattr(decorator, "keywords", []) if k.arg == "task_id"]
+            # task_id= only where it is not the function's name
+            assert not any(ast.literal_eval(k.value) == node.name for k in given), node.name
+        body = [n for n in node.body if not isinstance(n, ast.FunctionDef)]
+        firsts = [isinstance(n, (ast.Import, ast.ImportFrom)) for n in body]
+        # imports first: no import after the first other statement
+        assert firsts == sorted(firsts, reverse=True), f"{node.name}: an import after code"

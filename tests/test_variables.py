@@ -174,7 +174,8 @@ def test_an_isolated_task_receives_its_lookups_as_templates(tmp_path: Path) -> N
     text = export_notebook(path, tmp_path / "dags").text
     assert "def reader(airflow_lookups):" in text
     assert "provide(airflow_lookups)" in text
-    assert "from isocell_runtime.variables import Variable, Connection as C" in text
+    assert "from isocell_runtime.variables import Connection as C\n" in text
+    assert "from isocell_runtime.variables import Variable, provide\n" in text
     assert """'{{ var.value.get("api_token", "isocell:no-such-variable") }}'""" in text
     assert """'{{ conn["db"].as_json() }}'""" in text
     assert text.count("var.value.get") == 1  # one template for the key read twice

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import ast
 import builtins
-import hashlib
-import re
 from dataclasses import dataclass, field
 
 from isocell.analysis import analyze_cell
 from isocell.dag._collect import NotebookCell
 from isocell.dag._params import RUN_VALUES, Parameter
 from isocell.dag._secrets import Recipe, check_recipe, lookup_classes, secret_recipes
+from isocell.dag._task_ids import named_cells, task_id_of
 from isocell.errors import ExportError
 
-__all__ = ["Task", "build_tasks"]
+__all__ = ["Task", "build_tasks", "shows_only"]
 
 # Names Airflow fills from the task context when a task parameter has them (Airflow's
 # ``KNOWN_CONTEXT_KEYS``): never used as parameter names for data.
@@ -35,10 +34,6 @@ CONTEXT_KEYS = frozenset(
     tomorrow_ds tomorrow_ds_nodash triggering_asset_events triggering_dataset_events ts
     ts_nodash ts_nodash_with_tz var yesterday_ds yesterday_ds_nodash""".split()
 )
-_TASK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
-# Names the DAG file itself uses where the task functions are defined: a task named after one
-# would hide it (its function takes the task id's name).
-_RESERVED = frozenset({"dag", "task", "os", "pendulum", "Param", "VENV_CACHE", "DAG_FOLDER"})
 # What a task body finds without any cell defining it: Python's builtins (``__name__`` and
 # the like included) and the values of the run's context that tasks are given.
 _PROVIDED = frozenset(dir(builtins)) | frozenset(RUN_VALUES)
@@ -125,17 +120,35 @@ def _split(cell: NotebookCell) -> tuple[list[tuple[str, str]], list[tuple[str, s
     imports, definitions, work = [], [], False
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            statement = _segment(cell.source, node)
             for alias in node.names:
                 if alias.name == "*":
                     raise ExportError(cell.index, node.lineno, "star imports cannot be exported")
                 name = alias.asname or alias.name.split(".")[0]
-                imports.append((name, statement))
+                # One name a statement: a task that needs ``pd`` of ``import pandas as pd, sys``
+                # gets ``import pandas as pd`` alone.
+                one: ast.stmt = (
+                    ast.Import(names=[alias])
+                    if isinstance(node, ast.Import)
+                    else ast.ImportFrom(module=node.module, names=[alias], level=node.level)
+                )
+                imports.append((name, ast.unparse(one)))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             definitions.append((node.name, _segment(cell.source, node)))
-        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+        elif not (isinstance(node, ast.Expr) and shows_only(node.value)):
             work = True
     return imports, definitions, work
+
+
+def shows_only(value: ast.expr) -> bool:
+    """Whether an expression statement only shows a value in a notebook and does nothing in a
+    task: a constant (a docstring), a name, ``a.b``, or a tuple of these."""
+    if isinstance(value, (ast.Constant, ast.Name)):
+        return True
+    if isinstance(value, ast.Attribute):
+        return shows_only(value.value)
+    if isinstance(value, ast.Tuple):
+        return all(shows_only(item) for item in value.elts)
+    return False
 
 
 def _base_name(node: ast.expr) -> str | None:
@@ -247,7 +260,7 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
     scope = _Scope()
     tasks: list[Task] = []
     declared = {parameter.name for parameter in parameters}
-    named = _named_cells(cells)
+    named = named_cells(cells)
     classes = lookup_classes([cell.source for cell in cells])
     for cell in cells:
         if cell.holds_parameters:
@@ -259,7 +272,7 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
         imports, definitions, work = _split(cell)
         names = analyze_cell(cell.source)
         if work or cell.isolated:
-            task_id = _task_id(cell, names.binds, named, tasks)
+            task_id = task_id_of(cell, names.binds, named, {t.task_id: t.cell for t in tasks})
             task = Task(task_id, cell, cell.source)
             own = {name for name, _ in imports} | {name for name, _ in definitions}
             needed, reads = _closure(set(names.reads), scope, own)
@@ -296,60 +309,6 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
             scope.definitions[name] = (text, frozenset(analyze_cell(text).reads) - {name})
             scope.producers.pop(name, None)
     return tasks
-
-
-def _named_cells(cells: list[NotebookCell]) -> dict[str, NotebookCell]:
-    """The cells with a ``--name``, by name; two with one name are an export error."""
-    named: dict[str, NotebookCell] = {}
-    for cell in cells:
-        name = cell.options.name if cell.options else None
-        if not name:
-            continue
-        if not _TASK_ID.match(name):
-            raise ExportError(
-                cell.index, 1, f"task id {name!r} is invalid: use letters, digits, '_', '.', '-'"
-            )
-        if name in named:
-            raise ExportError(
-                cell.index,
-                1,
-                f"task id {name!r} is the --name of cell {named[name].index + 1} too: give "
-                "one of them another --name",
-            )
-        named[name] = cell
-    return named
-
-
-def _task_id(
-    cell: NotebookCell, binds: tuple[str, ...], named: dict[str, NotebookCell], tasks: list[Task]
-) -> str:
-    """The id of ``cell``'s task (see :func:`build_tasks`); ``binds`` is what it binds."""
-    if cell.options and cell.options.name:
-        return cell.options.name
-    taken = {task.task_id: task for task in tasks}
-    digest = hashlib.sha256(cell.source.strip().encode("utf-8")).hexdigest()[:6]
-    order = _bound_in_order(cell.source, set(binds))
-    free = [n for n in order if n not in taken and n not in named and n not in _RESERVED]
-    task_id = free[0] if free else f"{order[0]}_{digest}" if order else f"cell_{digest}"
-    clash = taken.get(task_id) or named.get(task_id)
-    if clash is not None:  # two cells of the same source, binding the same names
-        other = clash.cell.index if isinstance(clash, Task) else clash.index
-        raise ExportError(
-            cell.index,
-            None,
-            f"its task would be {task_id!r}, as cell {other + 1}'s is (the same code): give "
-            "one of them a --name",
-        )
-    return task_id
-
-
-def _bound_in_order(source: str, binds: set[str]) -> list[str]:
-    """The names of ``binds`` in the order the cell's code first binds them."""
-    found: list[tuple[int, int, str]] = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in binds:
-            found.append((node.lineno, node.col_offset, node.id))
-    return list(dict.fromkeys(name for _, _, name in sorted(found)))
 
 
 def _recompute_secrets(task: Task, reads: set[str], scope: _Scope) -> tuple[set[str], set[str]]:

@@ -8,6 +8,7 @@ definition. It is formatted with ruff, so the same notebook always gives the sam
 
 from __future__ import annotations
 
+import ast
 import io
 import keyword
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
-from isocell.dag._model import Task
+from isocell.dag._model import Task, shows_only
 from isocell.dag._params import RUN_VALUES, Parameter
 from isocell.errors import ExportError
 
@@ -92,14 +93,66 @@ def _comment_in_string(code: str) -> bool:
     return False
 
 
-def _code(task: Task) -> str:
-    """The task's own code after the imports and definitions it takes from other cells and
-    the code that fetches again the Variables and Connections it reads."""
+def _parts(task: Task) -> tuple[list[str], str]:
+    """The task's code as (imports, rest): the imports it takes from other cells and the ones
+    its cell starts with, then the definitions it takes, the code that fetches again the
+    Variables and Connections it reads, and the cell's own code without bare display
+    expressions (``orders`` on a line of its own shows a value in a notebook, and does
+    nothing in a task)."""
     imports = [part for part in task.preamble if part.startswith(("import ", "from "))]
     definitions = [part for part in task.preamble if part not in imports]
-    blocks = ["\n".join(imports)] if imports else []
-    parts = [*blocks, *definitions, *task.recomputed, task.code.strip("\n")]
-    return "\n\n".join(parts).strip("\n")
+    leading, own = _leading_imports(_without_displays(task.code.strip("\n")))
+    rest = "\n\n".join(part for part in [*definitions, *task.recomputed, own] if part)
+    return [*imports, *leading], rest.strip("\n")
+
+
+def _code(task: Task) -> str:
+    """The task's whole code (see :func:`_parts`), imports first."""
+    imports, rest = _parts(task)
+    return "\n\n".join(part for part in ["\n".join(imports), rest] if part)
+
+
+def _statement_lines(code: str) -> tuple[list[str], list[ast.stmt]] | None:
+    try:
+        return code.splitlines(), ast.parse(code).body
+    except SyntaxError:
+        return None
+
+
+def _without_displays(code: str) -> str:
+    """``code`` without its top-level statements that are only a name (or ``a.b``, or a tuple
+    of such), each alone on its lines."""
+    parsed = _statement_lines(code)
+    if parsed is None:
+        return code
+    lines, body = parsed
+    shared = {n.lineno for n in body} & {n.end_lineno for n in body}
+    drop: set[int] = set()
+    for node in body:
+        if isinstance(node, ast.Expr) and shows_only(node.value) and node.end_lineno:
+            span = set(range(node.lineno, node.end_lineno + 1))
+            if not span & (shared - {node.lineno} if node.lineno == node.end_lineno else shared):
+                drop |= span
+    kept = [line for number, line in enumerate(lines, 1) if number not in drop]
+    return "\n".join(kept).strip("\n") if any(line.strip() for line in kept) else code
+
+
+def _leading_imports(code: str) -> tuple[list[str], str]:
+    """The import statements ``code`` starts with (each as its text), and the rest of it."""
+    parsed = _statement_lines(code)
+    if parsed is None:
+        return [], code
+    lines, body = parsed
+    leading: list[str] = []
+    end = 0
+    for node in body:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)) or node.end_lineno is None:
+            break
+        if node.lineno <= end:  # shares a line with the previous one (a ";")
+            return [], code
+        leading.append("\n".join(lines[node.lineno - 1 : node.end_lineno]))
+        end = node.end_lineno
+    return leading, "\n".join(lines[end:]).strip("\n")
 
 
 def _lookups(task: Task, environment: TaskEnvironment, airflow: int) -> Lookups:
@@ -111,42 +164,50 @@ def _lookups(task: Task, environment: TaskEnvironment, airflow: int) -> Lookups:
 
 
 def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
+    """The task function's body: imports first, then what the task is given (lookups, run
+    values, inputs), then its code, then what it returns."""
     decoded = [n for n in task.run_values if options.run_value(n)[1] != "text"]
     used = [
         name
         for name, wanted in (("load", task.inputs), ("run_value", decoded), ("store", task.outputs))
         if wanted
     ]
-    lines = [f"from isocell_runtime import {', '.join(used)}", ""] if used else []
+    lines = [f"from isocell_runtime import {', '.join(used)}"] if used else []
     environment = options.environments.get(task.task_id, TaskEnvironment())
-    code = _code(task)
     if lookups:
         lines.append("from isocell_runtime.variables import provide")
-        lines.append(f"provide({LOOKUPS_ARGUMENT})")
-        code = _ISOCELL_IMPORT.sub(r"\1from isocell_runtime.variables import \2", code)
+        rewrite = r"\1from isocell_runtime.variables import \2"
     elif environment.kind == "python":
         # Airflow 3's own Variable and Connection (same call shapes), masking what they return
         # in what the task prints (isocell.dag.runtime.airflow_lookups).
-        code = _ISOCELL_IMPORT.sub(r"\1from isocell_runtime.airflow_lookups import \2", code)
-    for name in decoded:
-        lines.append(f"{name} = run_value({name}, {options.run_value(name)[1]!r})")
-    for name in task.inputs:
-        lines.append(f"{name} = load({task.parameter(name)})")
+        rewrite = r"\1from isocell_runtime.airflow_lookups import \2"
+    else:
+        rewrite = r"\g<0>"  # left as it is
+    imports, rest = _parts(task)
+    imports = [_ISOCELL_IMPORT.sub(rewrite, part) for part in imports]
+    rest = _ISOCELL_IMPORT.sub(rewrite, rest)
+    code = "\n\n".join(part for part in ["\n".join(imports), rest] if part)
     literal = _comment_in_string(code)
+    if not literal:
+        lines += imports
+    given = [f"provide({LOOKUPS_ARGUMENT})"] if lookups else []
+    given += [f"{n} = run_value({n}, {options.run_value(n)[1]!r})" for n in decoded]
+    given += [f"{name} = load({task.parameter(name)})" for name in task.inputs]
+    lines += ["", *given] if given and lines else given
     if literal:
         # Shipped as one string literal, so that no line of it starts with "#"; it runs in a
         # namespace of its own, which starts with the task's inputs.
         where = f"<cell {task.cell.index}>"
         lines.append("cell = dict(locals())")
         lines.append(f"exec(compile({code!r}, {where!r}, 'exec'), cell)")
-    else:
-        lines.append(code)
+    elif rest:
+        lines += ["", rest] if lines else [rest]
     if task.outputs:
         values = ", ".join(
             f"{name!r}: " + (f"cell[{name!r}]" if literal else name) for name in task.outputs
         )
         lines.append(f"return store({{{values}}}, {task.task_id!r}, {options.data_dir!r})")
-    return "\n".join(lines)
+    return "\n".join(lines) if lines else "pass"
 
 
 # ``from isocell import Variable, Connection`` in a cell (isocell.transfer._wire.variables).
@@ -154,7 +215,9 @@ _ISOCELL_IMPORT = re.compile(r"^(\s*)from isocell import (.+)$", re.MULTILINE)
 
 
 def _decorator(task: Task, environment: TaskEnvironment) -> str:
-    arguments = [f"task_id={task.task_id!r}"]
+    # The task id is the function's name unless it is not an identifier (``--name a-b``).
+    named = _identifier(task.task_id) == task.task_id
+    arguments = [] if named else [f"task_id={task.task_id!r}"]
     if task.outputs:
         arguments.append("multiple_outputs=True")
     if environment.kind == "virtualenv":
@@ -172,7 +235,7 @@ def _decorator(task: Task, environment: TaskEnvironment) -> str:
         python = f"os.environ.get({environment.variable!r}, {environment.python!r})"
         arguments += [f"python={python}", 'env_vars={"PYTHONPATH": DAG_FOLDER}']
         return f"@task.external_python({', '.join(arguments)})"
-    return f"@task({', '.join(arguments)})"
+    return f"@task({', '.join(arguments)})" if arguments else "@task"
 
 
 def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
@@ -258,13 +321,16 @@ def _format(text: str) -> str:
         ruff = find_ruff_bin()
     except Exception as error:
         raise ExportError(None, None, f"ruff is needed to format the DAG: {error}") from None
-    done = subprocess.run(
-        [ruff, "format", "--isolated", "--stdin-filename", "dag.py", "-"],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if done.returncode != 0:
-        raise ExportError(None, None, f"the generated DAG does not format: {done.stderr}")
-    return done.stdout
+    # Imports sorted (ruff's isort rules, in each task body too), then ruff's formatter.
+    for command, ok in ((["check", "--select", "I", "--fix", "--exit-zero"], 0), (["format"], 0)):
+        done = subprocess.run(
+            [ruff, *command, "--isolated", "--stdin-filename", "dag.py", "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode != ok:
+            raise ExportError(None, None, f"the generated DAG does not format: {done.stderr}")
+        text = done.stdout
+    return text

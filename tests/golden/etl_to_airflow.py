@@ -16,10 +16,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-
-
 from airflow.sdk import dag, task
-
 
 # Where Airflow keeps the virtual environments of the @task.virtualenv tasks between runs: the
 # user's own cache, not a shared folder where another user could plant an environment.
@@ -44,11 +41,10 @@ def etl_to_airflow():
 
     # Cell 4
 
-    @task(task_id="orders", multiple_outputs=True)
+    @task(multiple_outputs=True)
     def orders():
-        from isocell_runtime import store
-
         import pandas as pd
+        from isocell_runtime import store
 
         orders = pd.DataFrame(
             {
@@ -60,13 +56,11 @@ def etl_to_airflow():
                 "items": pd.array([3, None, 1, 7, 2], dtype="Int64"),
             }
         )
-        orders
         return store({"orders": orders}, "orders", "etl_to_airflow")
 
     # Cell 5: %%isolated --python 3.9 --req pandas==1.4.4 --name legacy_report
 
     @task.virtualenv(
-        task_id="legacy_report",
         multiple_outputs=True,
         python_version="3.9",
         requirements=[
@@ -81,16 +75,15 @@ def etl_to_airflow():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def legacy_report(orders):
+        import etl_helpers
+        import pandas as pd
         from isocell_runtime import load, store
 
         orders = load(orders)
-        import etl_helpers
 
         def normalize(name):
             """A customer name, trimmed and capitalized; missing stays missing."""
             return name.strip().title() if isinstance(name, str) else name
-
-        import pandas as pd
 
         cleaned = orders.assign(customer=orders["customer"].map(normalize))
         cleaned["region"] = cleaned["customer"].map(etl_helpers.region_of)
@@ -105,7 +98,6 @@ def etl_to_airflow():
     # Cell 6: %%isolated --req numpy==2.4.6 pandas==3.1.1 --name scoring
 
     @task.virtualenv(
-        task_id="scoring",
         multiple_outputs=True,
         python_version="<notebook python>",
         requirements=[
@@ -119,26 +111,27 @@ def etl_to_airflow():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def scoring(orders):
+        import numpy as np
         from isocell_runtime import load, store
 
         orders = load(orders)
-        import numpy as np
 
         scores = np.log1p(orders["items"].fillna(0).to_numpy(dtype="float64")).round(6)
         return store({"scores": scores}, "scoring", "etl_to_airflow")
 
     # Cell 7
 
-    @task(task_id="summary")
+    @task
     def summary(cleaned, legacy_version, report, scores):
+        import json
+        import os
+
         from isocell_runtime import load
 
         cleaned = load(cleaned)
         legacy_version = load(legacy_version)
         report = load(report)
         scores = load(scores)
-        import json
-        import os
 
         summary = {
             "legacy_version": legacy_version,
@@ -149,7 +142,6 @@ def etl_to_airflow():
         }
         with open(os.environ.get("ISOCELL_RESULTS", "etl_results.json"), "w") as handle:
             json.dump(summary, handle, indent=1, sort_keys=True)
-        summary
 
     orders_result = orders()
 

@@ -16,10 +16,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-
-
 from airflow.sdk import Param, dag, task
-
 
 # Where Airflow keeps the virtual environments of the @task.virtualenv tasks between runs: the
 # user's own cache, not a shared folder where another user could plant an environment.
@@ -49,13 +46,12 @@ def params_and_secrets():
 
     # Cell 5
 
-    @task(task_id="token", multiple_outputs=True)
+    @task(multiple_outputs=True)
     def token():
-        from isocell_runtime import store
-
         import json
         import os
 
+        from isocell_runtime import store
         from isocell_runtime.airflow_lookups import Connection, Variable
 
         os.environ.setdefault(
@@ -90,7 +86,6 @@ def params_and_secrets():
     # Cell 6: %%isolated --python 3.9 --req pandas==1.4.4 --name regional_report
 
     @task.virtualenv(
-        task_id="regional_report",
         multiple_outputs=True,
         python_version="3.9",
         requirements=[
@@ -105,16 +100,14 @@ def params_and_secrets():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def regional_report(n, region, airflow_lookups, ds=None, logical_date=None):
+        import pandas as pd
         from isocell_runtime import run_value, store
-
-        from isocell_runtime.variables import provide
+        from isocell_runtime.variables import Connection, Variable, provide
 
         provide(airflow_lookups)
         logical_date = run_value(logical_date, "datetime")
         n = run_value(n, "json")
         region = run_value(region, "json")
-        import pandas as pd
-        from isocell_runtime.variables import Connection, Variable
 
         token = Variable.get("api_token")
         host = Connection.get("warehouse").host
@@ -130,16 +123,17 @@ def params_and_secrets():
 
     # Cell 7
 
-    @task(task_id="results")
+    @task
     def results(authorized, report_day, total, params=None):
+        import json
+        import os
+
         from isocell_runtime import load, run_value
 
         params = run_value(params, "json")
         authorized = load(authorized)
         report_day = load(report_day)
         total = load(total)
-        import json
-        import os
 
         # NBVAL_CHECK_OUTPUT
         results = {"total": total, "report_day": report_day, "authorized": authorized}

@@ -16,10 +16,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-
-
 from airflow.sdk import dag, task
-
 
 # Where Airflow keeps the virtual environments of the @task.virtualenv tasks between runs: the
 # user's own cache, not a shared folder where another user could plant an environment.
@@ -44,7 +41,7 @@ def quickstart():
 
     # Cell 3
 
-    @task(task_id="rows", multiple_outputs=True)
+    @task(multiple_outputs=True)
     def rows():
         from isocell_runtime import store
 
@@ -60,7 +57,6 @@ def quickstart():
     # Cell 5: %%isolated --python 3.9 --req pandas==1.4.4 --name summarize
 
     @task.virtualenv(
-        task_id="summarize",
         multiple_outputs=True,
         python_version="3.9",
         requirements=[
@@ -75,10 +71,12 @@ def quickstart():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def summarize(rows):
+        import sys
+
+        import pandas as pd
         from isocell_runtime import load, store
 
         rows = load(rows)
-        import pandas as pd, sys
 
         frame = pd.DataFrame(rows)  # `rows` comes from the notebook
         totals = frame.groupby("region")["units"].sum().to_dict()
@@ -88,11 +86,12 @@ def quickstart():
 
     # Cell 7
 
-    @task(task_id="best")
+    @task
     def best(totals):
         from isocell_runtime import load
 
         totals = load(totals)
+
         # NBVAL_CHECK_OUTPUT
         best = max(totals, key=totals.get)
         print(f"{best}: {totals[best]} units of {sum(totals.values())}")
@@ -100,7 +99,6 @@ def quickstart():
     # Cell 9: %%isolated --python 3.9 --req pandas==1.4.4
 
     @task.virtualenv(
-        task_id="by_product",
         multiple_outputs=True,
         python_version="3.9",
         requirements=[
@@ -115,10 +113,10 @@ def quickstart():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def by_product(frame):
+        import pandas as pd
         from isocell_runtime import load, store
 
         frame = load(frame)
-        import pandas as pd, sys
 
         by_product = frame.pivot_table(index="product", values="units", aggfunc="sum")[
             "units"
@@ -132,22 +130,22 @@ def quickstart():
 
     # Cell 10
 
-    @task(task_id="cell_0fa9de")
+    @task
     def cell_0fa9de(by_product, pandas_version):
         from isocell_runtime import load
 
         by_product = load(by_product)
         pandas_version = load(pandas_version)
+
         # NBVAL_CHECK_OUTPUT
         print(by_product, pandas_version)
 
     # Cell 13
 
-    @task(task_id="orders", multiple_outputs=True)
+    @task(multiple_outputs=True)
     def orders():
-        from isocell_runtime import store
-
         import pandas as pd
+        from isocell_runtime import store
 
         orders = pd.DataFrame(
             {
@@ -164,13 +162,11 @@ def quickstart():
             return f"{row['customer']}/{row['tier']}/{row['placed']:%a}"
 
         print(pd.__version__)
-        orders.dtypes
         return store({"orders": orders}, "orders", "quickstart")
 
     # Cell 14: %%isolated --python 3.9 --req pandas==1.4.4
 
     @task.virtualenv(
-        task_id="labelled",
         multiple_outputs=True,
         python_version="3.9",
         requirements=[
@@ -185,10 +181,10 @@ def quickstart():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def labelled(orders):
+        import pandas as pd
         from isocell_runtime import load, store
 
         orders = load(orders)
-        import pandas as pd
 
         def describe(row):
             return f"{row['customer']}/{row['tier']}/{row['placed']:%a}"
@@ -199,13 +195,13 @@ def quickstart():
 
     # Cell 15
 
-    @task(task_id="local")
+    @task
     def local(labelled, orders):
+        import pandas as pd
         from isocell_runtime import load
 
         labelled = load(labelled)
         orders = load(orders)
-        import pandas as pd
 
         def describe(row):
             return f"{row['customer']}/{row['tier']}/{row['placed']:%a}"
@@ -214,15 +210,6 @@ def quickstart():
         local = orders.assign(label=orders.apply(describe, axis=1))
         pd.testing.assert_frame_equal(labelled, local)
         print("equal to the local result:", labelled.equals(local))
-
-    # Cell 16
-
-    @task(task_id="cell_4f3e2f")
-    def cell_4f3e2f(labelled):
-        from isocell_runtime import load
-
-        labelled = load(labelled)
-        labelled.dtypes
 
     rows_result = rows()
 
@@ -242,8 +229,6 @@ def quickstart():
     labelled_result = labelled(orders=orders_result["orders"])
 
     local(labelled=labelled_result["labelled"], orders=orders_result["orders"])
-
-    cell_4f3e2f(labelled=labelled_result["labelled"])
 
 
 quickstart()
