@@ -42,6 +42,8 @@ class NotebookCell:
         The magic lines that were dropped, for comments in the DAG.
     tags : tuple of str
         The cell's tags (``parameters`` marks the run's parameters, as papermill's).
+    markdown : str
+        The text of the markdown cell just before it, if there is one (its task's docstring).
     """
 
     index: int
@@ -50,6 +52,7 @@ class NotebookCell:
     magic_line: str = ""
     dropped: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    markdown: str = ""
 
     @property
     def holds_parameters(self) -> bool:
@@ -165,6 +168,8 @@ def read_cells(path: Path) -> list[NotebookCell]:
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or not cell.source.strip():
             continue
+        before = notebook.cells[index - 1] if index else None
+        markdown = before.source.strip() if before and before.cell_type == "markdown" else ""
         text = cell.source
         stripped = text.lstrip()
         if stripped.startswith("%%isolated"):
@@ -172,7 +177,9 @@ def read_cells(path: Path) -> list[NotebookCell]:
             options = _parse_isolated(magic_line[len("%%isolated") :].strip(), index)
             source, dropped = _clean(body, index, 2)
             tags = tuple(cell.get("metadata", {}).get("tags", []))
-            cells.append(NotebookCell(index, source, options, magic_line.strip(), dropped, tags))
+            cells.append(
+                NotebookCell(index, source, options, magic_line.strip(), dropped, tags, markdown)
+            )
         elif stripped.startswith("%%"):
             raise ExportError(
                 index, 1, f"the cell magic {stripped.split()[0]!r} cannot be exported"
@@ -181,5 +188,5 @@ def read_cells(path: Path) -> list[NotebookCell]:
             source, dropped = _clean(text, index, 1)
             if source.strip() or dropped:
                 tags = tuple(cell.get("metadata", {}).get("tags", []))
-                cells.append(NotebookCell(index, source, None, "", dropped, tags))
+                cells.append(NotebookCell(index, source, None, "", dropped, tags, markdown))
     return cells

@@ -197,17 +197,27 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
     if literal:
         # Shipped as one string literal, so that no line of it starts with "#"; it runs in a
         # namespace of its own, which starts with the task's inputs.
-        where = f"<cell {task.cell.index}>"
+        where = f"<cell {task.cell.index + 1}>"
         lines.append("cell = dict(locals())")
         lines.append(f"exec(compile({code!r}, {where!r}, 'exec'), cell)")
     elif rest:
         lines += ["", rest] if lines else [rest]
+    if task.cell.markdown:
+        lines[:0] = [_docstring(task.cell.markdown), ""]
     if task.outputs:
         values = ", ".join(
             f"{name!r}: " + (f"cell[{name!r}]" if literal else name) for name in task.outputs
         )
         lines.append(f"return store({{{values}}}, {task.task_id!r}, {options.data_dir!r})")
     return "\n".join(lines) if lines else "pass"
+
+
+def _docstring(text: str) -> str:
+    """``text`` (a markdown cell) as a docstring: no quote or backslash may end it early."""
+    escaped = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if escaped.endswith('"'):
+        escaped = escaped[:-1] + '\\"'
+    return f'"""{escaped}"""' if "\n" not in escaped else f'"""{escaped}\n"""'
 
 
 # ``from isocell import Variable, Connection`` in a cell (isocell.transfer._wire.variables).

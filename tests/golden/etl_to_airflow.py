@@ -39,7 +39,7 @@ DAG_FOLDER = os.path.dirname(os.path.abspath(__file__))
 )
 def etl_to_airflow():
 
-    # Cell 4
+    # Cell 5
 
     @task(multiple_outputs=True)
     def orders():
@@ -58,7 +58,7 @@ def etl_to_airflow():
         )
         return store({"orders": orders}, "orders", "etl_to_airflow")
 
-    # Cell 5: %%isolated --python 3.9 --req pandas==1.4.4 --name legacy_report
+    # Cell 6: %%isolated --python 3.9 --req pandas==1.4.4 --name legacy_report
 
     @task.virtualenv(
         multiple_outputs=True,
@@ -95,7 +95,7 @@ def etl_to_airflow():
             "etl_to_airflow",
         )
 
-    # Cell 6: %%isolated --req numpy==2.4.6 pandas==3.1.1 --name scoring
+    # Cell 7: %%isolated --req numpy==2.4.6 pandas==3.1.1 --name scoring
 
     @task.virtualenv(
         multiple_outputs=True,
@@ -119,7 +119,7 @@ def etl_to_airflow():
         scores = np.log1p(orders["items"].fillna(0).to_numpy(dtype="float64")).round(6)
         return store({"scores": scores}, "scoring", "etl_to_airflow")
 
-    # Cell 7
+    # Cell 8
 
     @task
     def summary(cleaned, legacy_version, report, scores):

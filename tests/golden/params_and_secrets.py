@@ -44,10 +44,12 @@ DAG_FOLDER = os.path.dirname(os.path.abspath(__file__))
 )
 def params_and_secrets():
 
-    # Cell 5
+    # Cell 6
 
     @task(multiple_outputs=True)
     def token():
+        """Variables and Connections come from Airflow's own local sources: `AIRFLOW_VAR_<KEY>` and `AIRFLOW_CONN_<ID>`, or the files of Airflow's `LocalFilesystemBackend`. The demo points that backend at the fake values in `demo_secrets/` unless Airflow's settings say otherwise."""
+
         import json
         import os
 
@@ -83,7 +85,7 @@ def params_and_secrets():
         authorized = len(token) > 0
         return store({"authorized": authorized}, "token", "params_and_secrets")
 
-    # Cell 6: %%isolated --python 3.9 --req pandas==1.4.4 --name regional_report
+    # Cell 7: %%isolated --python 3.9 --req pandas==1.4.4 --name regional_report
 
     @task.virtualenv(
         multiple_outputs=True,
@@ -121,7 +123,7 @@ def params_and_secrets():
             "params_and_secrets",
         )
 
-    # Cell 7
+    # Cell 8
 
     @task
     def results(authorized, report_day, total, params=None):

@@ -39,10 +39,12 @@ DAG_FOLDER = os.path.dirname(os.path.abspath(__file__))
 )
 def quickstart():
 
-    # Cell 3
+    # Cell 4
 
     @task(multiple_outputs=True)
     def rows():
+        """Plain notebook data, defined here:"""
+
         from isocell_runtime import store
 
         rows = [
@@ -54,7 +56,7 @@ def quickstart():
         ]
         return store({"rows": rows}, "rows", "quickstart")
 
-    # Cell 5: %%isolated --python 3.9 --req pandas==1.4.4 --name summarize
+    # Cell 6: %%isolated --python 3.9 --req pandas==1.4.4 --name summarize
 
     @task.virtualenv(
         multiple_outputs=True,
@@ -71,6 +73,10 @@ def quickstart():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def summarize(rows):
+        """The isolated cell. The first run builds the environment (resolved as of pandas 1.4.4's
+        release date, so that numpy 1.x is chosen: see `--exclude-newer`); later runs reuse it.
+        """
+
         import sys
 
         import pandas as pd
@@ -84,10 +90,12 @@ def quickstart():
         frame.head()  # rendered by pandas 1.4.4
         return store({"totals": totals, "frame": frame}, "summarize", "quickstart")
 
-    # Cell 7
+    # Cell 8
 
     @task
     def best(totals):
+        """Back in the notebook, the results are ordinary variables:"""
+
         from isocell_runtime import load
 
         totals = load(totals)
@@ -96,7 +104,7 @@ def quickstart():
         best = max(totals, key=totals.get)
         print(f"{best}: {totals[best]} units of {sum(totals.values())}")
 
-    # Cell 9: %%isolated --python 3.9 --req pandas==1.4.4
+    # Cell 10: %%isolated --python 3.9 --req pandas==1.4.4
 
     @task.virtualenv(
         multiple_outputs=True,
@@ -113,6 +121,8 @@ def quickstart():
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
     def by_product(frame):
+        """The child kernel persists: a second cell in the same environment sees its state."""
+
         import pandas as pd
         from isocell_runtime import load, store
 
@@ -128,7 +138,7 @@ def quickstart():
             "quickstart",
         )
 
-    # Cell 10
+    # Cell 11
 
     @task
     def cell_0fa9de(by_product, pandas_version):
@@ -140,10 +150,19 @@ def quickstart():
         # NBVAL_CHECK_OUTPUT
         print(by_product, pandas_version)
 
-    # Cell 13
+    # Cell 14
 
     @task(multiple_outputs=True)
     def orders():
+        """## DataFrames across versions
+
+        The notebook runs pandas 3 on numpy 2; the isolated cell runs pandas 1.4.4 on numpy 1.23. Their
+        pickles do not load in each other (`No module named 'numpy._core'`), so isocell sends frames as
+        raw column buffers plus dtype descriptions. A dtype pandas 1.4.4 lacks (pandas 3's `str`) arrives
+        as its closest equivalent (object strings) and comes back as it left. A function defined here
+        (`describe`) goes along as source, since Python 3.9 cannot load 3.11 bytecode.
+        """
+
         import pandas as pd
         from isocell_runtime import store
 
@@ -164,7 +183,7 @@ def quickstart():
         print(pd.__version__)
         return store({"orders": orders}, "orders", "quickstart")
 
-    # Cell 14: %%isolated --python 3.9 --req pandas==1.4.4
+    # Cell 15: %%isolated --python 3.9 --req pandas==1.4.4
 
     @task.virtualenv(
         multiple_outputs=True,
@@ -193,7 +212,7 @@ def quickstart():
         labelled = orders.assign(label=orders.apply(describe, axis=1))
         return store({"labelled": labelled}, "labelled", "quickstart")
 
-    # Cell 15
+    # Cell 16
 
     @task
     def local(labelled, orders):
