@@ -80,8 +80,8 @@ def test_mapping_to_airflow_decorators(isocell_home, tmp_path):
     functions = tasks_of(text)
     # dataflow: the two isolated tasks read only the extract task's output, so they are
     # independent of each other; the summary reads both
-    assert [a.arg for a in functions["legacy_report"].args.args] == ["orders"]
-    assert [a.arg for a in functions["scoring"].args.args] == ["orders"]
+    assert [a.arg for a in functions["legacy_report"].args.args] == ["orders", "isocell_data_dir"]
+    assert [a.arg for a in functions["scoring"].args.args] == ["orders", "isocell_data_dir"]
     assert sorted(a.arg for a in functions["summary"].args.args) == [
         "cleaned", "legacy_version", "report", "scores",
     ]  # fmt: skip

@@ -208,7 +208,7 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
         values = ", ".join(
             f"{name!r}: " + (f"cell[{name!r}]" if literal else name) for name in task.outputs
         )
-        lines.append(f"return store({{{values}}}, {task.task_id!r}, {options.data_dir!r})")
+        lines.append(f"return store({{{values}}}, {task.task_id!r}, {DATA_DIR_ARGUMENT})")
     return "\n".join(lines) if lines else "pass"
 
 
@@ -218,6 +218,11 @@ def _docstring(text: str) -> str:
     if escaped.endswith('"'):
         escaped = escaped[:-1] + '\\"'
     return f'"""{escaped}"""' if "\n" not in escaped else f'"""{escaped}\n"""'
+
+
+#: The parameter of a task that stores values: where they go (the DAG file's ``DATA_DIR``,
+#: passed to every such task, as a ``@task.virtualenv`` body cannot read the file's globals).
+DATA_DIR_ARGUMENT = "isocell_data_dir"
 
 
 # ``from isocell import Variable, Connection`` in a cell (isocell.transfer._wire.variables).
@@ -261,6 +266,8 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
     lookups = _lookups(task, environment, options.airflow)
     if lookups:
         plain.append(LOOKUPS_ARGUMENT)
+    if task.outputs:
+        plain.append(DATA_DIR_ARGUMENT)
     parameters = ", ".join([*plain, *(f"{n}=None" for n in context)])
     call = ", ".join(
         [
@@ -270,6 +277,7 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
             ),
             *(f"{n}={options.run_value(n)[0]!r}" for n in task.run_values),
             *([f"{LOOKUPS_ARGUMENT}={lookup_templates(lookups)!r}"] if lookups else []),
+            *([f"{DATA_DIR_ARGUMENT}=DATA_DIR"] if task.outputs else []),
         ]
     )
     return {
@@ -318,6 +326,7 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
         tasks=rendered,
         uses_external=any(t["kind"] == "external_python" for t in rendered),
         uses_virtualenv=any(t["kind"] == "virtualenv" for t in rendered),
+        uses_data=any(t["assign"] for t in rendered),
         function=_identifier(options.dag_id),
         params=params,
     )

@@ -29,6 +29,11 @@ VENV_CACHE = os.environ.get("ISOCELL_VENV_CACHE") or os.path.expanduser(
 DAG_FOLDER = os.path.dirname(os.path.abspath(__file__))
 
 
+# Where the tasks write the values they pass on (relative: under $ISOCELL_DATA_DIR, else
+# ~/.local/share/isocell/airflow-data); each task that stores values is given it.
+DATA_DIR = "etl_to_airflow"
+
+
 @dag(
     dag_id="etl_to_airflow",
     schedule=None,
@@ -42,7 +47,7 @@ def etl_to_airflow():
     # Cell 5
 
     @task(multiple_outputs=True)
-    def orders():
+    def orders(isocell_data_dir):
         import pandas as pd
         from isocell_runtime import store
 
@@ -56,7 +61,7 @@ def etl_to_airflow():
                 "items": pd.array([3, None, 1, 7, 2], dtype="Int64"),
             }
         )
-        return store({"orders": orders}, "orders", "etl_to_airflow")
+        return store({"orders": orders}, "orders", isocell_data_dir)
 
     # Cell 6: %%isolated --python 3.9 --req pandas==1.4.4 --name legacy_report
 
@@ -74,7 +79,7 @@ def etl_to_airflow():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def legacy_report(orders):
+    def legacy_report(orders, isocell_data_dir):
         import etl_helpers
         import pandas as pd
         from isocell_runtime import load, store
@@ -92,7 +97,7 @@ def etl_to_airflow():
         return store(
             {"cleaned": cleaned, "legacy_version": legacy_version, "report": report},
             "legacy_report",
-            "etl_to_airflow",
+            isocell_data_dir,
         )
 
     # Cell 7: %%isolated --req numpy==2.4.6 pandas==3.1.1 --name scoring
@@ -110,14 +115,14 @@ def etl_to_airflow():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def scoring(orders):
+    def scoring(orders, isocell_data_dir):
         import numpy as np
         from isocell_runtime import load, store
 
         orders = load(orders)
 
         scores = np.log1p(orders["items"].fillna(0).to_numpy(dtype="float64")).round(6)
-        return store({"scores": scores}, "scoring", "etl_to_airflow")
+        return store({"scores": scores}, "scoring", isocell_data_dir)
 
     # Cell 8
 
@@ -143,11 +148,13 @@ def etl_to_airflow():
         with open(os.environ.get("ISOCELL_RESULTS", "etl_results.json"), "w") as handle:
             json.dump(summary, handle, indent=1, sort_keys=True)
 
-    orders_result = orders()
+    orders_result = orders(isocell_data_dir=DATA_DIR)
 
-    legacy_report_result = legacy_report(orders=orders_result["orders"])
+    legacy_report_result = legacy_report(
+        orders=orders_result["orders"], isocell_data_dir=DATA_DIR
+    )
 
-    scoring_result = scoring(orders=orders_result["orders"])
+    scoring_result = scoring(orders=orders_result["orders"], isocell_data_dir=DATA_DIR)
 
     summary(
         cleaned=legacy_report_result["cleaned"],

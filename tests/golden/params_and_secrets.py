@@ -29,6 +29,11 @@ VENV_CACHE = os.environ.get("ISOCELL_VENV_CACHE") or os.path.expanduser(
 DAG_FOLDER = os.path.dirname(os.path.abspath(__file__))
 
 
+# Where the tasks write the values they pass on (relative: under $ISOCELL_DATA_DIR, else
+# ~/.local/share/isocell/airflow-data); each task that stores values is given it.
+DATA_DIR = "params_and_secrets"
+
+
 @dag(
     dag_id="params_and_secrets",
     schedule=None,
@@ -47,7 +52,7 @@ def params_and_secrets():
     # Cell 6
 
     @task(multiple_outputs=True)
-    def token():
+    def token(isocell_data_dir):
         """Variables and Connections come from Airflow's own local sources: `AIRFLOW_VAR_<KEY>` and `AIRFLOW_CONN_<ID>`, or the files of Airflow's `LocalFilesystemBackend`. The demo points that backend at the fake values in `demo_secrets/` unless Airflow's settings say otherwise."""
 
         import json
@@ -83,7 +88,7 @@ def params_and_secrets():
         )
         print("token", token)
         authorized = len(token) > 0
-        return store({"authorized": authorized}, "token", "params_and_secrets")
+        return store({"authorized": authorized}, "token", isocell_data_dir)
 
     # Cell 7: %%isolated --python 3.9 --req pandas==1.4.4 --name regional_report
 
@@ -101,7 +106,9 @@ def params_and_secrets():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def regional_report(n, region, airflow_lookups, ds=None, logical_date=None):
+    def regional_report(
+        n, region, airflow_lookups, isocell_data_dir, ds=None, logical_date=None
+    ):
         import pandas as pd
         from isocell_runtime import run_value, store
         from isocell_runtime.variables import Connection, Variable, provide
@@ -120,7 +127,7 @@ def params_and_secrets():
         return store(
             {"report_day": report_day, "total": total},
             "regional_report",
-            "params_and_secrets",
+            isocell_data_dir,
         )
 
     # Cell 8
@@ -144,7 +151,7 @@ def params_and_secrets():
                 json.dump({**results, "params": params}, handle, sort_keys=True)
         print(results)
 
-    token_result = token()
+    token_result = token(isocell_data_dir=DATA_DIR)
 
     regional_report_result = regional_report(
         ds="{{ ds }}",
@@ -157,6 +164,7 @@ def params_and_secrets():
             },
             "connections": {"warehouse": '{{ conn["warehouse"].as_json() }}'},
         },
+        isocell_data_dir=DATA_DIR,
     )
 
     results(

@@ -29,6 +29,11 @@ VENV_CACHE = os.environ.get("ISOCELL_VENV_CACHE") or os.path.expanduser(
 DAG_FOLDER = os.path.dirname(os.path.abspath(__file__))
 
 
+# Where the tasks write the values they pass on (relative: under $ISOCELL_DATA_DIR, else
+# ~/.local/share/isocell/airflow-data); each task that stores values is given it.
+DATA_DIR = "quickstart"
+
+
 @dag(
     dag_id="quickstart",
     schedule=None,
@@ -42,7 +47,7 @@ def quickstart():
     # Cell 4
 
     @task(multiple_outputs=True)
-    def rows():
+    def rows(isocell_data_dir):
         """Plain notebook data, defined here:"""
 
         from isocell_runtime import store
@@ -54,7 +59,7 @@ def quickstart():
             {"region": "east", "product": "coffee", "units": 9},
             {"region": "south", "product": "coffee", "units": 3},
         ]
-        return store({"rows": rows}, "rows", "quickstart")
+        return store({"rows": rows}, "rows", isocell_data_dir)
 
     # Cell 6: %%isolated --python 3.9 --req pandas==1.4.4 --name summarize
 
@@ -72,7 +77,7 @@ def quickstart():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def summarize(rows):
+    def summarize(rows, isocell_data_dir):
         """The isolated cell. The first run builds the environment (resolved as of pandas 1.4.4's
         release date, so that numpy 1.x is chosen: see `--exclude-newer`); later runs reuse it.
         """
@@ -88,7 +93,7 @@ def quickstart():
         totals = frame.groupby("region")["units"].sum().to_dict()
         print(sys.version.split()[0], pd.__version__)
         frame.head()  # rendered by pandas 1.4.4
-        return store({"totals": totals, "frame": frame}, "summarize", "quickstart")
+        return store({"totals": totals, "frame": frame}, "summarize", isocell_data_dir)
 
     # Cell 8
 
@@ -120,7 +125,7 @@ def quickstart():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def by_product(frame):
+    def by_product(frame, isocell_data_dir):
         """The child kernel persists: a second cell in the same environment sees its state."""
 
         import pandas as pd
@@ -135,7 +140,7 @@ def quickstart():
         return store(
             {"by_product": by_product, "pandas_version": pandas_version},
             "by_product",
-            "quickstart",
+            isocell_data_dir,
         )
 
     # Cell 11
@@ -153,7 +158,7 @@ def quickstart():
     # Cell 14
 
     @task(multiple_outputs=True)
-    def orders():
+    def orders(isocell_data_dir):
         """## DataFrames across versions
 
         The notebook runs pandas 3 on numpy 2; the isolated cell runs pandas 1.4.4 on numpy 1.23. Their
@@ -181,7 +186,7 @@ def quickstart():
             return f"{row['customer']}/{row['tier']}/{row['placed']:%a}"
 
         print(pd.__version__)
-        return store({"orders": orders}, "orders", "quickstart")
+        return store({"orders": orders}, "orders", isocell_data_dir)
 
     # Cell 15: %%isolated --python 3.9 --req pandas==1.4.4
 
@@ -199,7 +204,7 @@ def quickstart():
         venv_cache_path=VENV_CACHE,
         env_vars={"PYTHONPATH": DAG_FOLDER},
     )
-    def labelled(orders):
+    def labelled(orders, isocell_data_dir):
         import pandas as pd
         from isocell_runtime import load, store
 
@@ -210,7 +215,7 @@ def quickstart():
 
         print(pd.__version__, dict(orders.dtypes.astype(str)))
         labelled = orders.assign(label=orders.apply(describe, axis=1))
-        return store({"labelled": labelled}, "labelled", "quickstart")
+        return store({"labelled": labelled}, "labelled", isocell_data_dir)
 
     # Cell 16
 
@@ -230,22 +235,26 @@ def quickstart():
         pd.testing.assert_frame_equal(labelled, local)
         print("equal to the local result:", labelled.equals(local))
 
-    rows_result = rows()
+    rows_result = rows(isocell_data_dir=DATA_DIR)
 
-    summarize_result = summarize(rows=rows_result["rows"])
+    summarize_result = summarize(rows=rows_result["rows"], isocell_data_dir=DATA_DIR)
 
     best(totals=summarize_result["totals"])
 
-    by_product_result = by_product(frame=summarize_result["frame"])
+    by_product_result = by_product(
+        frame=summarize_result["frame"], isocell_data_dir=DATA_DIR
+    )
 
     cell_0fa9de(
         by_product=by_product_result["by_product"],
         pandas_version=by_product_result["pandas_version"],
     )
 
-    orders_result = orders()
+    orders_result = orders(isocell_data_dir=DATA_DIR)
 
-    labelled_result = labelled(orders=orders_result["orders"])
+    labelled_result = labelled(
+        orders=orders_result["orders"], isocell_data_dir=DATA_DIR
+    )
 
     local(labelled=labelled_result["labelled"], orders=orders_result["orders"])
 
