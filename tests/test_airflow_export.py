@@ -388,3 +388,37 @@ def test_a_data_folder_another_user_planted_fails_the_task_in_airflow(isocell_ho
         assert outcome.returncode != 0
         assert "belongs to another user" in outcome.output, outcome.output[-3000:]
         assert not list(planted.iterdir())  # nothing written where the intruder can read
+
+
+def test_lines_starting_with_a_hash_inside_strings_reach_the_task(isocell_home, tmp_path):
+    """Airflow drops every line of a ``@task.virtualenv`` body that starts with ``#``, string
+    contents included: such lines go as ``\\x23`` (the same character), and a raw string, which
+    no escape can keep, sends its cell's code as one string literal; both values arrive."""
+    _airflow(3)
+    cells = [
+        '%%isolated --req six==1.16.0 --name escaped\ntext = """first\n# not a comment\n'
+        '    # indented\nlast"""',
+        '%%isolated --req six==1.16.0 --name raw\nkept = r"""a\\b\n# kept"""',
+        "import json, os\n"
+        "with open(os.environ['ISOCELL_RESULTS'], 'w') as handle:\n"
+        "    json.dump({'text': text, 'kept': kept}, handle)",
+    ]
+    path = tmp_path / "hashes.ipynb"
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path
+    )
+    result = export_notebook(path, tmp_path / "dags")
+    assert "\\x23 not a comment" in result.text and "exec(" in result.text
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent,
+        result.dag_id,
+        env={
+            "ISOCELL_RESULTS": str(tmp_path / "r.json"),
+            "ISOCELL_VENV_CACHE": str(tmp_path / "v"),
+        },
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert json.loads((tmp_path / "r.json").read_text()) == {
+        "text": "first\n# not a comment\n    # indented\nlast",
+        "kept": "a\\b\n# kept",
+    }

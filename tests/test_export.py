@@ -127,9 +127,20 @@ def test_hash_lines_inside_strings_survive_airflows_source_shipping(isocell_home
         tmp_path, 'text = """first\n# not a comment\nlast"""\nn = len(text)', "m = n * 2"
     )
     body = export_notebook(path, tmp_path / "out").text
-    # no line of the task body starts with "#" inside the string: the code is one literal
-    assert "exec(" in body and "compile(" in body and 'cell["n"]' in body
+    # no line of the task body starts with "#" inside the string: it starts with \x23, the
+    # same character, so the string's value is the cell's
+    assert "exec(" not in body and "\\x23 not a comment" in body
     assert not any(line.strip() == "# not a comment" for line in body.splitlines())
+    namespace: dict = {}
+    start = body.index('text = """')
+    exec(body[start : body.index('"""', start + 10) + 3].replace("\n        ", "\n"), namespace)
+    assert namespace["text"] == "first\n# not a comment\nlast"
+    # a raw string keeps its backslashes: no escape keeps its value, the code goes as a literal
+    raw = notebook(tmp_path, 'text = r"""a\\b\n# kept"""\nn = len(text)', "m = n", name="r.ipynb")
+    body = export_notebook(raw, tmp_path / "raw").text
+    assert "exec(" in body and "compile(" in body
+    assert "a raw string here has a line starting with '#'" in body
+    assert not any(line.strip() == "# kept" for line in body.splitlines())
 
 
 @pytest.mark.parametrize(

@@ -33,30 +33,40 @@ PLACEHOLDER = 'python_version="<notebook python>"'
 
 
 def _normalized(text: str) -> str:
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    text = text.replace(f"--python {minor} ", "--python <notebook python> ")  # the Dockerfile
     return text.replace(HOST, PLACEHOLDER)
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_a_demo_notebook_exports_its_golden_dag(name: str, tmp_path: Path, isocell_home) -> None:
-    result = export_notebook(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / "dags")
-    exported = _normalized(result.text)
-    golden = GOLDEN / f"{name}.py"
+def _compare(golden: Path, exported: str, what: str) -> None:
     if os.environ.get("ISOCELL_WRITE_GOLDEN"):
         golden.write_text(exported, encoding="utf-8")
-        pytest.skip(f"wrote {golden.relative_to(ROOT)}")
+        return
     expected = golden.read_text(encoding="utf-8")
     diff = "".join(
         difflib.unified_diff(
             expected.splitlines(keepends=True),
             exported.splitlines(keepends=True),
-            f"tests/golden/{name}.py",
+            str(golden.relative_to(ROOT)),
             "exported now",
         )
     )
     assert not diff, (
-        f"the export of notebooks/{name}.ipynb differs from its golden file (if the change is "
-        f"intended, regenerate: see this module's docstring):\n{diff}"
+        f"the export of {what} differs from its golden file (if the change is intended, "
+        f"regenerate: see this module's docstring):\n{diff}"
     )
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_demo_notebook_exports_its_golden_dag(name: str, tmp_path: Path, isocell_home) -> None:
+    result = export_notebook(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / "dags")
+    _compare(GOLDEN / f"{name}.py", _normalized(result.text), f"notebooks/{name}.ipynb")
+    dockerfile = result.dag_file.parent / "Dockerfile.isocell"
+    if dockerfile.exists():  # the image recipe of its @task.virtualenv environments
+        text = _normalized(dockerfile.read_text(encoding="utf-8"))
+        _compare(GOLDEN / f"{name}.Dockerfile.isocell", text, f"{name}'s Dockerfile")
+    if os.environ.get("ISOCELL_WRITE_GOLDEN"):
+        pytest.skip(f"wrote the golden files of {name}")
 
 
 def _ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from isocell.dag._model import Task
-from isocell.dag._render import TaskEnvironment
+from isocell.dag._render import TaskEnvironment, templates
 from isocell.dag._write import Destination
 from isocell.transfer import WIRE_MODULES
 
@@ -58,22 +58,16 @@ def _copy_runtime(destination: Destination) -> list[Path]:
 
 
 def _dockerfile(tasks: list[Task], environments: dict[str, TaskEnvironment]) -> str:
-    lines = [
-        "# Builds the environments of the exported DAG's @task.virtualenv tasks into the image.",
-        "# Append to your Airflow image's Dockerfile; then each environment can run as",
-        "# @task.external_python(python=os.environ['ASTRO_PYENV_<task>']).",
-        "RUN pip install --no-cache-dir uv",
+    """The Dockerfile lines that build the virtualenv tasks' environments into an image
+    (``templates/Dockerfile.isocell.j2``)."""
+    venv_tasks = [
+        {
+            "task_id": task.task_id,
+            "python_version": environments[task.task_id].python_version,
+            "variable": re.sub(r"[^A-Za-z0-9_]", "_", task.task_id),
+        }
+        for task in tasks
+        if environments[task.task_id].kind == "virtualenv"
     ]
-    for task in tasks:
-        environment = environments[task.task_id]
-        if environment.kind != "virtualenv":
-            continue
-        where = f"/opt/isocell/envs/{task.task_id}"
-        lines += [
-            f"COPY requirements/{task.task_id}.txt /opt/isocell/requirements/{task.task_id}.txt",
-            f"RUN uv venv --python {environment.python_version} {where} && \\",
-            f"    uv pip install --python {where}/bin/python "
-            f"-r /opt/isocell/requirements/{task.task_id}.txt",
-            f"ENV ASTRO_PYENV_{re.sub(r'[^A-Za-z0-9_]', '_', task.task_id)}={where}/bin/python",
-        ]
-    return "\n".join(lines) + "\n"
+    text = templates().get_template("Dockerfile.isocell.j2").render(tasks=venv_tasks)
+    return text.rstrip("\n") + "\n"

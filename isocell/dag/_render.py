@@ -9,6 +9,7 @@ definition. It is formatted with ruff, so the same notebook always gives the sam
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import keyword
 import re
@@ -83,14 +84,38 @@ def _identifier(task_id: str) -> str:
     return name
 
 
-def _comment_in_string(code: str) -> bool:
-    """True if a string literal has a line starting with ``#``, which Airflow's source
-    shipping would drop (it drops every such line of a ``@task.virtualenv`` body)."""
+def _escape_hash_lines(code: str) -> str | None:
+    """``code`` with every line of a string literal that starts with ``#`` (after its
+    indentation) starting with ``\\x23`` instead: the same character, so the same value, but
+    no line Airflow's source shipping drops (it drops every line of a task body that starts
+    with ``#``, comments and string contents alike). None when such a line is in a raw string
+    (or in an f-string that Python >= 3.12 tokenizes in parts), which no escape can keep."""
+    fstring_part = getattr(tokenize, "FSTRING_MIDDLE", None)
+    starts = [0]
+    for line in code.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    edits: list[tuple[int, int, str]] = []
     for token in tokenize.generate_tokens(io.StringIO(code).readline):
-        if token.type == tokenize.STRING and "\n" in token.string:
-            if any(line.lstrip().startswith("#") for line in token.string.splitlines()[1:]):
-                return True
-    return False
+        if "\n" not in token.string or token.type not in (tokenize.STRING, fstring_part):
+            continue
+        first, *rest = token.string.split("\n")
+        if not any(line.lstrip().startswith("#") for line in rest):
+            continue
+        prefix = first[: len(first) - len(first.lstrip("rRbBuUfF"))]
+        if token.type == fstring_part or "r" in prefix.lower():
+            return None
+        escaped = [
+            line[: len(line) - len(line.lstrip())] + "\\x23" + line.lstrip()[1:]
+            if line.lstrip().startswith("#")
+            else line
+            for line in rest
+        ]
+        begin = starts[token.start[0] - 1] + token.start[1]
+        end = starts[token.end[0] - 1] + token.end[1]
+        edits.append((begin, end, "\n".join([first, *escaped])))
+    for begin, end, text in reversed(edits):
+        code = code[:begin] + text + code[end:]
+    return code
 
 
 def _parts(task: Task) -> tuple[list[str], str]:
@@ -186,18 +211,26 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
     imports, rest = _parts(task)
     imports = [_ISOCELL_IMPORT.sub(rewrite, part) for part in imports]
     rest = _ISOCELL_IMPORT.sub(rewrite, rest)
-    code = "\n\n".join(part for part in ["\n".join(imports), rest] if part)
-    literal = _comment_in_string(code)
-    if not literal:
+    escaped = _escape_hash_lines(rest)
+    literal = escaped is None
+    if literal:
+        code = "\n\n".join(part for part in ["\n".join(imports), rest] if part)
+    else:
         lines += imports
+        rest = escaped or ""
     given = [f"provide({LOOKUPS_ARGUMENT})"] if lookups else []
     given += [f"{n} = run_value({n}, {options.run_value(n)[1]!r})" for n in decoded]
     given += [f"{name} = load({task.parameter(name)})" for name in task.inputs]
     lines += ["", *given] if given and lines else given
     if literal:
-        # Shipped as one string literal, so that no line of it starts with "#"; it runs in a
-        # namespace of its own, which starts with the task's inputs.
+        # A raw string of the cell has a line starting with "#", which Airflow drops from the
+        # source it ships and no escape can keep: the code goes as one string literal instead
+        # (its lines start with no "#"), run in a namespace that starts with the task's inputs.
         where = f"<cell {task.cell.index + 1}>"
+        lines.append(
+            "# Run from a string: a raw string here has a line starting with '#', which "
+            "Airflow would drop."
+        )
         lines.append("cell = dict(locals())")
         lines.append(f"exec(compile({code!r}, {where!r}, 'exec'), cell)")
     elif rest:
@@ -229,30 +262,6 @@ DATA_DIR_ARGUMENT = "isocell_data_dir"
 _ISOCELL_IMPORT = re.compile(r"^(\s*)from isocell import (.+)$", re.MULTILINE)
 
 
-def _decorator(task: Task, environment: TaskEnvironment) -> str:
-    # The task id is the function's name unless it is not an identifier (``--name a-b``).
-    named = _identifier(task.task_id) == task.task_id
-    arguments = [] if named else [f"task_id={task.task_id!r}"]
-    if task.outputs:
-        arguments.append("multiple_outputs=True")
-    if environment.kind == "virtualenv":
-        arguments += [
-            f"python_version={environment.python_version!r}",
-            f"requirements={list(environment.requirements)!r}",
-            "system_site_packages=False",
-            "venv_cache_path=VENV_CACHE",
-            'env_vars={"PYTHONPATH": DAG_FOLDER}',
-        ]
-        if environment.index_urls:
-            arguments.append(f"index_urls={list(environment.index_urls)!r}")
-        return f"@task.virtualenv({', '.join(arguments)})"
-    if environment.kind == "external_python":
-        python = f"os.environ.get({environment.variable!r}, {environment.python!r})"
-        arguments += [f"python={python}", 'env_vars={"PYTHONPATH": DAG_FOLDER}']
-        return f"@task.external_python({', '.join(arguments)})"
-    return f"@task({', '.join(arguments)})" if arguments else "@task"
-
-
 def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
     """What the template needs of one task: its function's name, decorator, parameters,
     body, and the call that wires it to its upstream results."""
@@ -282,7 +291,9 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
     )
     return {
         "name": name,
-        "decorator": _decorator(task, environment),
+        # task_id= only where it is not the function's name (``--name a-b``)
+        "task_id": None if name == task.task_id else task.task_id,
+        "environment": environment,
         "parameters": parameters,
         "body": textwrap.indent(_body(task, options, lookups), "        "),
         "call": call,
@@ -294,15 +305,11 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
     }
 
 
-def render_dag(tasks: list[Task], options: DagOptions) -> str:
-    """The DAG file's text, formatted with ruff.
-
-    Raises
-    ------
-    ExportError
-        If the rendered file does not format (which would be an isocell bug) or ruff is
-        missing.
-    """
+@functools.cache
+def templates() -> Any:
+    """The jinja2 environment of the templates in ``isocell/dag/templates`` (the DAG file, the
+    Dockerfile); ``pyrepr`` writes a value as a Python literal, ``docstring`` escapes text for
+    a docstring."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     jinja = Environment(
@@ -313,14 +320,21 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
     )
     # Text from the user inside the module docstring: no quote or backslash may end it early.
     jinja.filters["docstring"] = lambda text: str(text).replace("\\", "\\\\").replace('"', '\\"')
+    jinja.filters["pyrepr"] = repr
+    return jinja
+
+
+def render_dag(tasks: list[Task], options: DagOptions) -> str:
+    """The DAG file's text, formatted with ruff.
+
+    Raises
+    ------
+    ExportError
+        If the rendered file does not format (which would be an isocell bug) or ruff is
+        missing.
+    """
+    jinja = templates()
     rendered = [_render_task(task, options) for task in tasks]
-    params = [
-        f"{p.name!r}: Param({p.default!r}"
-        + (f", type={p.json_type!r}" if p.json_type else "")
-        + (f", description={p.description!r}" if p.description else "")
-        + ")"
-        for p in options.parameters
-    ]
     text = jinja.get_template("dag.py.j2").render(
         options=options,
         tasks=rendered,
@@ -328,7 +342,7 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
         uses_virtualenv=any(t["kind"] == "virtualenv" for t in rendered),
         uses_data=any(t["assign"] for t in rendered),
         function=_identifier(options.dag_id),
-        params=params,
+        params=options.parameters,
     )
     return _format(text)
 
