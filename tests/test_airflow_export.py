@@ -89,6 +89,13 @@ def test_values_can_travel_through_an_fsspec_url(isocell_home, tmp_path):
         data_dir=f"file://{tmp_path / 'store'}",
     )
     assert "fsspec==" in (result.dag_file.parent / "requirements" / "legacy_report.txt").read_text()
+    _run_with_results(result, tmp_path)
+    assert json.loads((tmp_path / "r.json").read_text())["legacy_version"] == "1.4.4"
+    assert list((tmp_path / "store").glob("scoring-*.isocell"))
+
+
+def _run_with_results(result, tmp_path: Path) -> None:
+    """``airflow dags test`` of an export whose last task writes ``tmp_path / "r.json"``."""
     outcome = airflow_harness.dags_test(
         result.dag_file.parent,
         result.dag_id,
@@ -98,8 +105,6 @@ def test_values_can_travel_through_an_fsspec_url(isocell_home, tmp_path):
         },
     )
     assert outcome.returncode == 0, outcome.output[-5000:]
-    assert json.loads((tmp_path / "r.json").read_text())["legacy_version"] == "1.4.4"
-    assert list((tmp_path / "store").glob("scoring-*.isocell"))
 
 
 @needs_py39
@@ -409,15 +414,7 @@ def test_lines_starting_with_a_hash_inside_strings_reach_the_task(isocell_home, 
     )
     result = export_notebook(path, tmp_path / "dags")
     assert "\\x23 not a comment" in result.text and "exec(" in result.text
-    outcome = airflow_harness.dags_test(
-        result.dag_file.parent,
-        result.dag_id,
-        env={
-            "ISOCELL_RESULTS": str(tmp_path / "r.json"),
-            "ISOCELL_VENV_CACHE": str(tmp_path / "v"),
-        },
-    )
-    assert outcome.returncode == 0, outcome.output[-5000:]
+    _run_with_results(result, tmp_path)
     assert json.loads((tmp_path / "r.json").read_text()) == {
         "text": "first\n# not a comment\n    # indented\nlast",
         "kept": "a\\b\n# kept",
