@@ -396,26 +396,31 @@ def test_a_data_folder_another_user_planted_fails_the_task_in_airflow(isocell_ho
 
 
 def test_lines_starting_with_a_hash_inside_strings_reach_the_task(isocell_home, tmp_path):
-    """Airflow drops every line of a ``@task.virtualenv`` body that starts with ``#``, string
-    contents included: such lines go as ``\\x23`` (the same character), and a raw string, which
-    no escape can keep, sends its cell's code as one string literal; both values arrive."""
+    """A string that spans lines reaches the task as it is: each line a piece of an implicit
+    concatenation (the task's indentation cannot change it, and no line starts with ``#``,
+    which Airflow drops from shipped bodies); an f-string, which cannot be rewritten so, sends
+    its cell's code as one string literal."""
     _airflow(3)
     cells = [
         '%%isolated --req six==1.16.0 --name escaped\ntext = """first\n# not a comment\n'
         '    # indented\nlast"""',
         '%%isolated --req six==1.16.0 --name raw\nkept = r"""a\\b\n# kept"""',
+        '%%isolated --req six==1.16.0 --name formatted\nshown = f"""{len(kept)}\n# kept"""',
         "import json, os\n"
         "with open(os.environ['ISOCELL_RESULTS'], 'w') as handle:\n"
-        "    json.dump({'text': text, 'kept': kept}, handle)",
+        "    json.dump({'text': text, 'kept': kept, 'shown': shown}, handle)",
     ]
     path = tmp_path / "hashes.ipynb"
     nbformat.write(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path
     )
     result = export_notebook(path, tmp_path / "dags")
-    assert "\\x23 not a comment" in result.text and "exec(" in result.text
+    lines = [line.lstrip() for line in result.text.splitlines()]
+    assert not any(line.startswith("# not a comment") for line in lines)
+    assert "exec(" in result.text  # the f-string's cell
     _run_with_results(result, tmp_path)
     assert json.loads((tmp_path / "r.json").read_text()) == {
         "text": "first\n# not a comment\n    # indented\nlast",
         "kept": "a\\b\n# kept",
+        "shown": "10\n# kept",
     }

@@ -122,24 +122,27 @@ def test_context_key_names_are_not_used_as_parameters(isocell_home, tmp_path):
     assert "ds = load(ds_value)" in text
 
 
-def test_hash_lines_inside_strings_survive_airflows_source_shipping(isocell_home, tmp_path):
-    path = notebook(
-        tmp_path, 'text = """first\n# not a comment\nlast"""\nn = len(text)', "m = n * 2"
-    )
+def test_strings_that_span_lines_reach_the_task_as_they_are(isocell_home, tmp_path):
+    cell = 'text = """first\n# not a comment\n    indented\nlast"""\nraw = r"""a\\b\n# kept"""'
+    path = notebook(tmp_path, cell + "\nn = len(text)", "m = (n, raw)")
     body = export_notebook(path, tmp_path / "out").text
-    # no line of the task body starts with "#" inside the string: it starts with \x23, the
-    # same character, so the string's value is the cell's
-    assert "exec(" not in body and "\\x23 not a comment" in body
-    assert not any(line.strip() == "# not a comment" for line in body.splitlines())
-    namespace: dict = {}
-    start = body.index('text = """')
-    exec(body[start : body.index('"""', start + 10) + 3].replace("\n        ", "\n"), namespace)
-    assert namespace["text"] == "first\n# not a comment\nlast"
-    # a raw string keeps its backslashes: no escape keeps its value, the code goes as a literal
-    raw = notebook(tmp_path, 'text = r"""a\\b\n# kept"""\nn = len(text)', "m = n", name="r.ipynb")
-    body = export_notebook(raw, tmp_path / "raw").text
-    assert "exec(" in body and "compile(" in body
-    assert "a raw string here has a line starting with '#'" in body
+    # each line a piece of an implicit concatenation: the task's indentation cannot change
+    # the value, and no line starts with "#", which Airflow drops from shipped task bodies
+    assert "exec(" not in body
+    assert not any(line.lstrip().startswith("# not a comment") for line in body.splitlines())
+    namespace = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.walk(ast.parse(body))
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("text", "raw")
+        if not isinstance(node.value, ast.Call)  # raw = load(raw), in the next task
+    }
+    expected: dict = {}
+    exec(cell, expected)
+    assert (namespace["text"], namespace["raw"]) == (expected["text"], expected["raw"])
+    # an f-string that spans lines cannot be rewritten so: the code goes as a literal
+    formatted = notebook(tmp_path, 'n = 1\ntext = f"""{n}\n# kept"""', "m = text", name="f.ipynb")
+    body = export_notebook(formatted, tmp_path / "f").text
+    assert "exec(" in body and "compile(" in body and "an f-string here spans lines" in body
     assert not any(line.strip() == "# kept" for line in body.splitlines())
 
 
