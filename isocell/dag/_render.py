@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import ast
 import functools
-import io
 import keyword
 import re
 import subprocess
 import textwrap
-import tokenize
 from dataclasses import dataclass, field
 from typing import Any
 
+from isocell.dag._literals import one_line_strings
 from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
 from isocell.dag._model import Task, shows_only
 from isocell.dag._params import RUN_VALUES, Parameter
@@ -82,78 +81,6 @@ def _identifier(task_id: str) -> str:
     if name[0].isdigit() or keyword.iskeyword(name):
         name = "task_" + name
     return name
-
-
-def _one_line_strings(code: str) -> str | None:
-    """``code`` with every string literal that spans lines written as lines of implicit
-    concatenation in parentheses (``("first\\n" "# second\\n" "last")``), each piece a
-    Python literal of the same value; docstrings stay as they are, lines of theirs that start
-    with ``#`` written ``\\x23`` (the same character).
-
-    Why: a task body is indented into the DAG file, which would indent a literal's later lines
-    too and change its value, and Airflow drops every line of a shipped task body that starts
-    with ``#``, string contents included. None when an f-string spans lines (its expressions
-    cannot be rewritten so), for the caller to ship the code another way.
-    """
-    try:
-        docstrings = {
-            (node.body[0].lineno, node.body[0].col_offset)
-            for node in ast.walk(ast.parse(code))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module))
-            and node.body
-            and isinstance(node.body[0], ast.Expr)
-            and isinstance(node.body[0].value, ast.Constant)
-            and isinstance(node.body[0].value.value, str)
-        }
-    except SyntaxError:
-        return None
-    fstring_start = getattr(tokenize, "FSTRING_START", None)
-    starts = [0]
-    for line in code.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    edits: list[tuple[int, int, str]] = []
-    for token in tokenize.generate_tokens(io.StringIO(code).readline):
-        if token.type == fstring_start or token.type != tokenize.STRING:
-            if token.type == fstring_start and token.start[0] != _fstring_end(code, token):
-                return None
-            continue
-        if token.start[0] == token.end[0]:
-            continue
-        prefix = token.string[: len(token.string) - len(token.string.lstrip("rRbBuUfF"))]
-        if "f" in prefix.lower():
-            return None  # Python < 3.12 tokenizes an f-string as one STRING token
-        if token.start in docstrings:
-            text = "\n".join(
-                line[: len(line) - len(line.lstrip())] + "\\x23" + line.lstrip()[1:]
-                if number and line.lstrip().startswith("#")
-                else line
-                for number, line in enumerate(token.string.split("\n"))
-            )
-        else:
-            pieces = ast.literal_eval(token.string).splitlines(keepends=True)
-            text = "(" + " ".join(repr(piece) for piece in pieces) + ")"
-        begin = starts[token.start[0] - 1] + token.start[1]
-        end = starts[token.end[0] - 1] + token.end[1]
-        edits.append((begin, end, text))
-    for begin, end, text in reversed(edits):
-        code = code[:begin] + text + code[end:]
-    return code
-
-
-def _fstring_end(code: str, start: tokenize.TokenInfo) -> int:
-    """The line where the f-string that ``start`` opens (Python >= 3.12) ends."""
-    end_type = getattr(tokenize, "FSTRING_END", None)
-    depth = 0
-    for token in tokenize.generate_tokens(io.StringIO(code).readline):
-        if token.start < start.start:
-            continue
-        if token.type == start.type:
-            depth += 1
-        elif token.type == end_type:
-            depth -= 1
-            if depth == 0:
-                return token.end[0]
-    return start.start[0]
 
 
 def _parts(task: Task) -> tuple[list[str], str]:
@@ -249,7 +176,7 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
     imports, rest = _parts(task)
     imports = [_ISOCELL_IMPORT.sub(rewrite, part) for part in imports]
     rest = _ISOCELL_IMPORT.sub(rewrite, rest)
-    escaped = _one_line_strings(rest)
+    escaped = one_line_strings(rest)
     literal = escaped is None
     if literal:
         code = "\n\n".join(part for part in ["\n".join(imports), rest] if part)
