@@ -32,15 +32,20 @@ def one_line_strings(code: str) -> str | None:
         }
     except SyntaxError:
         return None
+    # Python >= 3.12 tokenizes an f-string in parts, from FSTRING_START to FSTRING_END
     fstring_start = getattr(tokenize, "FSTRING_START", None)
+    fstring_end = getattr(tokenize, "FSTRING_END", None)
+    opened: list[int] = []  # the lines of the f-strings open at this token
     starts = [0]
     for line in code.splitlines(keepends=True):
         starts.append(starts[-1] + len(line))
     edits: list[tuple[int, int, str]] = []
     for token in tokenize.generate_tokens(io.StringIO(code).readline):
-        if token.type == fstring_start or token.type != tokenize.STRING:
-            if token.type == fstring_start and token.start[0] != _fstring_end(code, token):
-                return None
+        if token.type == fstring_start:
+            opened.append(token.start[0])
+        elif token.type == fstring_end and opened.pop() != token.end[0]:
+            return None
+        if token.type != tokenize.STRING:
             continue
         if token.start[0] == token.end[0]:
             continue
@@ -63,19 +68,3 @@ def one_line_strings(code: str) -> str | None:
     for begin, end, text in reversed(edits):
         code = code[:begin] + text + code[end:]
     return code
-
-
-def _fstring_end(code: str, start: tokenize.TokenInfo) -> int:
-    """The line where the f-string that ``start`` opens (Python >= 3.12) ends."""
-    end_type = getattr(tokenize, "FSTRING_END", None)
-    depth = 0
-    for token in tokenize.generate_tokens(io.StringIO(code).readline):
-        if token.start < start.start:
-            continue
-        if token.type == start.type:
-            depth += 1
-        elif token.type == end_type:
-            depth -= 1
-            if depth == 0:
-                return token.end[0]
-    return start.start[0]

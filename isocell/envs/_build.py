@@ -35,6 +35,7 @@ __all__ = [
     "BuilderKilled",
     "ProgressCallback",
     "builder_environment_variables",
+    "create_venv",
     "env_python",
     "index_options",
     "link_overlay",
@@ -295,6 +296,23 @@ _SITE_DIRS = (
     "paths = list(site.getsitepackages()) + [sysconfig.get_paths()['purelib']]; "
     "print(json.dumps(list(dict.fromkeys(paths))))"
 )
+
+
+def create_venv(
+    commands: BuildCommands,
+    command: list[str],
+    spec: EnvSpec,
+    target: Path,
+    variables: dict[str, str],
+) -> None:
+    """Run ``command`` (a tool that makes a virtual environment, given its folder last) to
+    make ``target`` for ``spec``: with the system site-packages where the spec asks for them
+    or overlays an interpreter, whose own packages are then linked in (:func:`link_overlay`)."""
+    if spec.system_site_packages or spec.overlay_of:
+        command = [*command, "--system-site-packages"]
+    commands.run("venv", [*command, str(target)], target.parent, variables)
+    if spec.overlay_of:
+        link_overlay(spec.overlay_of, target)
 
 
 def link_overlay(base_python: str, target: Path) -> None:

@@ -123,11 +123,11 @@ def catalog(
                 _spec(store, entry.spec, entry.name, "spec", entry.created, running, detail)
             )
     if everything:
-        for spec in store.list():
+        for spec, facts in store.list():
             if spec.key in named:
                 continue
-            created = str((store.facts(spec) or {}).get("built_at") or "")
-            rows.append(_spec(store, spec, "", "cached", created, running, detail))
+            created = str(facts.get("built_at") or "")
+            rows.append(_spec(store, spec, "", "cached", created, running, detail, facts))
     return rows
 
 
@@ -320,10 +320,11 @@ def _spec(
     created: str,
     running: Collection[str],
     detail: bool,
+    facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     path = store.path_for(spec)
     python = store.python_for(spec)
-    meta = store.facts(spec)
+    meta = facts if facts is not None else store.facts(spec)
     built = meta is not None and python.exists()
     lock = list(meta.get("lock", [])) if meta else []
     row: dict[str, Any] = {
@@ -333,7 +334,7 @@ def _spec(
         "python_version": spec.python_version,
         "requirements": list(spec.requirements),
         "packages": len(lock),
-        "size_bytes": store.size(spec) if meta else None,
+        "size_bytes": store.size(spec, meta) if meta else None,
         "created": created,
         "last_used": store.last_used(spec) if meta else None,
         "built": built,

@@ -90,9 +90,10 @@ class EnvStore:
             return None
         return _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).isoformat(timespec="seconds")
 
-    def size(self, spec: EnvSpec) -> int | None:
-        """Bytes on disk of ``spec``'s built environment (walked once per build), or None."""
-        facts = self.facts(spec)
+    def size(self, spec: EnvSpec, facts: dict[str, Any] | None = None) -> int | None:
+        """Bytes on disk of ``spec``'s built environment (walked once per build), or None;
+        ``facts``: its :meth:`facts`, when the caller has read them already."""
+        facts = facts if facts is not None else self.facts(spec)
         if facts is None:
             return None
         return tree_size(self.path_for(spec), str(facts.get("built_at")))
@@ -282,15 +283,15 @@ class EnvStore:
             shutil.rmtree(path)
             return True
 
-    def list(self) -> list[EnvSpec]:
-        """The spec of every built environment, in key order."""
-        found: list[EnvSpec] = []
+    def list(self) -> list[tuple[EnvSpec, dict[str, Any]]]:
+        """Every built environment's spec and stored facts (as :meth:`facts`), in key order."""
+        found: list[tuple[EnvSpec, dict[str, Any]]] = []
         if not self.envs_dir.is_dir():
             return found
         for path in sorted(self.envs_dir.iterdir()):
             facts = None if path.name.startswith(".") else _read_facts(path)
             if facts is not None and isinstance(facts.get("spec"), dict):
-                found.append(EnvSpec.from_dict(facts["spec"]))
+                found.append((EnvSpec.from_dict(facts["spec"]), facts))
         return found
 
 

@@ -16,9 +16,9 @@ from isocell.envs._build import (
     OWN_REQUIREMENTS_IN,
     BuildCommands,
     builder_environment_variables,
+    create_venv,
     env_python,
     index_options,
-    link_overlay,
     prefer_cache,
 )
 
@@ -67,14 +67,10 @@ class UvBuilder:
         assert uv is not None, "unavailable() said so"
         variables, cwd = builder_environment_variables(), target.parent
         venv = [uv, "venv", "--quiet", "--relocatable", "--python", spec.python]
-        if spec.system_site_packages or spec.overlay_of:
-            venv.append("--system-site-packages")
-        commands.run("venv", [*venv, str(target)], cwd, variables)
-        if spec.overlay_of:
-            link_overlay(spec.overlay_of, target)
+        create_venv(commands, venv, spec, target, variables)
         python = str(env_python(target))
         if spec.requirements and not spec.overlay_of:
-            own = self._own_lock(uv, spec, target, python, exclude_newer, commands)
+            own = self._own_lock(uv, spec, target, python, exclude_newer, commands, variables)
             kernel = [r for r in spec.install_requirements() if r not in spec.requirements]
             requirements_file.write_text("\n".join(own + kernel) + "\n", encoding="utf-8")
         # The cut-off is for the user's packages, all pinned by now in their own lock. The
@@ -98,6 +94,7 @@ class UvBuilder:
         python: str,
         exclude_newer: str | None,
         commands: BuildCommands,
+        variables: dict[str, str],
     ) -> list[str]:
         """Resolve the user's requirements alone, as of the cut-off; their pins."""
         wanted = target / OWN_REQUIREMENTS_IN
@@ -106,7 +103,7 @@ class UvBuilder:
         compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
         compile_ += ["--python", python, *index_options(spec), *cutoff]
         compile_ += [str(wanted), "-o", str(target / OWN_LOCK)]
-        variables, cached = builder_environment_variables(), prefer_cache(exclude_newer)
+        cached = prefer_cache(exclude_newer)
         commands.run_cached_first("resolve", compile_, target.parent, variables, cached)
         wanted.unlink()
         return [

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from isocell.envs._build import (
     BuildCommands,
     builder_environment_variables,
+    create_venv,
     env_python,
     index_options,
-    link_overlay,
 )
 
 if TYPE_CHECKING:
@@ -51,11 +51,7 @@ class VirtualenvBuilder:
             commands.report("venv", f"pip cannot honour --exclude-newer {exclude_newer}")
         variables, cwd = builder_environment_variables(), target.parent
         venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
-        if spec.system_site_packages or spec.overlay_of:
-            venv.append("--system-site-packages")
-        commands.run("venv", [*venv, str(target)], cwd, variables)
-        if spec.overlay_of:
-            link_overlay(spec.overlay_of, target)
+        create_venv(commands, venv, spec, target, variables)
         install = [str(env_python(target)), "-m", "pip", "install", "--progress-bar", "off"]
         install += index_options(spec)
         commands.run("install", [*install, "-r", str(requirements_file)], cwd, variables)
