@@ -219,13 +219,15 @@ def _environment(cell: NotebookCell, remote: bool) -> TaskEnvironment:
 
     environment = resolve_environment(_request(cell), EnvStore())
     minor = ".".join(environment.python_version.split(".")[:2])
-    if environment.spec is None:
+    as_is = environment.interpreter_as_is
+    if as_is is not None:
+        # The interpreter itself, not the overlay the notebook ran it through (which only adds
+        # ipykernel): the task gets exactly the packages the cell saw.
         label = environment.name or "py" + minor.replace(".", "")
         variable = "ASTRO_PYENV_" + re.sub(r"\W", "_", label)
-        return TaskEnvironment(
-            "external_python", minor, python=str(environment.python), variable=variable
-        )
+        return TaskEnvironment("external_python", minor, python=str(as_is), variable=variable)
     spec = environment.spec
+    assert spec is not None
     urls = tuple(u for u in (spec.index_url, *spec.extra_index_urls) if u)
     # A remote data location is opened through fsspec, which the task's environment needs.
     extra = ("fsspec",) if remote else ()

@@ -316,11 +316,15 @@ def create_venv(
 
 
 def link_overlay(base_python: str, target: Path) -> None:
-    """Make the base interpreter's site-packages visible in the overlay, after its own.
+    """Make the base interpreter's site-packages visible in the overlay, *before* its own.
 
-    ``--system-site-packages`` shows only the base *installation*'s packages; when the base
-    interpreter is itself a virtual environment its packages live elsewhere, so a ``.pth``
-    file (read by ``site`` at start-up) adds them to ``sys.path``.
+    The cell sees the interpreter's own packages, as its exported ``@task.external_python``
+    will: where the kernel's dependencies hold another version of one (``six`` for
+    ``python-dateutil``), the interpreter's wins. ``--system-site-packages`` shows only the
+    base *installation*'s packages, after the overlay's; when the base interpreter is itself
+    a virtual environment its packages live elsewhere. A ``.pth`` file (read by ``site`` at
+    start-up, lines starting with ``import`` run) puts them all ahead of the overlay's own
+    folder (Python's ``site`` documentation).
     """
     import json
 
@@ -341,6 +345,21 @@ def link_overlay(base_python: str, target: Path) -> None:
     )
     if overlay.returncode != 0:
         raise BuildError(f"cannot read the site-packages of {target}", overlay.stderr)
+    own = Path(overlay.stdout.strip())
     lines = [path for path in json.loads(done.stdout) if os.path.isdir(path)]
-    pth = Path(overlay.stdout.strip()) / "_isocell_overlay.pth"
-    pth.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # A module the .pth imports, as setuptools' distutils-precedence.pth does: code in a .pth
+    # line runs inside site's own function, where a comprehension cannot see its names.
+    (own / "_isocell_overlay.py").write_text(_OVERLAY_MODULE.format(base=lines), encoding="utf-8")
+    (own / "_isocell_overlay.pth").write_text("import _isocell_overlay\n", encoding="utf-8")
+
+
+_OVERLAY_MODULE = '''"""isocell: the base interpreter's packages go ahead of this overlay's own."""
+import os
+import sys
+import sysconfig
+
+_own = os.path.realpath(sysconfig.get_paths()["purelib"])
+_found = [i for i, d in enumerate(sys.path) if os.path.realpath(d) == _own]
+_at = _found[0] if _found else len(sys.path)
+sys.path[_at:_at] = [d for d in {base!r} if d not in sys.path[:_at]]
+'''

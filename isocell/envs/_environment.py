@@ -48,6 +48,20 @@ class Environment:
         return self.spec.key if self.spec is not None else str(self.python)
 
     @property
+    def interpreter_as_is(self) -> Path | None:
+        """The existing interpreter this environment uses as it is (``--python PATH`` or
+        ``--python 3.9`` alone, a registered external environment), whether the kernel runs in
+        it directly or through an overlay that only adds ipykernel; None for a built one.
+
+        That interpreter, not the overlay, is what an exported ``@task.external_python`` runs.
+        """
+        if self.spec is None:
+            return self.python
+        if self.spec.overlay_of:
+            return Path(self.spec.overlay_of)
+        return None
+
+    @property
     def label(self) -> str:
         """A short human name: the registered name, else ``py3.9 pandas==1.4.4 …``."""
         if self.name:

@@ -1,0 +1,117 @@
+"""The exported task has exactly what the cell had: real builds, real kernels, real Airflow 3.
+
+Each test runs a notebook with ``isocell run``, exports it, runs the DAG with ``airflow dags
+test`` and compares the results files the two runs write (#13).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from isocell.dag import export_notebook
+from tests import airflow_harness
+from tests.conftest import PY39, needs_py39
+
+pytestmark = [pytest.mark.slow, pytest.mark.airflow]
+
+
+def _write_results(expression: str) -> str:
+    """The last cell of every notebook here: writes ``expression`` to $ISOCELL_RESULTS."""
+    return (
+        "import json, os\n"
+        "with open(os.environ['ISOCELL_RESULTS'], 'w') as handle:\n"
+        f"    json.dump({expression}, handle)"
+    )
+
+
+def _airflow() -> None:
+    if airflow_harness.airflow_venv(3) is None:
+        pytest.skip(f"Airflow 3 could not be installed: {airflow_harness.build_failure(3)}")
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    cells = [nbformat.v4.new_code_cell(source) for source in ("%load_ext isocell", *sources)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+    return path
+
+
+def _isocell_run(path: Path, results: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "isocell.cli", "run", str(path), *extra],
+        env={**os.environ, "ISOCELL_RESULTS": str(results)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _run_both(tmp_path: Path, path: Path, **dags_test: object) -> tuple[dict, dict, object]:
+    """(the notebook's results, the DAG's results, the ``airflow dags test`` outcome)."""
+    notebook_results = tmp_path / "notebook.json"
+    run = _isocell_run(path, notebook_results)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = export_notebook(path, tmp_path / "dags", data_dir=str(tmp_path / "data"))
+    dag_results = tmp_path / "airflow.json"
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent,
+        result.dag_id,
+        env={"ISOCELL_RESULTS": str(dag_results), "ISOCELL_VENV_CACHE": str(tmp_path / "v")},
+        **dags_test,  # type: ignore[arg-type]
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    return json.loads(notebook_results.read_text()), json.loads(dag_results.read_text()), result
+
+
+@pytest.fixture(scope="module")
+def bare_py39(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Python 3.9 virtual environment with six and no ipykernel, as an image or a PYENV of
+    Astronomer's guide would have it."""
+    from uv import find_uv_bin
+
+    if PY39 is None:
+        pytest.skip("CPython 3.9 is not installed (pyenv)")
+    venv = tmp_path_factory.mktemp("bare") / "py39"
+    uv = find_uv_bin()
+    subprocess.run([uv, "venv", "--quiet", "--python", PY39, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", str(python), "six==1.16.0"], check=True
+    )
+    probe = subprocess.run([str(python), "-c", "import ipykernel"], capture_output=True)
+    assert probe.returncode != 0  # the point of the fixture
+    return python
+
+
+@needs_py39
+def test_an_external_interpreter_without_ipykernel_exports_as_itself(
+    isocell_home, tmp_path, bare_py39
+):
+    """``--env NAME`` of a registered interpreter and ``--python PATH`` run in the notebook
+    through an overlay that adds the kernel; the export runs that interpreter itself."""
+    _airflow()
+    add = subprocess.run(
+        [sys.executable, "-m", "isocell.cli", "env", "add", "bare39", "--python", str(bare_py39)],
+        capture_output=True,
+        text=True,
+    )
+    assert add.returncode == 0, add.stderr
+    path = _notebook(
+        tmp_path / "external.ipynb",
+        "%%isolated --env bare39\nimport six, sys\nnamed = [six.__version__, sys.version_info[:2]]",
+        f"%%isolated --python {bare_py39}\nimport six\nby_path = six.__version__",
+        _write_results("{'named': named, 'by_path': by_path}"),
+    )
+    expected, got, result = _run_both(tmp_path, path)
+    assert expected == {"named": ["1.16.0", [3, 9]], "by_path": "1.16.0"}
+    assert got == expected
+    text = result.text
+    assert text.count("    @task.external_python(") == 2 and "    @task.virtualenv(" not in text
+    # ruff may wrap the call when the path is long: compare without white space
+    assert "".join(text.split()).count(f'"{bare_py39}")') == 2
