@@ -9,6 +9,7 @@ parsing the message. Like filelock's errors, they survive pickling: the data is 
 from __future__ import annotations
 
 __all__ = [
+    "BranchError",
     "BrokenEnvironmentError",
     "BuildError",
     "CellError",
@@ -326,6 +327,11 @@ class CellError(IsocellError):
 
     def _render_traceback_(self) -> list[str]:
         return self.traceback or [str(self)]
+
+
+class BranchError(IsocellError, ValueError):
+    """A branch cell chose no task it branches over, or cannot choose at all (it does not end
+    with an expression). The message names the choice and the tasks it may name."""
 
 
 class ExportError(IsocellError):

@@ -7,8 +7,6 @@ Options are declared with IPython's ``magic_arguments`` (bad options raise ``Usa
 from __future__ import annotations
 
 import shlex
-import sys
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +14,19 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from isocell._notebook_output import BuildLine, CellOutput, Displayed
+from isocell.branching import (
+    CHOICE,
+    Branching,
+    SkipPlainCells,
+    bind_choice,
+    cell_facts,
+    run_branch_here,
+)
 from isocell.errors import IsocellError, OptionError, TransferError, shown
-from isocell.options import OPTIONS, CellOptions, parse_cell_options
+from isocell.options import OPTIONS, CellOptions, parse_branch_line, parse_cell_options
 
 if TYPE_CHECKING:  # the runner, its kernels and transfer load with the first isolated cell
-    from isocell.envs import BuildProgress
     from isocell.runner import CellRunner
 
 __all__ = ["IsolatedMagics", "register", "unregister"]
@@ -45,86 +51,6 @@ def _options(line: str) -> CellOptions:
         raise UsageError(f"%%isolated {shown(line, 200)}: {error}") from None
 
 
-class _CellOutput:
-    """Puts a child's outputs in the running cell's output area, as a local cell would."""
-
-    def __init__(self, shell: Any) -> None:
-        self.shell = shell
-
-    def stream(self, name: str, text: str) -> None:
-        stream = sys.stderr if name == "stderr" else sys.stdout
-        stream.write(text)
-        stream.flush()
-
-    def display(
-        self,
-        data: dict[str, Any],
-        metadata: dict[str, Any],
-        transient: dict[str, Any],
-        update: bool,
-    ) -> None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        self.shell.display_pub.publish(
-            data=data, metadata=metadata, transient=transient or None, update=update
-        )
-
-    def clear(self, wait: bool) -> None:
-        from IPython.display import clear_output
-
-        clear_output(wait=wait)
-
-
-class _Progress:
-    """A live line while an environment builds (phase, packages, seconds), then a summary."""
-
-    def __init__(self, shell: Any) -> None:
-        # Only a kernel can update a display in place; a terminal gets one line per phase.
-        self.live = type(shell).__name__ == "ZMQInteractiveShell"
-        self.handle: Any = None
-        self.phase = ""
-        self.shown = 0.0
-        self.phases_shown: set[str] = set()
-        self.cutoff = ""
-
-    def __call__(self, event: BuildProgress) -> None:
-        packages = f", {event.packages} packages" if event.packages is not None else ""
-        line = f"isocell: {event.phase}{packages}, {event.elapsed:.1f} s: {event.message}"
-        if event.message.startswith("resolving as of"):
-            self.cutoff = "; " + event.message
-        if event.phase == "done":
-            line = f"isocell: environment ready ({event.message}{packages}{self.cutoff})"
-        if not self.live:
-            # One line per phase (pip alternates between them), the cut-off date, the summary.
-            if event.phase not in self.phases_shown or "resolving as of" in line:
-                print(line, file=sys.stderr, flush=True)
-                self.phases_shown.add(event.phase)
-            return
-        from IPython.display import display
-
-        now = time.monotonic()
-        if self.handle is None:
-            self.handle = display({"text/plain": line}, raw=True, display_id=True)
-        elif event.phase != self.phase or now - self.shown > 0.2 or event.phase == "done":
-            self.handle.update({"text/plain": line}, raw=True)
-        else:
-            return
-        self.phase, self.shown = event.phase, now
-
-
-class _Displayed:
-    """The cell's last value, as the child rendered it (its mime bundle)."""
-
-    def __init__(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
-        self.data, self.metadata = data, metadata
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        return self.data, self.metadata
-
-    def __repr__(self) -> str:
-        return str(self.data.get("text/plain", ""))
-
-
 @magics_class
 class IsolatedMagics(Magics):
     """The ``%%isolated`` cell magic and the ``%isocell`` line magic."""
@@ -132,6 +58,7 @@ class IsolatedMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self._runner: CellRunner | None = None
+        self.branching = Branching()
 
     @property
     def runner(self) -> CellRunner:
@@ -185,11 +112,20 @@ class IsolatedMagics(Magics):
                 "--in names a variable the notebook does not have; define it first, or leave "
                 "it out of --in",
             )
+        python_source = shell.transform_cell(cell)
+        facts = cell_facts(python_source, args.name)
+        reason = self.branching.reason_to_skip(facts)
+        if reason is not None:
+            print(self.branching.skip(facts, reason, shell.user_ns))
+            return None
+        if args.branch:
+            cell = bind_choice(cell, python_source, "an %%isolated --branch cell")
+            python_source = shell.transform_cell(cell)
         from isocell.runner import CellRequest
 
         request = CellRequest(
             code=cell,
-            python_source=shell.transform_cell(cell),
+            python_source=python_source,
             environment=args.environment,
             inputs=tuple(args.inputs) if args.inputs is not None else None,
             outputs=tuple(args.outputs) if args.outputs is not None else None,
@@ -201,13 +137,40 @@ class IsolatedMagics(Magics):
         result = self.runner.run(
             request,
             shell.user_ns,
-            sink=_CellOutput(shell),
-            progress=_Progress(shell),
+            sink=CellOutput(shell),
+            progress=BuildLine(shell),
             hidden=shell.user_ns_hidden.__contains__,
         )
+        if args.branch:
+            value = shell.user_ns.pop(CHOICE, None)
+            self.branching.decide(facts.task_id or "cell", args.branch, value)
+        self.branching.record_run(facts.makes)
         if result.display is not None:
-            return _Displayed(*result.display)
+            return Displayed(*result.display)
         return None
+
+    @no_var_expand
+    @cell_magic
+    def branch(self, line: str, cell: str) -> Any:
+        """Run this cell here, in the notebook's kernel, as a branch over the named cells.
+
+        Its last expression (a cell's name, a list of names, or None) chooses the cells that
+        run; the others are skipped, and so are the cells that read only what skipped cells
+        make, as Airflow skips the tasks a ``@task.branch`` task did not choose. Exported as
+        ``@task.branch``. For a branch in an isolated environment: ``%%isolated --branch``.
+
+        Example::
+
+            %%branch full_report short_report
+            "full_report" if rows > 1000 else "short_report"
+        """
+        shell = self.shell
+        assert shell is not None
+        try:
+            targets = parse_branch_line(line)
+        except OptionError as error:
+            raise UsageError(f"%%branch {shown(line, 200)}: {error}") from None
+        return run_branch_here(shell, self.branching, targets, cell)
 
     @line_magic
     def isocell(self, line: str) -> None:
@@ -365,8 +328,11 @@ class IsolatedMagics(Magics):
 
 
 def register(shell: Any) -> None:
-    """Register the magics on ``shell`` (called by ``%load_ext isocell``)."""
+    """Register the magics on ``shell`` (called by ``%load_ext isocell``), and the AST
+    transformer that skips the plain cells a branch skips."""
     shell.register_magics(IsolatedMagics)
+    magics = shell.magics_manager.registry["IsolatedMagics"]
+    shell.ast_transformers.append(SkipPlainCells(magics.branching, shell.user_ns))
 
 
 def unregister(shell: Any) -> None:
@@ -374,3 +340,6 @@ def unregister(shell: Any) -> None:
     magics = shell.magics_manager.registry.get("IsolatedMagics")
     if magics is not None:
         magics.close()
+    shell.ast_transformers[:] = [
+        t for t in shell.ast_transformers if not isinstance(t, SkipPlainCells)
+    ]

@@ -9,12 +9,13 @@ transfer time, a missing one leaves the notebook wrong.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from isocell.analysis._scopes import names_bound_by
 from isocell.analysis._statements import CellWalker
 
-__all__ = ["CellNames", "analyze_cell"]
+__all__ = ["CellNames", "analyze_cell", "bound_in_order"]
 
 _PARSE_FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
@@ -115,3 +116,22 @@ def _coarse(tree: ast.AST) -> CellNames:
         bound.update(names_bound_by(node))
     reads = tuple(sorted(names))
     return CellNames(reads, tuple(sorted(bound)), (), (), reads, star_import)
+
+
+def bound_in_order(source: str, binds: Iterable[str]) -> list[str]:
+    """The names of ``binds`` in the order the code first stores them (line, then column).
+
+    Gives a cell's task id (its first bound name) to the export and to the notebook's
+    branches alike.
+
+    Raises
+    ------
+    SyntaxError
+        If ``source`` does not parse.
+    """
+    wanted = set(binds)
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in wanted:
+            found.append((node.lineno, node.col_offset, node.id))
+    return list(dict.fromkeys(name for _, _, name in sorted(found)))

@@ -8,10 +8,10 @@ it. So a cell's ``--name`` is its id, else the first name it binds that no other
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import re
 
+from isocell.analysis import bound_in_order
 from isocell.dag._collect import NotebookCell
 from isocell.errors import ExportError
 
@@ -64,7 +64,7 @@ def task_id_of(
     if cell.options and cell.options.name:
         return cell.options.name
     digest = hashlib.sha256(cell.source.strip().encode("utf-8")).hexdigest()[:6]
-    order = _bound_in_order(cell.source, set(binds))
+    order = bound_in_order(cell.source, binds)
     free = [n for n in order if n not in taken and n not in named and n not in _RESERVED]
     task_id = free[0] if free else f"{order[0]}_{digest}" if order else f"cell_{digest}"
     clash = taken.get(task_id) or named.get(task_id)
@@ -77,12 +77,3 @@ def task_id_of(
             "one of them a --name",
         )
     return task_id
-
-
-def _bound_in_order(source: str, binds: set[str]) -> list[str]:
-    """The names of ``binds`` in the order the cell's code first binds them."""
-    found: list[tuple[int, int, str]] = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in binds:
-            found.append((node.lineno, node.col_offset, node.id))
-    return list(dict.fromkeys(name for _, _, name in sorted(found)))

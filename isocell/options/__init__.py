@@ -29,7 +29,14 @@ from isocell.options._checks import (
     identifier,
     seconds,
 )
-from isocell.options._line import CellOptions, Word, parse_cell_options, split_line, unexpanded
+from isocell.options._line import (
+    CellOptions,
+    Word,
+    parse_branch_line,
+    parse_cell_options,
+    split_line,
+    unexpanded,
+)
 from isocell.options._table import (
     BUILD_OPTIONS,
     OPTIONS,
@@ -51,6 +58,7 @@ __all__ = [
     "environment_name",
     "environment_request",
     "identifier",
+    "parse_branch_line",
     "parse_cell_options",
     "read_namespace",
     "seconds",

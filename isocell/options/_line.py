@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from isocell.envs import EnvRequest
 from isocell.errors import OptionError, shown
+from isocell.options._checks import cell_name
 from isocell.options._table import OPTIONS, add_arguments, environment_request, read_namespace
 
 __all__ = ["CellOptions", "Word", "parse_cell_options", "split_line", "unexpanded"]
@@ -103,6 +104,8 @@ class CellOptions:
         ``--restart``.
     name : str or None
         ``--name``: the task id of an export.
+    branch : tuple of str or None
+        ``--branch``: the names of the cells this branch cell chooses among.
     """
 
     environment: EnvRequest
@@ -111,6 +114,7 @@ class CellOptions:
     timeout: float | None = None
     restart: bool = False
     name: str | None = None
+    branch: tuple[str, ...] | None = None
 
 
 def parse_cell_options(line: str) -> CellOptions:
@@ -164,6 +168,7 @@ def parse_cell_options(line: str) -> CellOptions:
         timeout=values["timeout"],
         restart=values["restart"],
         name=values["name"],
+        branch=values["branch"],
     )
 
 
@@ -172,3 +177,21 @@ def unexpanded(line: str) -> str | None:
     the notebook's variables (``InteractiveShell.var_expand``), or None."""
     found = _EXPANSION.search(line)
     return found.group() if found else None
+
+
+def parse_branch_line(line: str) -> tuple[str, ...]:
+    """The cell names of a ``%%branch`` line (``%%branch full_report short_report``).
+
+    Raises
+    ------
+    OptionError
+        If a quote is not closed, no name is given, or a name could not be a task id.
+    """
+    words = [word.text for word in split_line(line)]
+    if not words:
+        raise OptionError("", "name the cells this branch chooses among: %%branch A B")
+    for word in words:
+        if word.startswith("-"):
+            raise OptionError("", f"%%branch takes cell names, not options ({shown(word)!r})")
+        cell_name(word)
+    return tuple(dict.fromkeys(words))

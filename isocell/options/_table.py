@@ -168,6 +168,12 @@ OPTIONS: tuple[Option, ...] = (
         ("--name",), "name", "a name for the cell (the task id when exported)", "NAME",
         check=cell_name,
     ),
+    Option(
+        ("--branch",), "branch", "make the cell a branch over these named cells: its last "
+        "expression (a name, a list of names or None) chooses which run; the others are "
+        "skipped, as Airflow's @task.branch_virtualenv does", "TASK", nargs="+",
+        check=cell_name,
+    ),
 )  # fmt: skip
 
 #: The options that describe an environment to build: ``isocell env create`` takes these.
