@@ -26,7 +26,7 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from isocell.analysis import analyze_cell, bound_in_order
+from isocell.analysis import analyze_cell, bind_last_expression, bound_in_order
 from isocell.errors import BranchError, shown
 
 __all__ = [
@@ -110,19 +110,12 @@ def bind_choice(cell: str, python_source: str, what: str) -> str:
     BranchError
         If the cell does not end with an expression.
     """
-    _, choice = split_choice(python_source, what)
-    node = choice.body
-    # Offsets are in UTF-8 bytes (Python's ast): cut the lines as bytes.
-    lines = [line.encode("utf-8") for line in cell.split("\n")]
-    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-    end = node.end_col_offset if node.end_col_offset is not None else len(lines[last])
-    after = lines[last][end:]
-    lines[last] = lines[last][:end] + b")" + after
-    start = node.col_offset
-    lines[first] = lines[first][:start] + f"{CHOICE} = (".encode() + lines[first][start:]
-    quiet = after.strip().startswith(b";")
-    text = b"\n".join(lines).decode("utf-8")
-    return text + f"\n{CHOICE}" + (";" if quiet else "")
+    split_choice(python_source, what)  # the error, if it does not end with one
+    bound = bind_last_expression(cell, CHOICE, python_source)
+    assert bound is not None
+    after = ast.parse(python_source).body[-1]
+    quiet = cell.split("\n")[(after.end_lineno or after.lineno) - 1].rstrip().endswith(";")
+    return bound + f"\n{CHOICE}" + (";" if quiet else "")
 
 
 def _chosen(value: Any, targets: tuple[str, ...], label: str) -> tuple[str, ...]:

@@ -1,13 +1,15 @@
-"""The exported task has exactly what the cell had: real builds, real kernels, real Airflow 3.
+"""The exported DAG does what the notebook did (#13): external interpreters as themselves,
+branches skipping the same cells as tasks. Real builds, real kernels, real Airflow 3.
 
 Each test runs a notebook with ``isocell run``, exports it, runs the DAG with ``airflow dags
-test`` and compares the results files the two runs write (#13).
+test`` and compares the results files the two runs write.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +117,74 @@ def test_an_external_interpreter_without_ipykernel_exports_as_itself(
     assert text.count("    @task.external_python(") == 2 and "    @task.virtualenv(" not in text
     # ruff may wrap the call when the path is long: compare without white space
     assert "".join(text.split()).count(f'"{bare_py39}")') == 2
+
+
+def _branches_notebook(path: Path) -> Path:
+    """A branch in a Python 3.9 virtualenv over an isolated cell and a plain cell, a cell
+    downstream of each, a branch in the notebook's kernel that may choose none, and a join."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext isocell"),
+        nbformat.v4.new_code_cell("mode = 'big'\nn = 5", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "%%isolated --python 3.9 --req six==1.16.0 --branch big small --name pick\n"
+            "import six\n"
+            "'big' if mode == 'big' else ['small']"
+        ),
+        nbformat.v4.new_code_cell("%%isolated --name big\nbig_value = n * 100"),
+        nbformat.v4.new_code_cell("small = n - 1"),
+        nbformat.v4.new_code_cell("after_big = big_value + 1"),
+        nbformat.v4.new_code_cell("after_small = small * 2"),
+        nbformat.v4.new_code_cell("%%branch lucky\nNone if mode == 'big' else 'lucky'"),
+        nbformat.v4.new_code_cell("lucky = n + 2"),
+        nbformat.v4.new_code_cell("summary = [after_big, after_small, lucky]"),
+        nbformat.v4.new_code_cell(_write_results("{'summary': summary}")),
+    ]
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def _skipped_in_notebook(executed: Path) -> set[str]:
+    """The task ids of the cells the notebook's run skipped (their notices)."""
+    notebook = nbformat.read(str(executed), as_version=4)
+    found = set()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            found |= set(re.findall(r"^isocell: skipped (\S+):", output.get("text", ""), re.M))
+    return found
+
+
+@needs_py39
+@pytest.mark.parametrize(
+    ("mode", "summary", "skipped"),
+    [
+        ("big", [501, None, None], {"small", "after_small", "lucky"}),
+        ("small", [None, 8, 7], {"big", "after_big"}),
+    ],
+)
+def test_branches_skip_the_same_cells_as_airflow_skips_tasks(
+    isocell_home, tmp_path, mode, summary, skipped
+):
+    _airflow()
+    path = _branches_notebook(tmp_path / "branches.ipynb")
+    notebook_results, executed = tmp_path / "notebook.json", tmp_path / "executed.ipynb"
+    run = _isocell_run(path, notebook_results, "-p", "mode", mode, "--output", str(executed))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert json.loads(notebook_results.read_text()) == {"summary": summary}
+    assert _skipped_in_notebook(executed) == skipped
+    result = export_notebook(path, tmp_path / "dags", data_dir=str(tmp_path / "data"))
+    text = result.text
+    assert "@task.branch_virtualenv(" in text and "    @task.branch\n" in text
+    assert "pick_result >> [big_result, small_result]" in text
+    dag_results = tmp_path / "airflow.json"
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent,
+        result.dag_id,
+        env={"ISOCELL_RESULTS": str(dag_results), "ISOCELL_VENV_CACHE": str(tmp_path / "v")},
+        conf={"mode": mode},
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert json.loads(dag_results.read_text()) == {"summary": summary}
+    states = outcome.task_states
+    assert {task for task, state in states.items() if state == "skipped"} == skipped
+    assert set(states.values()) == {"success", "skipped"}

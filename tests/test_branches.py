@@ -4,6 +4,8 @@ Airflow does. Real IPython shell; the isolated ones start real child kernels."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from IPython.utils.capture import capture_output
 
@@ -129,3 +131,74 @@ def test_an_isolated_branch_chooses_in_its_child(ip, ns, branching):
     assert "__isocell_choice__" not in ns
     assert ns["big_value"] == 14 and ns["small_value"] is None and ns["after_small"] is None
     assert branching.skipped == {"small": "branch pick chose big"}
+
+
+def _export(tmp_path, *sources: str):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from isocell.dag import export_notebook
+
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), path)
+    return export_notebook(path, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("cells", "cell", "told"),
+    [
+        (("n = 1", "%%branch a b\n'a'", "a = n"), 2, "names 'b', but no cell after it"),
+        (("a = 1", "%%branch a\n'a'"), 2, "names 'a', but no cell after it"),
+        (("n = 1", "%%branch a\nm = 2\n'a'", "a = m"), 2, "makes 'm', which a later cell"),
+        (("n = 1", "%%branch a\nchoice = 'a'", "a = n"), 2, "must end with an expression"),
+        (("n = 1", "%%branch ../x\n'a'"), 2, "the %%branch line is invalid"),
+        (
+            ("n = 1", "%%branch a b\n'a'", "a = n\nv = 1", "b = n\nv = 2", "w = v"),
+            5,
+            "it reads 'v', which cells 3 and 4 both make",
+        ),
+    ],
+)
+def test_a_branch_the_export_cannot_follow_is_an_error_naming_the_cell(tmp_path, cells, cell, told):
+    from isocell.errors import ExportError
+
+    with pytest.raises(ExportError, match=re.escape(told)) as caught:
+        _export(tmp_path, *cells)
+    assert caught.value.cell == cell - 1
+
+
+def test_tasks_after_a_branchs_targets_get_the_join_trigger_rule(tmp_path):
+    text = _export(
+        tmp_path,
+        "n = 1",
+        "other = 2",
+        "%%branch a b\n'a' if n else 'b'",
+        "a = n",
+        "b = n",
+        "after_a = a + 1",
+        "join = (after_a, b, other)",
+        "unrelated = other * 2",
+    ).text
+    tasks = _decorators(text)
+    assert tasks["a"] == tasks["b"] == "@task(multiple_outputs=True)"
+    assert (
+        tasks["after_a"]
+        == '@task(multiple_outputs=True, trigger_rule="none_failed_min_one_success")'
+    )
+    assert tasks["join"] == '@task(trigger_rule="none_failed_min_one_success")'
+    assert tasks["unrelated"] == "@task"  # not downstream of a target: Airflow's default
+    assert "cell_" in next(name for name, line in tasks.items() if line == "@task.branch")
+    assert 'isocell_choice = "a" if n else "b"\n        return isocell_choice' in text
+
+
+def _decorators(text: str) -> dict[str, str]:
+    """Task function name → its decorator line(s), joined."""
+    import ast
+
+    tree = ast.parse(text)
+    dag = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    return {
+        n.name: "@" + ast.get_source_segment(text, n.decorator_list[0])
+        for n in dag.body
+        if isinstance(n, ast.FunctionDef)
+    }

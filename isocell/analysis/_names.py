@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from isocell.analysis._scopes import names_bound_by
 from isocell.analysis._statements import CellWalker
 
-__all__ = ["CellNames", "analyze_cell", "bound_in_order"]
+__all__ = ["CellNames", "analyze_cell", "bind_last_expression", "bound_in_order"]
 
 _PARSE_FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
@@ -135,3 +135,30 @@ def bound_in_order(source: str, binds: Iterable[str]) -> list[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in wanted:
             found.append((node.lineno, node.col_offset, node.id))
     return list(dict.fromkeys(name for _, _, name in sorted(found)))
+
+
+def bind_last_expression(code: str, name: str, parsed: str | None = None) -> str | None:
+    """``code`` with its last statement, an expression, also stored in ``name``: ``x`` →
+    ``name = (x)``, its lines unmoved (tracebacks keep the cell's line numbers); None when
+    ``code`` does not end with an expression.
+
+    ``parsed`` is the same code as plain Python, when ``code`` holds IPython syntax that
+    keeps its lines (IPython's transformed cell); default: ``code``.
+
+    Raises
+    ------
+    SyntaxError
+        If the code does not parse.
+    """
+    tree = ast.parse(parsed if parsed is not None else code)
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr):
+        return None
+    node = last.value
+    lines = [line.encode("utf-8") for line in code.split("\n")]  # ast offsets are in bytes
+    first, final = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    end = node.end_col_offset if node.end_col_offset is not None else len(lines[final])
+    lines[final] = lines[final][:end] + b")" + lines[final][end:]
+    start = node.col_offset
+    lines[first] = lines[first][:start] + f"{name} = (".encode() + lines[first][start:]
+    return b"\n".join(lines).decode("utf-8")

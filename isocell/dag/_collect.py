@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from isocell.errors import ExportError, OptionError, shown
-from isocell.options import CellOptions, parse_cell_options, unexpanded
+from isocell.options import CellOptions, parse_branch_line, parse_cell_options, unexpanded
 
 __all__ = ["NotebookCell", "read_cells", "read_notebook"]
 
@@ -44,6 +44,9 @@ class NotebookCell:
         The cell's tags (``parameters`` marks the run's parameters, as papermill's).
     markdown : str
         The text of the markdown cell just before it, if there is one (its task's docstring).
+    branch : tuple of str
+        For a branch cell (``%%isolated --branch`` or ``%%branch``): the task ids it chooses
+        among.
     """
 
     index: int
@@ -53,6 +56,7 @@ class NotebookCell:
     dropped: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     markdown: str = ""
+    branch: tuple[str, ...] = ()
 
     @property
     def holds_parameters(self) -> bool:
@@ -62,6 +66,11 @@ class NotebookCell:
     @property
     def isolated(self) -> bool:
         return self.options is not None
+
+    @property
+    def offset(self) -> int:
+        """Lines before the body in the notebook cell: 1 under a cell magic's line."""
+        return 1 if self.magic_line else 0
 
 
 def _parse_isolated(line: str, index: int) -> CellOptions:
@@ -78,6 +87,13 @@ def _parse_isolated(line: str, index: int) -> CellOptions:
         return parse_cell_options(line)
     except OptionError as error:
         raise ExportError(index, 1, f"the %%isolated options are invalid: {error}") from None
+
+
+def _parse_branch(line: str, index: int) -> tuple[str, ...]:
+    try:
+        return parse_branch_line(line)
+    except OptionError as error:
+        raise ExportError(index, 1, f"the %%branch line is invalid: {error}") from None
 
 
 def read_notebook(path: Path, doing: str = "export") -> Any:
@@ -178,7 +194,26 @@ def read_cells(path: Path) -> list[NotebookCell]:
             source, dropped = _clean(body, index, 2)
             tags = tuple(cell.get("metadata", {}).get("tags", []))
             cells.append(
-                NotebookCell(index, source, options, magic_line.strip(), dropped, tags, markdown)
+                NotebookCell(
+                    index,
+                    source,
+                    options,
+                    magic_line.strip(),
+                    dropped,
+                    tags,
+                    markdown,
+                    options.branch or (),
+                )
+            )
+        elif stripped.startswith("%%branch"):
+            magic_line, _, body = stripped.partition("\n")
+            targets = _parse_branch(magic_line[len("%%branch") :].strip(), index)
+            source, dropped = _clean(body, index, 2)
+            tags = tuple(cell.get("metadata", {}).get("tags", []))
+            cells.append(
+                NotebookCell(
+                    index, source, None, magic_line.strip(), dropped, tags, markdown, targets
+                )
             )
         elif stripped.startswith("%%"):
             raise ExportError(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from isocell.dag._branches import link_branches
 from isocell.dag._collect import NotebookCell, read_cells
 from isocell.dag._model import build_tasks
 from isocell.dag._outputs import write_export
@@ -314,6 +315,7 @@ def export_notebook(
     cells = read_cells(path)
     parameters = read_parameters(cells)
     tasks = build_tasks(cells, parameters)
+    link_branches(tasks)
     if not tasks:
         raise ExportError(
             None,

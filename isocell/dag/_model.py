@@ -75,6 +75,9 @@ class Task:
     secrets : dict
         Name → :class:`~isocell.dag._secrets.Recipe`, for the names it leaves holding a value
         from a Variable or Connection: never among its outputs.
+    trigger_rule : str or None
+        Airflow's trigger rule, where not the default (the tasks after a branch's targets:
+        :mod:`isocell.dag._branches`).
     """
 
     task_id: str
@@ -87,6 +90,7 @@ class Task:
     run_values: list[str] = field(default_factory=list)
     recomputed: list[str] = field(default_factory=list)
     secrets: dict[str, Recipe] = field(default_factory=dict)
+    trigger_rule: str | None = None
 
     def parameter(self, name: str) -> str:
         """The parameter name for input ``name``: itself, unless Airflow would fill it."""
@@ -221,7 +225,7 @@ def _refuse_undefined(cell: NotebookCell, reads: set[str], scope: _Scope, own: s
         if isinstance(node, ast.Name) and node.id == name
     ]
     line = min(lines) if lines else None  # None: read by a function the cell calls
-    offset = 1 if cell.isolated else 0  # the magic line comes first in the notebook
+    offset = cell.offset  # a cell magic's line comes first in the notebook
     if name in CONTEXT_KEYS:
         raise ExportError(
             cell.index,
@@ -271,7 +275,7 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
             continue
         imports, definitions, work = _split(cell)
         names = analyze_cell(cell.source)
-        if work or cell.isolated:
+        if work or cell.isolated or cell.branch:
             task_id = task_id_of(cell, names.binds, named, {t.task_id: t.cell for t in tasks})
             task = Task(task_id, cell, cell.source)
             own = {name for name, _ in imports} | {name for name, _ in definitions}
@@ -333,7 +337,7 @@ def _recompute_secrets(task: Task, reads: set[str], scope: _Scope) -> tuple[set[
         if name in chosen or producer is None or name not in producer.secrets:
             continue
         recipe = producer.secrets[name]
-        offset = 1 if producer.cell.isolated else 0
+        offset = producer.cell.offset
         shifted = Recipe(recipe.statements, tuple(n + offset for n in recipe.lines), recipe.reads)
         check_recipe(shifted, name, producer.cell.index, task.cell.index)
         chosen[name] = (producer, recipe)

@@ -17,6 +17,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from isocell.dag._branches import CHOICE_NAME, choice_code
 from isocell.dag._literals import one_line_strings
 from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
 from isocell.dag._model import Task, shows_only
@@ -88,10 +89,11 @@ def _parts(task: Task) -> tuple[list[str], str]:
     its cell starts with, then the definitions it takes, the code that fetches again the
     Variables and Connections it reads, and the cell's own code without bare display
     expressions (``orders`` on a line of its own shows a value in a notebook, and does
-    nothing in a task)."""
+    nothing in a task); a branch cell's last expression kept, as its choice."""
     imports = [part for part in task.preamble if part.startswith(("import ", "from "))]
     definitions = [part for part in task.preamble if part not in imports]
-    leading, own = _leading_imports(_without_displays(task.code.strip("\n")))
+    code = choice_code(task) if task.cell.branch else task.code
+    leading, own = _leading_imports(_without_displays(code.strip("\n")))
     rest = "\n\n".join(part for part in [*definitions, *task.recomputed, own] if part)
     return [*imports, *leading], rest.strip("\n")
 
@@ -202,6 +204,8 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
         lines += ["", rest] if lines else [rest]
     if task.cell.markdown:
         lines[:0] = [_docstring(task.cell.markdown), ""]
+    if task.cell.branch:
+        lines.append(f"return {f'cell[{CHOICE_NAME!r}]' if literal else CHOICE_NAME}")
     if task.outputs:
         values = ", ".join(
             f"{name!r}: " + (f"cell[{name!r}]" if literal else name) for name in task.outputs
@@ -267,6 +271,9 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
         "dropped": task.cell.dropped,
         "kind": environment.kind,
         "assign": bool(task.outputs),
+        # a branch task returns the ids of its targets, its direct downstream tasks
+        "branch": [_identifier(target) for target in task.cell.branch],
+        "trigger_rule": task.trigger_rule,
     }
 
 
@@ -300,6 +307,9 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
     """
     jinja = templates()
     rendered = [_render_task(task, options) for task in tasks]
+    targets = {target for task in rendered for target in task["branch"]}
+    for task in rendered:  # the calls of a branch and its targets are named, for ">>"
+        task["handle"] = bool(task["assign"] or task["branch"] or task["name"] in targets)
     text = jinja.get_template("dag.py.j2").render(
         options=options,
         tasks=rendered,
