@@ -188,3 +188,43 @@ def test_branches_skip_the_same_cells_as_airflow_skips_tasks(
     states = outcome.task_states
     assert {task for task, state in states.items() if state == "skipped"} == skipped
     assert set(states.values()) == {"success", "skipped"}
+
+
+@needs_py39
+def test_per_run_requirements_are_templated_requirements(isocell_home, tmp_path):
+    """``--req six=={six_version}`` (a parameter) and ``--req six==$pin`` (an earlier cell's
+    value): the notebook builds from the expanded text, the task from Airflow's rendering."""
+    _airflow()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext isocell"),
+        nbformat.v4.new_code_cell("six_version = '1.16.0'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("pin = '1.15.0'"),
+        nbformat.v4.new_code_cell(
+            "%%isolated --python 3.9 --req six=={six_version} --name by_param\n"
+            "import six\nfrom_param = six.__version__"
+        ),
+        nbformat.v4.new_code_cell(
+            "%%isolated --python 3.9 --req six==$pin --name by_value\n"
+            "import six\nfrom_value = six.__version__"
+        ),
+        nbformat.v4.new_code_cell(_write_results("[from_param, from_value]")),
+    ]
+    path = tmp_path / "per_run.ipynb"
+    nbformat.write(notebook, str(path))
+    notebook_results = tmp_path / "notebook.json"
+    run = _isocell_run(path, notebook_results, "-p", "six_version", "1.17.0")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert json.loads(notebook_results.read_text()) == ["1.17.0", "1.15.0"]
+    result = export_notebook(path, tmp_path / "dags", data_dir=str(tmp_path / "data"))
+    assert '"six=={{ params.six_version }}"' in result.text
+    assert 'key="pin__text"' in result.text
+    dag_results = tmp_path / "airflow.json"
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent,
+        result.dag_id,
+        env={"ISOCELL_RESULTS": str(dag_results), "ISOCELL_VENV_CACHE": str(tmp_path / "v")},
+        conf={"six_version": "1.17.0"},
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert json.loads(dag_results.read_text()) == ["1.17.0", "1.15.0"]

@@ -9,12 +9,12 @@ raises :class:`~isocell.errors.ExportError` naming the cell and line.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from isocell.errors import ExportError, OptionError, shown
-from isocell.options import CellOptions, parse_branch_line, parse_cell_options, unexpanded
+from isocell.options import CellOptions, expansions, parse_branch_line, parse_cell_options
 
 __all__ = ["NotebookCell", "read_cells", "read_notebook"]
 
@@ -47,6 +47,9 @@ class NotebookCell:
     branch : tuple of str
         For a branch cell (``%%isolated --branch`` or ``%%branch``): the task ids it chooses
         among.
+    requirement_templates : tuple of str
+        Its ``--req`` values that IPython expands (``pandas=={version}``), as written; they
+        are not in ``options``.
     """
 
     index: int
@@ -57,6 +60,7 @@ class NotebookCell:
     tags: tuple[str, ...] = ()
     markdown: str = ""
     branch: tuple[str, ...] = ()
+    requirement_templates: tuple[str, ...] = ()
 
     @property
     def holds_parameters(self) -> bool:
@@ -68,25 +72,67 @@ class NotebookCell:
         return self.options is not None
 
     @property
+    def requirement_names(self) -> tuple[str, ...]:
+        """The names its per-run requirements take (``version`` of ``pandas=={version}``).
+
+        Raises
+        ------
+        ExportError
+            For an expansion that is not a name (``{version + "1"}``): only a parameter or a
+            value an earlier cell makes can become a templated requirement.
+        """
+        names = []
+        for text in self.requirement_templates:
+            for found in expansions(text):
+                name = found.strip("{}$").strip()
+                if not name.isidentifier():
+                    raise ExportError(
+                        self.index,
+                        1,
+                        f"--req {text!r} expands {shown(found)!r}: a requirement of an exported "
+                        "task may take a parameter or a value an earlier cell makes, by its "
+                        "name ({name}); compute the text in an earlier cell",
+                    )
+                names.append(name)
+        return tuple(dict.fromkeys(names))
+
+    @property
     def offset(self) -> int:
         """Lines before the body in the notebook cell: 1 under a cell magic's line."""
         return 1 if self.magic_line else 0
 
 
-def _parse_isolated(line: str, index: int) -> CellOptions:
-    expansion = unexpanded(line)
-    if expansion is not None:
+def _parse_isolated(line: str, index: int) -> tuple[CellOptions, tuple[str, ...]]:
+    """The options of an ``%%isolated`` line, without its per-run requirements, and those
+    (``--req pandas=={version}``, which IPython fills in from the notebook when the cell runs)
+    as they are written."""
+    try:
+        options = parse_cell_options(line)
+    except OptionError as error:
+        raise ExportError(index, 1, f"the %%isolated options are invalid: {error}") from None
+    requirements = options.environment.requirements
+    templates = tuple(text for text in requirements if expansions(text))
+    inside = [found for text in templates for found in expansions(text)]
+    for found in expansions(line):
+        if found in inside:
+            inside.remove(found)
+            continue
         raise ExportError(
             index,
             1,
-            f"the %%isolated options use {shown(expansion)!r}, which IPython fills in from the "
+            f"the %%isolated options use {shown(found)!r}, which IPython fills in from the "
             "notebook's variables when the cell runs; an export reads the saved line, so write "
-            "the value itself",
+            "the value itself (only a --req may take a parameter or an earlier cell's value, "
+            "which becomes a templated requirement of the task)",
         )
-    try:
-        return parse_cell_options(line)
-    except OptionError as error:
-        raise ExportError(index, 1, f"the %%isolated options are invalid: {error}") from None
+    if templates and options.environment.environment_name is not None:
+        raise ExportError(
+            index, 1, "a named environment is used as registered; do not combine --env with --req"
+        )
+    if templates:
+        kept = tuple(text for text in requirements if text not in templates)
+        options = replace(options, environment=replace(options.environment, requirements=kept))
+    return options, templates
 
 
 def _parse_branch(line: str, index: int) -> tuple[str, ...]:
@@ -190,7 +236,7 @@ def read_cells(path: Path) -> list[NotebookCell]:
         stripped = text.lstrip()
         if stripped.startswith("%%isolated"):
             magic_line, _, body = stripped.partition("\n")
-            options = _parse_isolated(magic_line[len("%%isolated") :].strip(), index)
+            options, templates = _parse_isolated(magic_line[len("%%isolated") :].strip(), index)
             source, dropped = _clean(body, index, 2)
             tags = tuple(cell.get("metadata", {}).get("tags", []))
             cells.append(
@@ -203,6 +249,7 @@ def read_cells(path: Path) -> list[NotebookCell]:
                     tags,
                     markdown,
                     options.branch or (),
+                    templates,
                 )
             )
         elif stripped.startswith("%%branch"):

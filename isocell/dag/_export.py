@@ -22,10 +22,11 @@ from typing import Any
 
 from isocell.dag._branches import link_branches
 from isocell.dag._collect import NotebookCell, read_cells
-from isocell.dag._model import build_tasks
+from isocell.dag._model import Task, build_tasks
 from isocell.dag._outputs import write_export
 from isocell.dag._params import read_parameters
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
+from isocell.dag._requirements import link_requirements, templated_requirements
 from isocell.dag._write import Destination
 from isocell.errors import (
     EnvironmentNotFoundError,
@@ -213,11 +214,30 @@ def _request(cell: NotebookCell) -> Any:
     return request
 
 
-def _environment(cell: NotebookCell, remote: bool) -> TaskEnvironment:
+def _per_run_environment(task: Task, extra: tuple[str, ...]) -> TaskEnvironment:
+    """A ``@task.virtualenv`` whose requirements Airflow renders for each run: nothing is
+    built or locked here (:mod:`isocell.dag._requirements`)."""
+    from isocell.envs import spec_for
+
+    cell = task.cell
+    request = _request(cell)
+    try:
+        spec = spec_for(request)
+    except (RequirementError, InterpreterNotFoundError) as error:
+        raise ExportError(cell.index, 1, f"{cell.magic_line}: {error}") from None
+    urls = tuple(u for u in (spec.index_url, *spec.extra_index_urls) if u)
+    requirements = (*spec.requirements, *templated_requirements(task), *extra)
+    return TaskEnvironment("virtualenv", spec.minor, requirements, index_urls=urls)
+
+
+def _environment(task: Task, remote: bool) -> TaskEnvironment:
+    cell = task.cell
     if not cell.isolated:
         return TaskEnvironment()
     from isocell.envs import EnvStore, resolve_environment, task_requirements
 
+    if cell.requirement_templates:
+        return _per_run_environment(task, ("fsspec",) if remote else ())
     environment = resolve_environment(_request(cell), EnvStore())
     minor = ".".join(environment.python_version.split(".")[:2])
     as_is = environment.interpreter_as_is
@@ -316,6 +336,7 @@ def export_notebook(
     parameters = read_parameters(cells)
     tasks = build_tasks(cells, parameters)
     link_branches(tasks)
+    link_requirements(tasks, frozenset(parameter.name for parameter in parameters))
     if not tasks:
         raise ExportError(
             None,
@@ -329,7 +350,7 @@ def export_notebook(
         if task.cell.isolated:
             _request(task.cell)
     remote = "://" in location
-    environments = {task.task_id: _environment(task.cell, remote) for task in tasks}
+    environments = {task.task_id: _environment(task, remote) for task in tasks}
     options = DagOptions(
         dag_id=identifier,
         notebook=path.name,

@@ -78,6 +78,9 @@ class Task:
     trigger_rule : str or None
         Airflow's trigger rule, where not the default (the tasks after a branch's targets:
         :mod:`isocell.dag._branches`).
+    texts : list of str
+        Outputs whose text it also returns as a plain XCom, for the per-run requirements of
+        later tasks (:mod:`isocell.dag._requirements`).
     """
 
     task_id: str
@@ -91,6 +94,7 @@ class Task:
     recomputed: list[str] = field(default_factory=list)
     secrets: dict[str, Recipe] = field(default_factory=dict)
     trigger_rule: str | None = None
+    texts: list[str] = field(default_factory=list)
 
     def parameter(self, name: str) -> str:
         """The parameter name for input ``name``: itself, unless Airflow would fill it."""
@@ -279,7 +283,8 @@ def build_tasks(cells: list[NotebookCell], parameters: tuple[Parameter, ...] = (
             task_id = task_id_of(cell, names.binds, named, {t.task_id: t.cell for t in tasks})
             task = Task(task_id, cell, cell.source)
             own = {name for name, _ in imports} | {name for name, _ in definitions}
-            needed, reads = _closure(set(names.reads), scope, own)
+            wanted = set(names.reads) | set(cell.requirement_names)  # per-run requirements
+            needed, reads = _closure(wanted, scope, own)
             _refuse_undefined(cell, reads, scope, own)
             given, recipe_reads = _recompute_secrets(task, reads - own, scope)
             if given:

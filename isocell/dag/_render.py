@@ -22,6 +22,7 @@ from isocell.dag._literals import one_line_strings
 from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
 from isocell.dag._model import Task, shows_only
 from isocell.dag._params import RUN_VALUES, Parameter
+from isocell.dag._requirements import TEXT_SUFFIX
 from isocell.errors import ExportError
 
 __all__ = ["DagOptions", "TaskEnvironment", "render_dag"]
@@ -210,7 +211,13 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
         values = ", ".join(
             f"{name!r}: " + (f"cell[{name!r}]" if literal else name) for name in task.outputs
         )
-        lines.append(f"return store({{{values}}}, {task.task_id!r}, {DATA_DIR_ARGUMENT})")
+        stored = f"store({{{values}}}, {task.task_id!r}, {DATA_DIR_ARGUMENT})"
+        # the text of values later tasks' requirements take (isocell.dag._requirements)
+        texts = ", ".join(
+            f"{name + TEXT_SUFFIX!r}: str({f'cell[{name!r}]' if literal else name})"
+            for name in task.texts
+        )
+        lines.append(f"return {{**{stored}, {texts}}}" if texts else f"return {stored}")
     return "\n".join(lines) if lines else "pass"
 
 

@@ -32,6 +32,7 @@ from isocell.options._checks import (
 from isocell.options._line import (
     CellOptions,
     Word,
+    expansions,
     parse_branch_line,
     parse_cell_options,
     split_line,
@@ -57,6 +58,7 @@ __all__ = [
     "cell_name",
     "environment_name",
     "environment_request",
+    "expansions",
     "identifier",
     "parse_branch_line",
     "parse_cell_options",

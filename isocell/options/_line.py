@@ -179,6 +179,11 @@ def unexpanded(line: str) -> str | None:
     return found.group() if found else None
 
 
+def expansions(text: str) -> list[str]:
+    """Every ``{expression}`` and ``$name`` in ``text`` that IPython would expand, in order."""
+    return _EXPANSION.findall(text)
+
+
 def parse_branch_line(line: str) -> tuple[str, ...]:
     """The cell names of a ``%%branch`` line (``%%branch full_report short_report``).
 
