@@ -96,7 +96,7 @@ def test_an_external_interpreter_without_ipykernel_exports_as_itself(
     isocell_home, tmp_path, bare_py39
 ):
     """``--env NAME`` of a registered interpreter and ``--python PATH`` run in the notebook
-    through an overlay that adds the kernel; the export runs that interpreter itself."""
+    with the kernel from the kernel layer; the export runs that interpreter itself."""
     _airflow()
     add = subprocess.run(
         [sys.executable, "-m", "isocell.cli", "env", "add", "bare39", "--python", str(bare_py39)],

@@ -86,7 +86,8 @@ def test_damaged_kernel_packages_of_a_built_environment_are_rebuilt(fresh_home, 
     first = CellRunner(EnvStore(fresh_home))
     first.run(CellRequest("x = 1", KERNEL_ONLY), {})
     first.close()
-    folder = EnvStore(fresh_home).path_for(spec_for(KERNEL_ONLY))
+    # ipykernel is in the kernel layer of the environment's Python
+    folder = EnvStore(fresh_home).path_for(spec_for(KERNEL_ONLY).layer_spec())
     package = _site_packages(folder) / "ipykernel"
     if damage == "package-removed":
         shutil.rmtree(package)
@@ -125,7 +126,7 @@ def test_deleted_external_interpreter_is_a_clear_error(session, external):
     namespace: dict = {"kept": [1, 2]}
     session.run(
         CellRequest("v = 1", EnvRequest(environment_name="ext")), namespace
-    )  # works (an overlay)
+    )  # works (its kernel from the kernel layer)
     session.close()
     shutil.rmtree(external)
     before = _snapshot(namespace)

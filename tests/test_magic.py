@@ -154,7 +154,7 @@ def test_flagship_python39_pandas_144(ip, ns):
 
 
 @needs_py39
-def test_external_python_without_ipykernel_runs_through_an_overlay(ip, ns):
+def test_external_python_without_ipykernel_takes_the_kernel_from_the_layer(ip, ns):
     before = set(os.listdir(os.path.dirname(os.path.dirname(PY39))))
     run(ip, f"--python {PY39}", "import sys\nwhere = sys.version_info[:2]\n")
     assert tuple(ns["where"]) == (3, 9)

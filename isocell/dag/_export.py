@@ -242,8 +242,6 @@ def _environment(task: Task, remote: bool) -> TaskEnvironment:
     minor = ".".join(environment.python_version.split(".")[:2])
     as_is = environment.interpreter_as_is
     if as_is is not None:
-        # The interpreter itself, not the overlay the notebook ran it through (which only adds
-        # ipykernel): the task gets exactly the packages the cell saw.
         label = environment.name or "py" + minor.replace(".", "")
         variable = "ASTRO_PYENV_" + re.sub(r"\W", "_", label)
         return TaskEnvironment("external_python", minor, python=str(as_is), variable=variable)

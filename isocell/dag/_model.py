@@ -36,7 +36,8 @@ CONTEXT_KEYS = frozenset(
 )
 # What a task body finds without any cell defining it: Python's builtins (``__name__`` and
 # the like included) and the values of the run's context that tasks are given.
-_PROVIDED = frozenset(dir(builtins)) | frozenset(RUN_VALUES)
+# IPython's ``display``, which every notebook has without an import, comes from the runtime.
+_PROVIDED = frozenset(dir(builtins)) | frozenset(RUN_VALUES) | {"display"}
 # Methods of builtin containers that change them in place. Across tasks a value changes only
 # through these, ``inplace=True``, or a store into it: a task that calls any other method on
 # an input does not make it an output, so readers of the original need not wait for it.

@@ -49,7 +49,10 @@ def write_export(
 def _copy_runtime(destination: Destination) -> list[Path]:
     package = Path(__file__).parent
     wire = package.parent / "transfer" / "_wire"
-    sources = [(package / "runtime" / name, name) for name in ("__init__.py", "airflow_lookups.py")]
+    sources = [
+        (package / "runtime" / name, name)
+        for name in ("__init__.py", "airflow_lookups.py", "display.py")
+    ]
     sources += [(wire / f"{name}.py", f"{name}.py") for name in _WIRE]
     return [
         destination.write(f"isocell_runtime/{name}", source.read_bytes())

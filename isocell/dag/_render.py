@@ -17,6 +17,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from isocell.analysis import analyze_cell
 from isocell.dag._branches import CHOICE_NAME, choice_code
 from isocell.dag._literals import one_line_strings
 from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
@@ -177,8 +178,12 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
     else:
         rewrite = r"\g<0>"  # left as it is
     imports, rest = _parts(task)
-    imports = [_ISOCELL_IMPORT.sub(rewrite, part) for part in imports]
-    rest = _ISOCELL_IMPORT.sub(rewrite, rest)
+    imports = [_displays(_ISOCELL_IMPORT.sub(rewrite, part)) for part in imports]
+    rest = _displays(_ISOCELL_IMPORT.sub(rewrite, rest))
+    if "display" in analyze_cell(rest).reads and not any(
+        "display" in analyze_cell(part).binds for part in imports
+    ):  # IPython's display(), which notebooks have without an import
+        imports.append(f"{_DISPLAY_MODULE} import display")
     escaped = one_line_strings(rest)
     literal = escaped is None
     if literal:
@@ -205,20 +210,26 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
         lines += ["", rest] if lines else [rest]
     if task.cell.markdown:
         lines[:0] = [_docstring(task.cell.markdown), ""]
-    if task.cell.branch:
-        lines.append(f"return {f'cell[{CHOICE_NAME!r}]' if literal else CHOICE_NAME}")
-    if task.outputs:
-        values = ", ".join(
-            f"{name!r}: " + (f"cell[{name!r}]" if literal else name) for name in task.outputs
-        )
-        stored = f"store({{{values}}}, {task.task_id!r}, {DATA_DIR_ARGUMENT})"
-        # the text of values later tasks' requirements take (isocell.dag._requirements)
-        texts = ", ".join(
-            f"{name + TEXT_SUFFIX!r}: str({f'cell[{name!r}]' if literal else name})"
-            for name in task.texts
-        )
-        lines.append(f"return {{**{stored}, {texts}}}" if texts else f"return {stored}")
+    lines += _returns(task, literal)
     return "\n".join(lines) if lines else "pass"
+
+
+def _returns(task: Task, literal: bool) -> list[str]:
+    """The task's ``return``: a branch's choice, or references to the values it stores (with
+    the text of those that later tasks' requirements take, :mod:`isocell.dag._requirements`);
+    ``literal``: the code ran from a string, its names in the dict ``cell``."""
+
+    def value(name: str) -> str:
+        return f"cell[{name!r}]" if literal else name
+
+    if task.cell.branch:
+        return [f"return {value(CHOICE_NAME)}"]
+    if not task.outputs:
+        return []
+    values = ", ".join(f"{name!r}: {value(name)}" for name in task.outputs)
+    stored = f"store({{{values}}}, {task.task_id!r}, {DATA_DIR_ARGUMENT})"
+    texts = ", ".join(f"{name + TEXT_SUFFIX!r}: str({value(name)})" for name in task.texts)
+    return [f"return {{**{stored}, {texts}}}" if texts else f"return {stored}"]
 
 
 def _docstring(text: str) -> str:
@@ -236,6 +247,14 @@ DATA_DIR_ARGUMENT = "isocell_data_dir"
 
 # ``from isocell import Variable, Connection`` in a cell (isocell.transfer._wire.variables).
 _ISOCELL_IMPORT = re.compile(r"^(\s*)from isocell import (.+)$", re.MULTILINE)
+# IPython's display API: the task prints what the cell displayed (isocell_runtime.display).
+_IPYTHON_DISPLAY = re.compile(r"^(\s*)from IPython(?:\.core)?\.display import ", re.MULTILINE)
+_DISPLAY_MODULE = "from isocell_runtime.display"
+
+
+def _displays(code: str) -> str:
+    """``code`` with its imports from ``IPython.display`` taken from the runtime instead."""
+    return _IPYTHON_DISPLAY.sub(rf"\1{_DISPLAY_MODULE} import ", code)
 
 
 def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from isocell.envs._resolve import (
         check_request,
         external_environment,
+        rebuild_kernel,
         resolve_environment,
         spec_for,
     )
@@ -67,6 +68,7 @@ _LAZY = {
     "NamedEnvironment": "_registry",
     "Registry": "_registry",
     "external_environment": "_resolve",
+    "rebuild_kernel": "_resolve",
     "resolve_environment": "_resolve",
     "spec_for": "_resolve",
     "EnvSpec": "_spec",
@@ -103,6 +105,7 @@ __all__ = [
     "plan",
     "private_home",
     "rebuild",
+    "rebuild_kernel",
     "register_external",
     "remove",
     "resolve_environment",

@@ -38,7 +38,6 @@ __all__ = [
     "create_venv",
     "env_python",
     "index_options",
-    "link_overlay",
     "prefer_cache",
 ]
 
@@ -291,13 +290,6 @@ def index_options(spec: EnvSpec) -> list[str]:
     return options
 
 
-_SITE_DIRS = (
-    "import json, site, sysconfig; "
-    "paths = list(site.getsitepackages()) + [sysconfig.get_paths()['purelib']]; "
-    "print(json.dumps(list(dict.fromkeys(paths))))"
-)
-
-
 def create_venv(
     commands: BuildCommands,
     command: list[str],
@@ -306,60 +298,7 @@ def create_venv(
     variables: dict[str, str],
 ) -> None:
     """Run ``command`` (a tool that makes a virtual environment, given its folder last) to
-    make ``target`` for ``spec``: with the system site-packages where the spec asks for them
-    or overlays an interpreter, whose own packages are then linked in (:func:`link_overlay`)."""
-    if spec.system_site_packages or spec.overlay_of:
+    make ``target`` for ``spec``: with the system site-packages where the spec asks for them."""
+    if spec.system_site_packages:
         command = [*command, "--system-site-packages"]
     commands.run("venv", [*command, str(target)], target.parent, variables)
-    if spec.overlay_of:
-        link_overlay(spec.overlay_of, target)
-
-
-def link_overlay(base_python: str, target: Path) -> None:
-    """Make the base interpreter's site-packages visible in the overlay, *before* its own.
-
-    The cell sees the interpreter's own packages, as its exported ``@task.external_python``
-    will: where the kernel's dependencies hold another version of one (``six`` for
-    ``python-dateutil``), the interpreter's wins. ``--system-site-packages`` shows only the
-    base *installation*'s packages, after the overlay's; when the base interpreter is itself
-    a virtual environment its packages live elsewhere. A ``.pth`` file (read by ``site`` at
-    start-up, lines starting with ``import`` run) puts them all ahead of the overlay's own
-    folder (Python's ``site`` documentation).
-    """
-    import json
-
-    done = subprocess.run(
-        [base_python, "-c", _SITE_DIRS], capture_output=True, text=True, timeout=60
-    )
-    if done.returncode != 0:
-        raise BuildError(f"cannot read the site-packages of {base_python}", done.stderr)
-    overlay = subprocess.run(
-        [
-            str(env_python(target)),
-            "-c",
-            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if overlay.returncode != 0:
-        raise BuildError(f"cannot read the site-packages of {target}", overlay.stderr)
-    own = Path(overlay.stdout.strip())
-    lines = [path for path in json.loads(done.stdout) if os.path.isdir(path)]
-    # A module the .pth imports, as setuptools' distutils-precedence.pth does: code in a .pth
-    # line runs inside site's own function, where a comprehension cannot see its names.
-    (own / "_isocell_overlay.py").write_text(_OVERLAY_MODULE.format(base=lines), encoding="utf-8")
-    (own / "_isocell_overlay.pth").write_text("import _isocell_overlay\n", encoding="utf-8")
-
-
-_OVERLAY_MODULE = '''"""isocell: the base interpreter's packages go ahead of this overlay's own."""
-import os
-import sys
-import sysconfig
-
-_own = os.path.realpath(sysconfig.get_paths()["purelib"])
-_found = [i for i, d in enumerate(sys.path) if os.path.realpath(d) == _own]
-_at = _found[0] if _found else len(sys.path)
-sys.path[_at:_at] = [d for d in {base!r} if d not in sys.path[:_at]]
-'''

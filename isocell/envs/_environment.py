@@ -32,6 +32,9 @@ class Environment:
         The cut-off time the resolver used, if any.
     name : str or None
         The registered name, for named environments.
+    kernel_layer : Path or None
+        The site-packages folder of the kernel layer its child kernel takes ipykernel from
+        (after the environment's own packages), or None where ipykernel is inside.
     """
 
     path: Path
@@ -41,6 +44,7 @@ class Environment:
     lock: tuple[str, ...] = ()
     exclude_newer: str | None = None
     name: str | None = None
+    kernel_layer: Path | None = None
 
     @property
     def key(self) -> str:
@@ -50,16 +54,10 @@ class Environment:
     @property
     def interpreter_as_is(self) -> Path | None:
         """The existing interpreter this environment uses as it is (``--python PATH`` or
-        ``--python 3.9`` alone, a registered external environment), whether the kernel runs in
-        it directly or through an overlay that only adds ipykernel; None for a built one.
-
-        That interpreter, not the overlay, is what an exported ``@task.external_python`` runs.
-        """
-        if self.spec is None:
-            return self.python
-        if self.spec.overlay_of:
-            return Path(self.spec.overlay_of)
-        return None
+        ``--python 3.9`` alone, a registered external environment), its child kernel taking
+        ipykernel from it or from the kernel layer; None for an environment isocell built.
+        That interpreter is what an exported ``@task.external_python`` runs."""
+        return self.python if self.spec is None else None
 
     @property
     def label(self) -> str:
@@ -69,6 +67,8 @@ class Environment:
         if self.spec is None:
             return str(self.python)
         minor = ".".join(self.python_version.split(".")[:2])
+        if self.spec.kernel_layer:
+            return f"py{minor} kernel layer"
         reqs = " ".join(self.spec.requirements[:3]) + (
             " …" if len(self.spec.requirements) > 3 else ""
         )

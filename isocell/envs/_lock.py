@@ -1,9 +1,10 @@
 """The lock of an environment's *own* requirements, without the kernel's packages.
 
-An environment holds the user's requirements and ipykernel (with cloudpickle), resolved
-together. An Airflow task needs only the former, at the versions the environment has: uv
-resolves the user's requirements again, constrained to the environment's lock, for its Python
-version and cut-off date, which gives exactly the subset of the lock they need.
+An environment holds the user's requirements alone (the kernel is in the kernel layer), and
+its own lock is all it installed; where the kernel is inside (pins that clash with the
+layer's), or for extra requirements, uv resolves the user's requirements again, constrained
+to the environment's lock, for its Python version and cut-off date, which gives exactly the
+subset of the lock they need.
 """
 
 from __future__ import annotations

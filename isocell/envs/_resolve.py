@@ -5,8 +5,9 @@ The three ways in mirror Airflow's operators:
 * requirements and/or a Python version → a new environment built from a spec
   (``@task.virtualenv``);
 * ``--python`` alone, or a registered external name → that interpreter used as it is
-  (``@task.external_python``); where it lacks ipykernel, a thin overlay environment on it
-  adds the kernel and sees its packages, and nothing is installed into the interpreter;
+  (``@task.external_python``); where it lacks ipykernel, the child kernel takes it from the
+  kernel layer of that Python, after the interpreter's own packages, and nothing is
+  installed into the interpreter;
 * ``--env NAME`` → whatever the registry says ``NAME`` is.
 """
 
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -24,6 +26,7 @@ from isocell.envs._build import BuildProgress, ProgressCallback
 from isocell.envs._builders import BUILDER_NAMES
 from isocell.envs._discovery import Interpreter, find_interpreter, inspect_interpreter
 from isocell.envs._environment import Environment
+from isocell.envs._kernel_layer import layer_clash, layer_site
 from isocell.envs._registry import Registry
 from isocell.envs._request import EnvRequest
 from isocell.envs._spec import (
@@ -36,7 +39,13 @@ from isocell.envs._spec import (
 from isocell.envs._store import EnvStore
 from isocell.errors import BuildError, RequirementError
 
-__all__ = ["EnvRequest", "check_request", "resolve_environment", "spec_for"]
+__all__ = [
+    "EnvRequest",
+    "check_request",
+    "rebuild_kernel",
+    "resolve_environment",
+    "spec_for",
+]
 
 
 def _host_interpreter() -> Interpreter:
@@ -147,7 +156,43 @@ def resolve_environment(
 
 
 def build(spec: EnvSpec, store: EnvStore, progress: ProgressCallback | None = None) -> Environment:
-    """Return the environment of ``spec``, building it (with its cut-off date) if needed."""
+    """Return the environment of ``spec``, building it (with its cut-off date) if needed,
+    with the kernel layer of its interpreter (built once) for its child kernel; or, where the
+    user's pins clash with the layer's packages, the environment with the kernel inside
+    (:mod:`isocell.envs._kernel_layer`), which ``progress`` is told."""
+    if not spec.layered:
+        return _found_or_built(spec, store, progress)
+    # The layer first: a build stopped on the way then leaves no environment without one.
+    layer = _layer(spec.layer_spec(), store, progress)
+    environment = _found_or_built(spec, store, progress)
+    problem = layer_clash(environment, layer)
+    if problem is None:
+        return replace(environment, kernel_layer=layer_site(layer))
+    if progress is not None:
+        progress(
+            BuildProgress(
+                "resolve",
+                f"the kernel's packages cannot run on these pins ({problem}): one environment "
+                "holds both, so the cell can also import the kernel's packages",
+                0.0,
+            )
+        )
+    return _found_or_built(replace(spec, kernel_inside=True), store, progress)
+
+
+def _layer(spec: EnvSpec, store: EnvStore, progress: ProgressCallback | None) -> Environment:
+    layer = store.find(spec)
+    if layer is None:
+        if progress is not None:
+            message = f"building the kernel layer of Python {spec.python_version} (once)"
+            progress(BuildProgress("venv", message, 0.0))
+        layer = store.ensure(spec, progress)
+    return layer
+
+
+def _found_or_built(
+    spec: EnvSpec, store: EnvStore, progress: ProgressCallback | None
+) -> Environment:
     found = store.find(spec)
     if found is not None:
         return found
@@ -180,29 +225,60 @@ def _cutoff(spec: EnvSpec, progress: Callable[[BuildProgress], None] | None) -> 
 def external_environment(
     python: str, store: EnvStore, progress: ProgressCallback | None = None
 ) -> Environment:
-    """An existing interpreter used as it is, with an overlay for the kernel if it lacks one.
+    """An existing interpreter used as it is; where it lacks ipykernel, its child kernel takes
+    the kernel from the kernel layer of its Python (built once), after its own packages.
 
     Raises
     ------
     InterpreterNotFoundError
         If ``python`` is not a working interpreter (path or version).
     BuildError
-        If the overlay cannot be built.
+        If the kernel layer cannot be built.
     """
     interpreter = find_interpreter(python)
-    if _has_ipykernel(interpreter.path):
-        return Environment(
-            path=Path(interpreter.path).parent.parent,
-            python=Path(interpreter.path),
-            python_version=interpreter.version_str,
-        )
-    overlay = EnvSpec(
-        python=interpreter.path,
+    environment = Environment(
+        path=Path(interpreter.path).parent.parent,
+        python=Path(interpreter.path),
         python_version=interpreter.version_str,
-        overlay_of=interpreter.path,
-        exclude_newer="none",
     )
-    return build(overlay, store, progress)
+    if _has_ipykernel(interpreter.path):
+        return environment
+    layer_spec = EnvSpec(
+        python=interpreter.path, python_version=interpreter.version_str, exclude_newer="none"
+    ).layer_spec()
+    return replace(environment, kernel_layer=layer_site(_layer(layer_spec, store, progress)))
+
+
+def rebuild_kernel(
+    environment: Environment,
+    store: EnvStore,
+    problem: str,
+    progress: ProgressCallback | None = None,
+) -> Environment | None:
+    """Rebuild what holds ``environment``'s kernel, found damaged (``problem``): its kernel
+    layer, or the environment itself where the kernel is inside it.
+
+    Returns
+    -------
+    Environment or None
+        The environment to start the kernel in now; None for an interpreter used as it is
+        whose own ipykernel is damaged (isocell does not change it).
+
+    Raises
+    ------
+    BuildError
+        If the rebuild fails.
+    """
+    if environment.kernel_layer is not None:
+        base = environment.spec or EnvSpec(
+            python=str(environment.python), python_version=environment.python_version
+        )
+        layer = store.ensure(base.layer_spec(), progress, replace=problem)
+        return replace(environment, kernel_layer=layer_site(layer))
+    if environment.spec is None:
+        return None
+    rebuilt = store.ensure(environment.spec, progress, environment.exclude_newer, replace=problem)
+    return replace(rebuilt, name=environment.name)
 
 
 def _has_ipykernel(python: str) -> bool:

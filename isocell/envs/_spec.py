@@ -259,9 +259,14 @@ class EnvSpec:
         ``"auto"``, ``"none"`` or an RFC 3339 time (see :func:`parse_exclude_newer`).
     builder : str
         ``"uv"`` or ``"virtualenv"``.
-    overlay_of : str or None
-        For an overlay on an existing interpreter that lacks ipykernel: that interpreter's
-        path. The overlay sees its packages and adds only the kernel.
+    kernel_layer : bool
+        This environment is the kernel layer of its interpreter: ipykernel and cloudpickle,
+        installed once and shared, put after an environment's own packages on the child
+        kernel's ``sys.path`` (:mod:`isocell.envs._kernel_layer`).
+    kernel_inside : bool
+        The kernel's packages are installed with the user's (resolved together), for
+        requirements that clash with the kernel layer's; otherwise an environment holds the
+        user's packages only, exactly what its exported task installs.
     """
 
     python: str
@@ -272,7 +277,8 @@ class EnvSpec:
     extra_index_urls: tuple[str, ...] = ()
     exclude_newer: str = "auto"
     builder: str = "uv"
-    overlay_of: str | None = None
+    kernel_layer: bool = False
+    kernel_inside: bool = False
     _key: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -294,13 +300,34 @@ class EnvSpec:
         return ".".join(self.python_version.split(".")[:2])
 
     def install_requirements(self) -> tuple[str, ...]:
-        """The requirements to install: the user's, plus the kernel's, resolved together."""
-        if self.overlay_of:
-            # Only the kernel: the user's own packages come from the interpreter underneath.
-            return ("ipykernel",)
+        """The requirements to install: the user's alone (the kernel comes from the kernel
+        layer), the kernel's alone (for the layer), or both resolved together
+        (``kernel_inside``)."""
+        if self.kernel_layer:
+            return KERNEL_REQUIREMENTS
+        if not self.kernel_inside:
+            return self.requirements
         names = {Requirement(text).name.lower() for text in self.requirements}
         extra = tuple(r for r in KERNEL_REQUIREMENTS if r not in names)
         return self.requirements + extra
+
+    def layer_spec(self) -> EnvSpec:
+        """The spec of the kernel layer for this spec's interpreter (same indexes and
+        builder; the kernel's newest release that supports the interpreter)."""
+        return EnvSpec(
+            python=self.python,
+            python_version=self.python_version,
+            index_url=self.index_url,
+            extra_index_urls=self.extra_index_urls,
+            exclude_newer="none",
+            builder=self.builder,
+            kernel_layer=True,
+        )
+
+    @property
+    def layered(self) -> bool:
+        """Whether a child kernel of this environment takes the kernel from the layer."""
+        return not (self.kernel_layer or self.kernel_inside)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready copy, as stored beside the environment and in the registry: index URLs

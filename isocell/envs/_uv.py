@@ -2,7 +2,8 @@
 
 The user's requirements are resolved alone first, as of the cut-off time: the environment's
 own lock (:data:`~isocell.envs._build.OWN_LOCK`, what an exported Airflow task installs),
-which then pins them for the install of everything, the kernel's packages included.
+which is all the environment installs (the kernel comes from the kernel layer), or pins
+them for the install of the kernel's packages too (``EnvSpec.kernel_inside``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class UvBuilder:
         venv = [uv, "venv", "--quiet", "--relocatable", "--python", spec.python]
         create_venv(commands, venv, spec, target, variables)
         python = str(env_python(target))
-        if spec.requirements and not spec.overlay_of:
+        if spec.requirements:
             own = self._own_lock(uv, spec, target, python, exclude_newer, commands, variables)
             kernel = [r for r in spec.install_requirements() if r not in spec.requirements]
             requirements_file.write_text("\n".join(own + kernel) + "\n", encoding="utf-8")
@@ -77,6 +78,8 @@ class UvBuilder:
         # kernel's packages and whatever only they need are resolved as of today: a 2021
         # cut-off would find no pyzmq wheel for Python 3.11, and picks exceptiongroup 0.0.0a0,
         # which breaks IPython 8 on Python 3.9, for a cell pinning six==1.16.0.
+        if not requirements_file.read_text(encoding="utf-8").strip():
+            return  # nothing to install: the kernel comes from the kernel layer
         install = [uv, "pip", "install", "--python", python, *index_options(spec)]
         commands.run_cached_first(
             "install",

@@ -52,6 +52,8 @@ class VirtualenvBuilder:
         variables, cwd = builder_environment_variables(), target.parent
         venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
         create_venv(commands, venv, spec, target, variables)
+        if not requirements_file.read_text(encoding="utf-8").strip():
+            return  # nothing to install: the kernel comes from the kernel layer
         install = [str(env_python(target)), "-m", "pip", "install", "--progress-bar", "off"]
         install += index_options(spec)
         commands.run("install", [*install, "-r", str(requirements_file)], cwd, variables)

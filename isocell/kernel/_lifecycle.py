@@ -43,7 +43,19 @@ def _stop_all() -> None:
         child.stop(now=True)
 
 
-def _spec_manager(python: str, display: str) -> Any:
+#: The script that starts a child kernel whose ipykernel is in a kernel layer.
+CHILD_LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child_launcher.py")
+
+
+def _launch_argv(python: str, kernel_layer: str | None) -> list[str]:
+    """How the child starts: ``-m ipykernel_launcher``, or isocell's launcher that puts the
+    kernel layer after the environment's packages."""
+    if kernel_layer is None:
+        return [python, "-m", "ipykernel_launcher"]
+    return [python, CHILD_LAUNCHER, kernel_layer]
+
+
+def _spec_manager(python: str, display: str, kernel_layer: str | None = None) -> Any:
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
     class _OneSpec(KernelSpecManager):  # type: ignore[misc]
@@ -54,9 +66,7 @@ def _spec_manager(python: str, display: str) -> Any:
                 # otherwise every child writes (and commits) each cell into the user's
                 # profile history.sqlite, shared with every other kernel: ~3 ms per cell here.
                 argv=[
-                    python,
-                    "-m",
-                    "ipykernel_launcher",
+                    *_launch_argv(python, kernel_layer),
                     "--HistoryManager.enabled=False",
                     "-f",
                     "{connection_file}",
@@ -87,6 +97,9 @@ class ChildKernel:
     runtime_dir : Path or None
         A private folder (mode 0700) for the child's sockets and connection file, removed when
         the child stops; default: a new one in the temporary folder.
+    kernel_layer : Path or None
+        The site-packages folder ipykernel comes from, after the environment's own packages
+        (:mod:`isocell.envs._kernel_layer`); None when ipykernel is in the environment.
     """
 
     def __init__(
@@ -96,8 +109,10 @@ class ChildKernel:
         cwd: str | None = None,
         extra_environment_variables: dict[str, str] | None = None,
         runtime_dir: Path | None = None,
+        kernel_layer: Path | None = None,
     ) -> None:
         self.python = Path(python)
+        self.kernel_layer = kernel_layer
         self.runtime_dir = runtime_dir
         self.label = label
         self.cwd = cwd
@@ -131,7 +146,11 @@ class ChildKernel:
             self._ipc_dir = str(self.runtime_dir) if self.runtime_dir else None
         manager = KernelManager(
             kernel_name="isocell",
-            kernel_spec_manager=_spec_manager(str(self.python), self.label),
+            kernel_spec_manager=_spec_manager(
+                str(self.python),
+                self.label,
+                str(self.kernel_layer) if self.kernel_layer is not None else None,
+            ),
             **ipc,
         )
         if self._ipc_dir is not None:
@@ -254,7 +273,9 @@ def _child_environment_variables(python: Path) -> dict[str, str]:
     return variables
 
 
-def kernel_import_error(python: Path, timeout: float = 120.0) -> str | None:
+def kernel_import_error(
+    python: Path, timeout: float = 120.0, kernel_layer: Path | None = None
+) -> str | None:
     """Why no kernel can start in ``python``: None if its kernel packages import.
 
     Run after a child failed to start, to tell a damaged environment (the interpreter gone,
@@ -266,6 +287,8 @@ def kernel_import_error(python: Path, timeout: float = 120.0) -> str | None:
         The environment's interpreter.
     timeout : float
         Seconds to allow the import (a cold start compiles bytecode).
+    kernel_layer : Path or None
+        The kernel layer's site-packages, appended to ``sys.path`` first, as the child's.
 
     Returns
     -------
@@ -276,10 +299,11 @@ def kernel_import_error(python: Path, timeout: float = 120.0) -> str | None:
     import subprocess
 
     # What ipykernel_launcher does before the kernel answers, short of starting it.
+    layer = f"import site; site.addsitedir({str(kernel_layer)!r})\n" if kernel_layer else ""
     probe = [
         str(python),
         "-c",
-        "import ipykernel_launcher\n"
+        layer + "import ipykernel_launcher\n"
         "from ipykernel.kernelapp import IPKernelApp, launch_new_instance\n"
         "from ipykernel.ipkernel import IPythonKernel",
     ]

@@ -8,7 +8,8 @@ __all__ = ["running_kernels"]
 
 
 def running_kernels() -> set[str]:
-    """The interpreters that some process runs ``-m ipykernel_launcher`` with.
+    """The interpreters that some process runs ``-m ipykernel_launcher`` (or isocell's
+    child launcher) with, and the kernel layers such a launcher uses.
 
     Read from ``/proc/<pid>/cmdline``: a child kernel of any notebook, started by any user
     whose processes this one may see. Costs one small read per process, no subprocess.
@@ -31,6 +32,12 @@ def running_kernels() -> set[str]:
             with open(f"/proc/{pid}/cmdline", "rb") as stream:
                 argv = stream.read().split(b"\0")
         except OSError:  # the process ended meanwhile, or is not ours to see
+            continue
+        if len(argv) > 2 and argv[1].endswith(b"/_child_launcher.py"):
+            # isocell's launcher: the interpreter, and the kernel layer it takes ipykernel from
+            found.add(os.path.normpath(os.fsdecode(argv[0])))
+            layer_root = os.path.dirname(os.path.dirname(os.path.dirname(os.fsdecode(argv[2]))))
+            found.add(os.path.normpath(os.path.join(layer_root, "bin", "python")))
             continue
         for index in range(1, len(argv) - 1):
             if argv[index] == b"-m" and argv[index + 1] == b"ipykernel_launcher":

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from isocell.envs import Environment, EnvStore, ProgressCallback
+from isocell.envs import Environment, EnvStore, ProgressCallback, rebuild_kernel
 from isocell.errors import BrokenEnvironmentError, ChildDiedError
 from isocell.kernel import ChildKernel, execute, kernel_import_error
 from isocell.runner._published import publish
@@ -124,7 +124,7 @@ class KernelPool:
         try:
             pooled = _start(environment)
         except ChildDiedError as error:
-            problem = kernel_import_error(environment.python)
+            problem = kernel_import_error(environment.python, kernel_layer=environment.kernel_layer)
             if problem is None:
                 raise  # the kernel's packages import: something else stopped it
             environment = self._rebuilt(environment, problem, progress)
@@ -145,7 +145,8 @@ class KernelPool:
     def _rebuilt(
         self, environment: Environment, problem: str, progress: ProgressCallback | None
     ) -> Environment:
-        if environment.spec is None:
+        rebuilt = rebuild_kernel(environment, self.store, problem, progress)
+        if rebuilt is None:
             raise BrokenEnvironmentError(
                 environment.label,
                 str(environment.python),
@@ -154,10 +155,7 @@ class KernelPool:
                 f"there (`{environment.python} -m pip install --force-reinstall ipykernel`) or "
                 "register another interpreter.",
             )
-        rebuilt = self.store.ensure(
-            environment.spec, progress, environment.exclude_newer, replace=problem
-        )
-        return replace(rebuilt, name=environment.name)
+        return rebuilt
 
     def get_kernel(self, key: str) -> PooledKernel:
         """The child of the environment ``key``.
@@ -225,6 +223,7 @@ def _start(environment: Environment) -> PooledKernel:
         environment.label,
         extra_environment_variables=extra,
         runtime_dir=scratch.kernel_folder(),
+        kernel_layer=environment.kernel_layer,
     )
     kernel.start()
     try:
