@@ -1069,12 +1069,13 @@ class Snapshot:
     home: dict[str, tuple[int, int]]
     registry: str | None
     work: dict[str, tuple[int, int]]
+    folder: Path
 
     @classmethod
     def of(cls, home: Path, work: Path) -> Snapshot:
         registry = home / "registry.json"
         text = registry.read_text(encoding="utf-8") if registry.exists() else None
-        return cls(tree(home), text, tree(work))
+        return cls(tree(home), text, tree(work), home)
 
 
 def fill(text: str, work: Path, canary: Path) -> str:
@@ -1099,11 +1100,21 @@ def assert_unchanged(row: Row, before: Snapshot, after: Snapshot, canary: Path) 
         )
         return
     # A failed build keeps its log (logs/), its build lock (locks/) and what the release-date
-    # look-up learnt (cache/); never an environment, finished or half made.
+    # look-up learnt (cache/); never an environment, finished or half made. The kernel layer
+    # of the interpreter, complete and shared by every environment of it, is built first (once
+    # per Python) and stays.
     changed = _diff(before.home, after.home)
     allowed = ("logs", "locks", "cache", "envs")
     assert all(path.split(os.sep)[0] in allowed for path in changed), changed
-    assert not [p for p in changed if p.startswith("envs" + os.sep)], changed
+    environments = [p for p in changed if p.startswith("envs" + os.sep)]
+    assert not [p for p in environments if not _in_kernel_layer(after.folder, p)], changed
+
+
+def _in_kernel_layer(home: Path, path: str) -> bool:
+    """Whether ``envs/<key>/...`` is inside a complete kernel layer."""
+    folder = home / Path(path).parts[0] / Path(path).parts[1]
+    facts = folder / "isocell-env.json"
+    return facts.is_file() and bool(json.loads(facts.read_text())["spec"].get("kernel_layer"))
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

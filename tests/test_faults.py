@@ -98,7 +98,7 @@ def kernels_of(parent: int) -> set[int]:
     """Live ipykernel processes started for the notebook kernel ``parent`` (orphans too)."""
     found = set()
     for pid, (_, argv) in processes().items():
-        if not any("ipykernel" in arg for arg in argv):
+        if not any("ipykernel" in arg or arg.endswith("_child_launcher.py") for arg in argv):
             continue
         try:
             with open(f"/proc/{pid}/environ", "rb") as handle:

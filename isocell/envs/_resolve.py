@@ -183,10 +183,19 @@ def build(spec: EnvSpec, store: EnvStore, progress: ProgressCallback | None = No
 def _layer(spec: EnvSpec, store: EnvStore, progress: ProgressCallback | None) -> Environment:
     layer = store.find(spec)
     if layer is None:
+        told = None
         if progress is not None:
             message = f"building the kernel layer of Python {spec.python_version} (once)"
             progress(BuildProgress("venv", message, 0.0))
-        layer = store.ensure(spec, progress)
+
+            def told(event: BuildProgress) -> None:
+                # Its end is not the environment's ("environment ready" follows that).
+                if event.phase == "done":
+                    message = f"kernel layer ready ({event.message})"
+                    event = BuildProgress("layer", message, event.elapsed, event.packages)
+                progress(event)
+
+        layer = store.ensure(spec, told)
     return layer
 
 
