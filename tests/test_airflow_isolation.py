@@ -228,3 +228,35 @@ def test_per_run_requirements_are_templated_requirements(isocell_home, tmp_path)
     )
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert json.loads(dag_results.read_text()) == ["1.17.0", "1.15.0"]
+
+
+def test_pins_from_different_years_import_in_the_cell_and_the_task(isocell_home, tmp_path):
+    """``pandas==1.5.3 requests==2.32.4`` resolves as of 2025, where numpy 2 breaks pandas
+    1.5.3: the build imports pandas, holds numpy to pandas' release and says so; the task
+    installs the same lock."""
+    from tests.conftest import _pyenv_python
+
+    if _pyenv_python("3.10") is None:
+        pytest.skip("CPython 3.10 is not installed (pyenv)")
+    _airflow()
+    path = _notebook(
+        tmp_path / "eras.ipynb",
+        "%%isolated --python 3.10 --req pandas==1.5.3 requests==2.32.4 --name eras\n"
+        "import numpy, pandas, requests\n"
+        "versions = [pandas.__version__, numpy.__version__.split('.')[0], requests.__version__]",
+        _write_results("versions"),
+    )
+    expected, got, result = _run_both(tmp_path, path)
+    assert expected == ["1.5.3", "1", "2.32.4"]
+    assert got == expected
+    requirements = (result.dag_file.parent / "requirements" / "eras.txt").read_text()
+    assert "numpy==1." in requirements and "pandas==1.5.3" in requirements
+
+
+def test_branches_and_per_run_requirements_render_for_airflow_2(isocell_home, tmp_path):
+    if airflow_harness.airflow_venv(2) is None:
+        pytest.skip(f"Airflow 2 could not be installed: {airflow_harness.build_failure(2)}")
+    path = _branches_notebook(tmp_path / "branches.ipynb")
+    result = export_notebook(path, tmp_path / "dags", airflow=2)
+    assert "from airflow.decorators import dag, task" in result.text
+    assert airflow_harness.import_errors(result.dag_file.parent, 2) == {}

@@ -309,3 +309,25 @@ def test_index_credentials_are_never_written_and_the_home_is_private(fresh_home)
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in (fresh_home / "logs").iterdir())
     # the same request again reuses the environment (credentials are not part of the key)
     assert resolve_environment(request, EnvStore()).path == environment.path
+
+
+def test_pins_from_different_years_hold_the_compiled_dependency_back(isocell_home):
+    """Resolved as of requests 2.32.4 (2025), numpy 2 breaks pandas 1.5.3 (``numpy.dtype size
+    changed``): the build imports it, resolves again with numpy as of pandas' release, and says
+    so; the fix is in the environment's own lock."""
+    from tests.conftest import _pyenv_python
+
+    if _pyenv_python("3.10") is None:
+        pytest.skip("CPython 3.10 is not installed (pyenv)")
+    events: list = []
+    request = EnvRequest(python="3.10", requirements=("pandas==1.5.3", "requests==2.32.4"))
+    environment = resolve_environment(request, EnvStore(), progress=events.append)
+    told = [e.message for e in events if "built against an older numpy" in e.message]
+    assert told and "numpy.dtype size changed" in told[0] and "2023-01-19" in told[0]
+    numpy = next(pin for pin in environment.lock if pin.startswith("numpy=="))
+    assert numpy.startswith("numpy==1.")
+    own = (environment.path / "requirements.own.txt").read_text()
+    assert numpy in own
+    probe = "import pandas, requests; print(pandas.__version__)"
+    done = subprocess.run([str(environment.python), "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "1.5.3", done.stderr

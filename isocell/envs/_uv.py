@@ -12,6 +12,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from isocell.envs._build import (
     OWN_LOCK,
     OWN_REQUIREMENTS_IN,
@@ -22,6 +25,9 @@ from isocell.envs._build import (
     index_options,
     prefer_cache,
 )
+from isocell.envs._import_check import binary_mismatch, import_problems
+from isocell.envs._release_dates import PYPI_SIMPLE, release_time, uv_exclude_newer
+from isocell.errors import BuildError
 
 if TYPE_CHECKING:
     from isocell.envs._spec import EnvSpec
@@ -66,12 +72,32 @@ class UvBuilder:
     ) -> None:
         uv = uv_binary()
         assert uv is not None, "unavailable() said so"
-        variables, cwd = builder_environment_variables(), target.parent
         venv = [uv, "venv", "--quiet", "--relocatable", "--python", spec.python]
-        create_venv(commands, venv, spec, target, variables)
+        create_venv(commands, venv, spec, target, builder_environment_variables())
+        held: dict[str, str] = {}
+        self._lock_and_install(uv, spec, target, requirements_file, exclude_newer, commands, held)
+        if _mixes_eras(spec):
+            for _ in range(2):  # numpy, then (rarely) what holding numpy back uncovers
+                if not _hold_back(spec, target, held, commands):
+                    break
+                self._lock_and_install(
+                    uv, spec, target, requirements_file, exclude_newer, commands, held
+                )
+
+    def _lock_and_install(
+        self,
+        uv: str,
+        spec: EnvSpec,
+        target: Path,
+        requirements_file: Path,
+        exclude_newer: str | None,
+        commands: BuildCommands,
+        held: dict[str, str],
+    ) -> None:
+        variables, cwd = builder_environment_variables(), target.parent
         python = str(env_python(target))
         if spec.requirements:
-            own = self._own_lock(uv, spec, target, python, exclude_newer, commands, variables)
+            own = self._own_lock(uv, spec, target, python, exclude_newer, commands, held)
             kernel = [r for r in spec.install_requirements() if r not in spec.requirements]
             requirements_file.write_text("\n".join(own + kernel) + "\n", encoding="utf-8")
         # The cut-off is for the user's packages, all pinned by now in their own lock. The
@@ -97,12 +123,16 @@ class UvBuilder:
         python: str,
         exclude_newer: str | None,
         commands: BuildCommands,
-        variables: dict[str, str],
+        held: dict[str, str],
     ) -> list[str]:
-        """Resolve the user's requirements alone, as of the cut-off; their pins."""
+        """Resolve the user's requirements alone, as of the cut-off (``held``: packages held
+        to an earlier time, ``{"numpy": "2023-01-19T..."}``); their pins."""
+        variables = builder_environment_variables()
         wanted = target / OWN_REQUIREMENTS_IN
         wanted.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
         cutoff = ["--exclude-newer", exclude_newer] if exclude_newer is not None else []
+        for name, stamp in sorted(held.items()):
+            cutoff += ["--exclude-newer-package", f"{name}={stamp}"]
         compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
         compile_ += ["--python", python, *index_options(spec), *cutoff]
         compile_ += [str(wanted), "-o", str(target / OWN_LOCK)]
@@ -117,3 +147,54 @@ class UvBuilder:
 
     def moved(self, final: Path, built_at: Path) -> None:
         """Nothing to do: ``--relocatable`` environments name no absolute path."""
+
+
+def _mixes_eras(spec: EnvSpec) -> bool:
+    """Whether the user's pins may come from different times than the resolution: two exact
+    pins or more (the cut-off is the newest one's), or one with the cut-off not its own."""
+    pins = [
+        text
+        for text in spec.requirements
+        if any(
+            s.operator in ("==", "===") and "*" not in s.version
+            for s in Requirement(text).specifier
+        )
+    ]
+    return len(pins) >= 2 or (len(pins) == 1 and spec.exclude_newer != "auto")
+
+
+def _hold_back(spec: EnvSpec, target: Path, held: dict[str, str], commands: BuildCommands) -> bool:
+    """Import the user's packages; for each that fails with a binary mismatch, hold the
+    compiled dependency it names to the failing package's release time. True when something
+    new is held (the builder then resolves and installs again)."""
+    added = False
+    for problem in import_problems(env_python(target), spec.requirements):
+        dependency = binary_mismatch(problem)
+        version = _locked(target, problem.distribution)
+        if dependency is None or dependency in held or version is None:
+            continue
+        try:
+            when = release_time(problem.distribution, version, spec.index_url or PYPI_SIMPLE)
+        except BuildError:
+            when = None
+        if when is None:
+            continue
+        held[dependency] = uv_exclude_newer(when)
+        commands.report(
+            "resolve",
+            f"import {problem.module} failed ({problem.message.splitlines()[0][:160]}): "
+            f"{problem.distribution} {version} was built against an older {dependency}; "
+            f"resolving again with {dependency} as of {held[dependency]}, its release",
+        )
+        added = True
+    return added
+
+
+def _locked(target: Path, distribution: str) -> str | None:
+    """The version of ``distribution`` in the environment's own lock."""
+    wanted = canonicalize_name(distribution)
+    for line in (target / OWN_LOCK).read_text(encoding="utf-8").splitlines():
+        name, _, version = line.strip().partition("==")
+        if version and canonicalize_name(name) == wanted:
+            return version.split(";")[0].strip()
+    return None
