@@ -19,6 +19,7 @@ that package; when one is not, the environment is built with the kernel inside i
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -59,6 +60,14 @@ def _versions(lock: tuple[str, ...]) -> dict[str, Version]:
 
 
 def layer_clash(environment: Environment, layer: Environment) -> str | None:
+    """Why the kernel layer's packages cannot run on ``environment``'s versions, or None
+    (:func:`_clash`, remembered for the process: both environments are immutable once
+    built, and a cell's environment is resolved again for every cell)."""
+    return _clash(environment.lock, environment.python_version, layer_site(layer))
+
+
+@functools.lru_cache(maxsize=256)
+def _clash(lock: tuple[str, ...], python_version: str, site: Path) -> str | None:
     """Why the kernel layer's packages cannot run on ``environment``'s versions, or None.
 
     Reads the ``Requires-Dist`` of every distribution in the layer (markers evaluated for the
@@ -73,14 +82,14 @@ def layer_clash(environment: Environment, layer: Environment) -> str | None:
     """
     from importlib.metadata import distributions
 
-    mine = _versions(environment.lock)
+    mine = _versions(lock)
     if not mine:
         return None
     markers = {key: str(value) for key, value in default_environment().items()}
-    minor = ".".join(environment.python_version.split(".")[:2])
-    markers.update(python_version=minor, python_full_version=environment.python_version)
+    minor = ".".join(python_version.split(".")[:2])
+    markers.update(python_version=minor, python_full_version=python_version)
     markers["extra"] = ""
-    for distribution in distributions(path=[str(layer_site(layer))]):
+    for distribution in distributions(path=[str(site)]):
         owner = distribution.metadata["Name"]
         for text in distribution.requires or ():
             try:
