@@ -311,7 +311,7 @@ def test_index_credentials_are_never_written_and_the_home_is_private(fresh_home)
     assert resolve_environment(request, EnvStore()).path == environment.path
 
 
-def test_pins_from_different_years_hold_the_compiled_dependency_back(isocell_home):
+def test_pins_from_different_years_hold_the_compiled_dependency_back(fresh_home):
     """Resolved as of requests 2.32.4 (2025), numpy 2 breaks pandas 1.5.3 (``numpy.dtype size
     changed``): the build imports it, resolves again with numpy as of pandas' release, and says
     so; the fix is in the environment's own lock."""
