@@ -1,9 +1,11 @@
-"""The uv builder, the default: ``uv venv --relocatable``, ``uv pip compile``, ``uv pip install``.
+"""The uv builder, the default: ``uv venv --relocatable``, then ``uv pip install``.
 
-The user's requirements are resolved alone first, as of the cut-off time: the environment's
-own lock (:data:`~isocell.envs._build.OWN_LOCK`, what an exported Airflow task installs),
-which is all the environment installs (the kernel comes from the kernel layer), or pins
-them for the install of the kernel's packages too (``EnvSpec.kernel_inside``).
+An environment holds the user's requirements only (the kernel is in the kernel layer), so one
+``uv pip install`` as of the cut-off time makes it, and what it installed is the
+environment's own lock (:data:`~isocell.envs._build.OWN_LOCK`, what an exported Airflow task
+installs). Where the kernel is inside (``EnvSpec.kernel_inside``), or a repair round holds a
+compiled dependency back (:mod:`isocell.envs._import_check`), the user's requirements are
+resolved alone first (``uv pip compile``), and their pins are installed with the rest.
 """
 
 from __future__ import annotations
@@ -96,6 +98,12 @@ class UvBuilder:
     ) -> None:
         variables, cwd = builder_environment_variables(), target.parent
         python = str(env_python(target))
+        if spec.requirements and spec.layered and not held:
+            # One resolution: the environment holds the user's packages only, so what uv
+            # installs (as of the cut-off) is their own lock. A repair round (``held``) goes
+            # through a lock instead, whose pins move an installed package back.
+            self._install_own(uv, spec, target, exclude_newer, commands)
+            return
         if spec.requirements:
             own = self._own_lock(uv, spec, target, python, exclude_newer, commands, held)
             kernel = [r for r in spec.install_requirements() if r not in spec.requirements]
@@ -115,6 +123,40 @@ class UvBuilder:
             prefer_cache(exclude_newer, pinned=True),
         )
 
+    def _install_own(
+        self,
+        uv: str,
+        spec: EnvSpec,
+        target: Path,
+        exclude_newer: str | None,
+        commands: BuildCommands,
+    ) -> None:
+        """Install the user's requirements, as of the cut-off; write what was installed as
+        the environment's own lock (:data:`~isocell.envs._build.OWN_LOCK`)."""
+        variables, python = builder_environment_variables(), str(env_python(target))
+        wanted = target / OWN_REQUIREMENTS_IN
+        wanted.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
+        argv = [uv, "pip", "install", "--python", python, *index_options(spec)]
+        argv += _cutoff_options(exclude_newer, {})
+        cached = prefer_cache(exclude_newer)
+        commands.run_cached_first(
+            "install", [*argv, "-r", str(wanted)], target.parent, variables, cached
+        )
+        wanted.unlink()
+        frozen = subprocess.run(
+            [uv, "pip", "freeze", "--python", python],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=variables,
+        )
+        if frozen.returncode != 0:
+            raise BuildError(f"cannot list what was installed in {target}", frozen.stderr)
+        pins = sorted(
+            (line.strip() for line in frozen.stdout.splitlines() if line.strip()), key=str.lower
+        )
+        (target / OWN_LOCK).write_text("\n".join(pins) + "\n", encoding="utf-8")
+
     def _own_lock(
         self,
         uv: str,
@@ -130,11 +172,13 @@ class UvBuilder:
         variables = builder_environment_variables()
         wanted = target / OWN_REQUIREMENTS_IN
         wanted.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
-        cutoff = ["--exclude-newer", exclude_newer] if exclude_newer is not None else []
-        for name, stamp in sorted(held.items()):
-            cutoff += ["--exclude-newer-package", f"{name}={stamp}"]
         compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
-        compile_ += ["--python", python, *index_options(spec), *cutoff]
+        compile_ += [
+            "--python",
+            python,
+            *index_options(spec),
+            *_cutoff_options(exclude_newer, held),
+        ]
         compile_ += [str(wanted), "-o", str(target / OWN_LOCK)]
         cached = prefer_cache(exclude_newer)
         commands.run_cached_first("resolve", compile_, target.parent, variables, cached)
@@ -147,6 +191,14 @@ class UvBuilder:
 
     def moved(self, final: Path, built_at: Path) -> None:
         """Nothing to do: ``--relocatable`` environments name no absolute path."""
+
+
+def _cutoff_options(exclude_newer: str | None, held: dict[str, str]) -> list[str]:
+    """uv's options for the cut-off time, and for packages held to an earlier one."""
+    options = ["--exclude-newer", exclude_newer] if exclude_newer is not None else []
+    for name, stamp in sorted(held.items()):
+        options += ["--exclude-newer-package", f"{name}={stamp}"]
+    return options
 
 
 def _mixes_eras(spec: EnvSpec) -> bool:
