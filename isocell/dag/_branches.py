@@ -72,12 +72,13 @@ def link_branches(tasks: list[Task]) -> None:
 
 def _refuse_shared_names(branch: Task, targets: list[Task], tasks: list[Task]) -> None:
     by_id = {target.task_id: target for target in targets}
+    binds = {target.task_id: set(analyze_cell(target.code).binds) for target in targets}
     for reader in tasks:
         for name, producer in reader.upstream.items():
             if producer not in by_id:
                 continue
             for other in targets:
-                if other.task_id != producer and name in analyze_cell(other.code).binds:
+                if other.task_id != producer and name in binds[other.task_id]:
                     raise ExportError(
                         reader.cell.index,
                         None,

@@ -16,7 +16,7 @@ from typing import Any
 from isocell.errors import ExportError, OptionError, shown
 from isocell.options import CellOptions, expansions, parse_branch_line, parse_cell_options
 
-__all__ = ["NotebookCell", "read_cells", "read_notebook"]
+__all__ = ["NotebookCell", "expansion_name", "read_cells", "read_notebook"]
 
 #: Line magics that only configure the notebook session: dropped from the export.
 DROPPED_MAGICS = frozenset(
@@ -84,7 +84,7 @@ class NotebookCell:
         names = []
         for text in self.requirement_templates:
             for found in expansions(text):
-                name = found.strip("{}$").strip()
+                name = expansion_name(found)
                 if not name.isidentifier():
                     raise ExportError(
                         self.index,
@@ -100,6 +100,12 @@ class NotebookCell:
     def offset(self) -> int:
         """Lines before the body in the notebook cell: 1 under a cell magic's line."""
         return 1 if self.magic_line else 0
+
+
+def expansion_name(found: str) -> str:
+    """What an expansion of :func:`~isocell.options.expansions` names: ``v`` of ``{ v }`` or
+    ``$v`` (an expression's text where it is one)."""
+    return found.strip("{}$").strip()
 
 
 def _parse_isolated(line: str, index: int) -> tuple[CellOptions, tuple[str, ...]]:
@@ -234,9 +240,16 @@ def read_cells(path: Path) -> list[NotebookCell]:
         markdown = before.source.strip() if before and before.cell_type == "markdown" else ""
         text = cell.source
         stripped = text.lstrip()
-        if stripped.startswith("%%isolated"):
+        if stripped.startswith(("%%isolated", "%%branch")):
             magic_line, _, body = stripped.partition("\n")
-            options, templates = _parse_isolated(magic_line[len("%%isolated") :].strip(), index)
+            options: CellOptions | None = None
+            templates: tuple[str, ...] = ()
+            if stripped.startswith("%%isolated"):
+                line = magic_line[len("%%isolated") :].strip()
+                options, templates = _parse_isolated(line, index)
+                targets = options.branch or ()
+            else:
+                targets = _parse_branch(magic_line[len("%%branch") :].strip(), index)
             source, dropped = _clean(body, index, 2)
             tags = tuple(cell.get("metadata", {}).get("tags", []))
             cells.append(
@@ -248,18 +261,8 @@ def read_cells(path: Path) -> list[NotebookCell]:
                     dropped,
                     tags,
                     markdown,
-                    options.branch or (),
+                    targets,
                     templates,
-                )
-            )
-        elif stripped.startswith("%%branch"):
-            magic_line, _, body = stripped.partition("\n")
-            targets = _parse_branch(magic_line[len("%%branch") :].strip(), index)
-            source, dropped = _clean(body, index, 2)
-            tags = tuple(cell.get("metadata", {}).get("tags", []))
-            cells.append(
-                NotebookCell(
-                    index, source, None, magic_line.strip(), dropped, tags, markdown, targets
                 )
             )
         elif stripped.startswith("%%"):

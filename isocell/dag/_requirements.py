@@ -21,16 +21,15 @@ run, so Airflow resolves it at run time.
 
 from __future__ import annotations
 
-import re
-
+from isocell.dag._collect import expansion_name
 from isocell.dag._model import Task
 from isocell.errors import ExportError
+from isocell.options import expansions
 
 __all__ = ["TEXT_SUFFIX", "link_requirements", "templated_requirements"]
 
 #: The XCom key a task returns a value's text under: ``<name>__text``.
 TEXT_SUFFIX = "__text"
-_EXPANSION = re.compile(r"\{\s*([^{}]*?)\s*\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def link_requirements(tasks: list[Task], parameters: frozenset[str]) -> None:
@@ -62,11 +61,15 @@ def link_requirements(tasks: list[Task], parameters: frozenset[str]) -> None:
 def templated_requirements(task: Task) -> tuple[str, ...]:
     """The task's per-run requirements as Jinja templates Airflow renders at run time."""
 
-    def template(found: re.Match[str]) -> str:
-        name = found.group(1) or found.group(2)
+    def template(name: str) -> str:
         if name in task.upstream:
             producer = task.upstream[name]
             return f'{{{{ ti.xcom_pull(task_ids="{producer}", key="{name}{TEXT_SUFFIX}") }}}}'
         return f"{{{{ params.{name} }}}}"
 
-    return tuple(_EXPANSION.sub(template, text) for text in task.cell.requirement_templates)
+    rendered = []
+    for text in task.cell.requirement_templates:
+        for found in expansions(text):
+            text = text.replace(found, template(expansion_name(found)), 1)
+        rendered.append(text)
+    return tuple(rendered)

@@ -59,16 +59,10 @@ def _versions(lock: tuple[str, ...]) -> dict[str, Version]:
     return versions
 
 
-def layer_clash(environment: Environment, layer: Environment) -> str | None:
-    """Why the kernel layer's packages cannot run on ``environment``'s versions, or None
-    (:func:`_clash`, remembered for the process: both environments are immutable once
-    built, and a cell's environment is resolved again for every cell)."""
-    return _clash(environment.lock, environment.python_version, layer_site(layer))
-
-
-@functools.lru_cache(maxsize=256)
-def _clash(lock: tuple[str, ...], python_version: str, site: Path) -> str | None:
-    """Why the kernel layer's packages cannot run on ``environment``'s versions, or None.
+def layer_clash(environment: Environment, site: Path) -> str | None:
+    """Why the packages of the kernel layer at ``site`` (:func:`layer_site`) cannot run on
+    ``environment``'s versions, or None. Remembered for the process (:func:`_clash`): both
+    are immutable once built, and a cell's environment is resolved again for every cell.
 
     Reads the ``Requires-Dist`` of every distribution in the layer (markers evaluated for the
     environment's Python, extras not taken) and compares each requirement that names a
@@ -80,6 +74,11 @@ def _clash(lock: tuple[str, ...], python_version: str, site: Path) -> str | None
         The first clash, such as ``"ipykernel needs traitlets>=5.4.0, the environment has
         traitlets 4.3.3"``.
     """
+    return _clash(environment.lock, environment.python_version, site)
+
+
+@functools.lru_cache(maxsize=256)
+def _clash(lock: tuple[str, ...], python_version: str, site: Path) -> str | None:
     from importlib.metadata import distributions
 
     mine = _versions(lock)

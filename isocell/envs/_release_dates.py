@@ -41,7 +41,7 @@ from isocell.envs._simple_pages import (
 )
 from isocell.errors import BuildError
 
-__all__ = ["exclude_newer_for", "release_time", "uv_exclude_newer"]
+__all__ = ["exact_pins", "exclude_newer_for", "release_time", "uv_exclude_newer"]
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 _CACHE_FILE = "release-times.json"
@@ -130,7 +130,7 @@ def exclude_newer_for(
     BuildError
         If a look-up that the cache cannot answer fails; see :func:`release_time`.
     """
-    pins = _exact_pins(requirements)
+    pins = exact_pins(requirements)
     if not pins:
         return None
     cache_file = Path(cache_dir or default_cache_dir()) / _CACHE_FILE
@@ -190,7 +190,7 @@ def uv_exclude_newer(when: datetime.datetime) -> str:
     return (second + datetime.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _exact_pins(requirements: Iterable[Requirement]) -> list[tuple[str, str, str]]:
+def exact_pins(requirements: Iterable[Requirement]) -> list[tuple[str, str, str]]:
     """``(name, operator, version)`` of each exact pin, once per project and version."""
     pins: dict[tuple[str, str], tuple[str, str, str]] = {}
     for requirement in requirements:

@@ -165,9 +165,10 @@ def build(spec: EnvSpec, store: EnvStore, progress: ProgressCallback | None = No
     # The layer first: a build stopped on the way then leaves no environment without one.
     layer = _layer(spec.layer_spec(), store, progress)
     environment = _found_or_built(spec, store, progress)
-    problem = layer_clash(environment, layer)
+    site = layer_site(layer)
+    problem = layer_clash(environment, site)
     if problem is None:
-        return replace(environment, kernel_layer=layer_site(layer))
+        return replace(environment, kernel_layer=site)
     if progress is not None:
         progress(
             BuildProgress(
@@ -252,10 +253,15 @@ def external_environment(
     )
     if _has_ipykernel(interpreter.path):
         return environment
-    layer_spec = EnvSpec(
-        python=interpreter.path, python_version=interpreter.version_str, exclude_newer="none"
+    layer = _layer(_external_layer_spec(environment), store, progress)
+    return replace(environment, kernel_layer=layer_site(layer))
+
+
+def _external_layer_spec(environment: Environment) -> EnvSpec:
+    """The kernel layer of an interpreter used as it is."""
+    return EnvSpec(
+        python=str(environment.python), python_version=environment.python_version
     ).layer_spec()
-    return replace(environment, kernel_layer=layer_site(_layer(layer_spec, store, progress)))
 
 
 def rebuild_kernel(
@@ -279,10 +285,11 @@ def rebuild_kernel(
         If the rebuild fails.
     """
     if environment.kernel_layer is not None:
-        base = environment.spec or EnvSpec(
-            python=str(environment.python), python_version=environment.python_version
-        )
-        layer = store.ensure(base.layer_spec(), progress, replace=problem)
+        if environment.spec is not None:
+            layer_spec = environment.spec.layer_spec()
+        else:
+            layer_spec = _external_layer_spec(environment)
+        layer = store.ensure(layer_spec, progress, replace=problem)
         return replace(environment, kernel_layer=layer_site(layer))
     if environment.spec is None:
         return None

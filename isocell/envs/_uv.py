@@ -28,7 +28,12 @@ from isocell.envs._build import (
     prefer_cache,
 )
 from isocell.envs._import_check import binary_mismatch, import_problems
-from isocell.envs._release_dates import PYPI_SIMPLE, release_time, uv_exclude_newer
+from isocell.envs._release_dates import (
+    PYPI_SIMPLE,
+    exact_pins,
+    release_time,
+    uv_exclude_newer,
+)
 from isocell.errors import BuildError
 
 if TYPE_CHECKING:
@@ -204,14 +209,7 @@ def _cutoff_options(exclude_newer: str | None, held: dict[str, str]) -> list[str
 def _mixes_eras(spec: EnvSpec) -> bool:
     """Whether the user's pins may come from different times than the resolution: two exact
     pins or more (the cut-off is the newest one's), or one with the cut-off not its own."""
-    pins = [
-        text
-        for text in spec.requirements
-        if any(
-            s.operator in ("==", "===") and "*" not in s.version
-            for s in Requirement(text).specifier
-        )
-    ]
+    pins = exact_pins(Requirement(text) for text in spec.requirements)
     return len(pins) >= 2 or (len(pins) == 1 and spec.exclude_newer != "auto")
 
 
@@ -222,8 +220,10 @@ def _hold_back(spec: EnvSpec, target: Path, held: dict[str, str], commands: Buil
     added = False
     for problem in import_problems(env_python(target), spec.requirements):
         dependency = binary_mismatch(problem)
+        if dependency is None or dependency in held:
+            continue
         version = _locked(target, problem.distribution)
-        if dependency is None or dependency in held or version is None:
+        if version is None:
             continue
         try:
             when = release_time(problem.distribution, version, spec.index_url or PYPI_SIMPLE)
