@@ -105,7 +105,7 @@ def main() -> None:
             figures.append(cells.analysis_figure(10 if quick else 50))
         if "builds" not in skip:
             figures += builds.build_figures(
-                warm_runs=2 if quick else 5, cold_runs=1 if quick else 3, work=work
+                warm_runs=2 if quick else 5, cold_runs=1 if quick else 5, work=work
             )
         if "cells" not in skip:
             figures.append(cells.first_cell_figure(2 if quick else 5))

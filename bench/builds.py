@@ -105,6 +105,9 @@ def _isocell_build(
     With ``layer_only``, the kernel layer of its interpreter alone: (seconds, [])."""
     from isocell.envs import EnvRequest, EnvStore, resolve_environment, spec_for
 
+    # The store's home is ISOCELL_HOME too, so a cold run's release-date look-up (whose cache
+    # is in $ISOCELL_HOME/cache) is cold as well.
+    extra_variables = {**extra_variables, "ISOCELL_HOME": str(home)}
     saved = {name: os.environ.get(name) for name in extra_variables}
     os.environ.update(extra_variables)
     try:

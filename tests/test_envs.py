@@ -236,10 +236,22 @@ def test_falls_back_to_virtualenv_where_uv_cannot_run(fresh_home, monkeypatch, t
 
 
 def test_cut_off_resolutions_come_from_uvs_cache_first(fresh_home, tmp_path, monkeypatch):
-    # An empty uv cache: the offline attempt fails and the index is asked; once the cache
-    # holds everything, a rebuild of the same spec resolves and installs offline.
+    # A new uv cache holds no index pages: no offline attempt is made (it could only fail).
+    # Once the cache holds index pages but not six, the offline attempt fails and the index
+    # is asked; once it holds everything, a rebuild of the same spec resolves and installs
+    # offline.
+    from isocell.envs import _uv
+    from isocell.envs._build import builder_environment_variables
+
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    uv_bin = _uv.uv_binary()
+    assert uv_bin is not None
+    assert not _uv.index_pages_cached(uv_bin, tmp_path, builder_environment_variables())
     store = EnvStore()
+    store.ensure(spec_for(SIX).layer_spec())  # fills uv's cache with the kernel's packages
+    layer_log = (store.path_for(spec_for(SIX).layer_spec()) / "build.log").read_text()
+    assert "--offline" not in layer_log
+    assert _uv.index_pages_cached(uv_bin, tmp_path, builder_environment_variables())
     first = resolve_environment(SIX, store)
     cold_log = (first.path / "build.log").read_text()
     assert "--offline" in cold_log and "not everything is in uv's cache" in cold_log

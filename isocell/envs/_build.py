@@ -91,7 +91,17 @@ class Builder(Protocol):
         """Why this builder cannot build ``spec`` here (its tool is missing or cannot run),
         or None if it can."""
 
-    def build(
+    def create(self, spec: EnvSpec, target: Path, commands: BuildCommands) -> None:
+        """Make the empty virtual environment of ``spec`` at ``target`` (a folder that does
+        not exist yet). The cut-off time may still be looked up meanwhile.
+
+        Raises
+        ------
+        BuildError
+            If the tool fails (the log holds its message).
+        """
+
+    def install(
         self,
         spec: EnvSpec,
         target: Path,
@@ -99,10 +109,10 @@ class Builder(Protocol):
         exclude_newer: str | None,
         commands: BuildCommands,
     ) -> None:
-        """Create the environment at ``target`` (a folder that does not exist yet) and
-        install ``requirements_file`` (:meth:`EnvSpec.install_requirements`, one a line) into
-        it, resolving as if nothing newer than ``exclude_newer`` (RFC 3339) had been
-        published where the tool can. Progress and the log go through ``commands``.
+        """Install ``requirements_file`` (:meth:`EnvSpec.install_requirements`, one a line)
+        into the environment :meth:`create` made, resolving as if nothing newer than
+        ``exclude_newer`` (RFC 3339) had been published where the tool can. Progress and the
+        log go through ``commands``.
 
         Raises
         ------

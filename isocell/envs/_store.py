@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ class EnvStore:
         self,
         spec: EnvSpec,
         progress: ProgressCallback | None = None,
-        exclude_newer: str | None = None,
+        exclude_newer: str | Callable[[], str | None] | None = None,
         *,
         replace: str | None = None,
     ) -> Environment:
@@ -140,8 +141,10 @@ class EnvStore:
             What to build.
         progress : callable or None
             Receives :class:`BuildProgress` events while building.
-        exclude_newer : str or None
-            The resolved cut-off time (RFC 3339) to pass to the resolver, if any.
+        exclude_newer : str, callable or None
+            The cut-off time (RFC 3339) to pass to the resolver, if any; or a callable
+            giving it, called once the builder has made the virtual environment (so that a
+            look-up can run meanwhile).
         replace : str or None
             What is wrong with the built environment, for a damage :meth:`find` cannot see
             (a package of the kernel deleted or truncated): it is built again in its place,
@@ -170,7 +173,10 @@ class EnvStore:
             return self._build(spec, progress, exclude_newer)
 
     def _build(
-        self, spec: EnvSpec, progress: ProgressCallback | None, exclude_newer: str | None
+        self,
+        spec: EnvSpec,
+        progress: ProgressCallback | None,
+        exclude_newer: str | Callable[[], str | None] | None,
     ) -> Environment:
         final = self.path_for(spec)
         # Leftovers of builds that were killed, and an environment that is no longer usable:
@@ -191,10 +197,12 @@ class EnvStore:
             requirements_file.write_text("\n".join(spec.install_requirements()) + "\n")
             commands = BuildCommands(progress, log)
             builder = builder_for(spec, commands)
-            builder.build(spec, target, requirements_file, exclude_newer, commands)
+            builder.create(spec, target, commands)
+            cutoff = exclude_newer() if callable(exclude_newer) else exclude_newer
+            builder.install(spec, target, requirements_file, cutoff, commands)
             if progress is not None:
                 progress(BuildProgress("lock", "recording the lock", time.monotonic() - started))
-            lock = _record(spec, target, builder.name, exclude_newer, log, started)
+            lock = _record(spec, target, builder.name, cutoff, log, started)
             os.rename(target, final)
             builder.moved(final, target)
         except BaseException as error:

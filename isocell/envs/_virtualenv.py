@@ -36,7 +36,11 @@ class VirtualenvBuilder:
             return f"virtualenv is not installed in {sys.executable}"
         return None
 
-    def build(
+    def create(self, spec: EnvSpec, target: Path, commands: BuildCommands) -> None:
+        venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
+        create_venv(commands, venv, spec, target, builder_environment_variables())
+
+    def install(
         self,
         spec: EnvSpec,
         target: Path,
@@ -48,10 +52,8 @@ class VirtualenvBuilder:
             commands.log.append(
                 f"note: pip cannot exclude releases newer than {exclude_newer}; ignored"
             )
-            commands.report("venv", f"pip cannot honour --exclude-newer {exclude_newer}")
+            commands.report("install", f"pip cannot honour --exclude-newer {exclude_newer}")
         variables, cwd = builder_environment_variables(), target.parent
-        venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
-        create_venv(commands, venv, spec, target, variables)
         if not requirements_file.read_text(encoding="utf-8").strip():
             return  # nothing to install: the kernel comes from the kernel layer
         install = [str(env_python(target)), "-m", "pip", "install", "--progress-bar", "off"]
