@@ -3,8 +3,9 @@
 Two specs: ``pandas==1.4.4`` on Python 3.9 (the classic pinned task) and ``pandas`` +
 ``pyarrow`` on the notebook's Python. Each is built from nothing into a new folder, with a
 warm package cache (every tool's cache filled by an unmeasured first build) and with a cold one
-(a new, empty cache folder for every run: uv's ``UV_CACHE_DIR``, pip's ``PIP_CACHE_DIR``,
-virtualenv's app-data).
+(new, empty cache folders for every run of every tool: uv's ``UV_CACHE_DIR``, pip's
+``PIP_CACHE_DIR``, virtualenv's app-data; until 2026-12-05 a cold run's peers shared the uv
+cache isocell's build had just filled, so Airflow-with-uv's cold figures downloaded nothing).
 
 * isocell: ``resolve_environment`` into its store (the environment removed between warm runs;
   a new ``ISOCELL_HOME`` for every cold run, so the release-date look-up is cold too). It
@@ -237,16 +238,22 @@ def build_figures(warm_runs: int, cold_runs: int, work: Path) -> list[Figure]:
                         shutil.rmtree(run_home / "envs", ignore_errors=True)
                     _copy_layer(case, home, run_home)
                 ours.values.append(_isocell_build(case, run_home, extra)[0])
+                if cold:
+                    cold.remove()
                 for label, action in peers.items():
+                    # A cold peer gets empty caches of its own: not the ones isocell just
+                    # filled (uv's, shared before, left the peer's downloads in it).
+                    peer_cold = _Cold(work) if cache == "cold" else None
                     target = Path(tempfile.mkdtemp(dir=work)) / "venv"
                     try:
-                        others[label].values.append(action(target, extra))
+                        peer_extra = peer_cold.env() if peer_cold else {}
+                        others[label].values.append(action(target, peer_extra))
                     except RuntimeError as error:
                         others[label].note = f"failed: {str(error).splitlines()[0]}"
                         progress(f"{label} failed:\n{error}")
                     shutil.rmtree(target.parent, ignore_errors=True)
-                if cold:
-                    cold.remove()
+                    if peer_cold:
+                        peer_cold.remove()
             pip = others["virtualenv + pip"].median
             if cache == "warm":
                 target_text = "≤ 1.5 s and ≥ 5x vs virtualenv + pip"

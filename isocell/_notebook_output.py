@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from isocell.envs import BuildProgress
 
-__all__ = ["BuildLine", "CellOutput", "Displayed"]
+__all__ = ["BuildLine", "CellOutput", "Displayed", "relay_payloads"]
 
 
 class CellOutput:
@@ -92,3 +92,19 @@ class Displayed:
 
     def __repr__(self) -> str:
         return str(self.data.get("text/plain", ""))
+
+
+def relay_payloads(shell: Any, payloads: list[dict[str, Any]]) -> None:
+    """Give the child's ``execute_reply`` payloads to this shell as its own (Jupyter messaging
+    protocol, "Payloads"): the pager's text (``len?``, ``%pdoc``, ``%prun``) through IPython's
+    ``show_in_pager`` hook (ipykernel pages it in the frontend, a terminal prints it), and the
+    next input a magic proposes (``%load``, ``%recall``). Others (``ask_exit``: the child is
+    not the notebook's to end; ``edit_magic``) are left out."""
+    from IPython.core import page
+
+    for payload in payloads:
+        source = payload.get("source")
+        if source == "page":
+            page.page(payload.get("data") or {"text/plain": ""}, int(payload.get("start") or 0))
+        elif source == "set_next_input":
+            shell.set_next_input(str(payload.get("text", "")), replace=bool(payload.get("replace")))

@@ -321,6 +321,9 @@ class CellError(IsocellError):
         self.ename = ename
         self.evalue = evalue
         self.traceback = list(traceback)
+        #: The child's exception as the notebook raises it (its own class, message and
+        #: traceback; ``isocell.runner._cell_errors``), or None where the notebook raises this.
+        self.exception: BaseException | None = None
 
     def __str__(self) -> str:
         return f"{self.ename}: {self.evalue}"

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from isocell._notebook_output import BuildLine, CellOutput, Displayed
+from isocell._notebook_output import BuildLine, CellOutput, Displayed, relay_payloads
 from isocell.branching import (
     CHOICE,
     Branching,
@@ -23,11 +23,11 @@ from isocell.branching import (
     cell_facts,
     run_branch_here,
 )
-from isocell.errors import IsocellError, OptionError, TransferError, shown
+from isocell.errors import CellError, IsocellError, OptionError, TransferError, shown
 from isocell.options import OPTIONS, CellOptions, parse_branch_line, parse_cell_options
 
 if TYPE_CHECKING:  # the runner, its kernels and transfer load with the first isolated cell
-    from isocell.runner import CellRunner
+    from isocell.runner import CellRequest, CellResult, CellRunner
 
 __all__ = ["IsolatedMagics", "register", "unregister"]
 
@@ -49,6 +49,14 @@ def _options(line: str) -> CellOptions:
         return parse_cell_options(line)
     except OptionError as error:
         raise UsageError(f"%%isolated {shown(line, 200)}: {error}") from None
+
+
+def _cell_count(shell: Any) -> int | None:
+    """The running cell's ``In[N]``: its ``ExecutionResult``'s (IPython 9 counts the next
+    cell's number from the start of a cell; 8 from its end)."""
+    running = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    count = getattr(running, "execution_count", None)
+    return count if isinstance(count, int) else None
 
 
 @magics_class
@@ -133,21 +141,35 @@ class IsolatedMagics(Magics):
             restart=args.restart,
             name=args.name,
             header=f"%%isolated {line}".strip(),
+            execution_count=_cell_count(shell),
         )
-        result = self.runner.run(
-            request,
-            shell.user_ns,
-            sink=CellOutput(shell),
-            progress=BuildLine(shell),
-            hidden=shell.user_ns_hidden.__contains__,
-        )
+        result = self._run(request)
         if args.branch:
             value = shell.user_ns.pop(CHOICE, None)
             self.branching.decide(facts.task_id or "cell", args.branch, value)
         self.branching.record_run(facts.makes)
+        relay_payloads(shell, result.payload)
         if result.display is not None:
             return Displayed(*result.display)
         return None
+
+    def _run(self, request: CellRequest) -> CellResult:
+        """Run ``request`` in its child; a cell that failed there raises the child's own
+        exception (its class, message and traceback), as a local cell raises it."""
+        shell = self.shell
+        assert shell is not None
+        try:
+            return self.runner.run(
+                request,
+                shell.user_ns,
+                sink=CellOutput(shell),
+                progress=BuildLine(shell),
+                hidden=shell.user_ns_hidden.__contains__,
+            )
+        except CellError as error:
+            if error.exception is None:
+                raise
+            raise error.exception from None
 
     @no_var_expand
     @cell_magic

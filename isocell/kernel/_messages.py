@@ -78,6 +78,10 @@ class ExecuteReply:
         messages the notebook did not read fast enough (a notice went to the sink's stderr).
     timed_out : bool
         True if ``timeout`` ran out.
+    execution_count : int or None
+        The child's count of the request (``execution_reply``), as tracebacks show it.
+    payload : list of dict
+        The reply's payloads (the pager's text, ``set_next_input``).
     """
 
     status: str
@@ -89,6 +93,8 @@ class ExecuteReply:
     interrupted: bool = False
     output_lost: bool = False
     timed_out: bool = False
+    execution_count: int | None = None
+    payload: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Watch(Protocol):
@@ -251,6 +257,9 @@ def exchange(
     assert reply is not None
     result.status = reply.get("status", "error")
     result.user_expressions = reply.get("user_expressions") or {}
+    count = reply.get("execution_count")
+    result.execution_count = count if isinstance(count, int) else None
+    result.payload = [item for item in reply.get("payload") or [] if isinstance(item, dict)]
     if result.status == "error" and not result.ename:
         result.ename, result.evalue = reply.get("ename", ""), reply.get("evalue", "")
         result.traceback = list(reply.get("traceback") or [])

@@ -47,6 +47,8 @@ class CellRequest:
     header : str
         The magic line, shown as the first line of the cell in the child's tracebacks so that
         line numbers match the notebook cell.
+    execution_count : int or None
+        The notebook's count of the cell (``In[N]``), which the child's tracebacks then show.
     """
 
     code: str
@@ -58,6 +60,7 @@ class CellRequest:
     restart: bool = False
     name: str | None = None
     header: str = "%%isolated"
+    execution_count: int | None = None
 
     def code_with_header(self) -> str:
         """The code the child runs: the magic line as a comment on line 1, so the child's
@@ -83,6 +86,8 @@ class CellResult:
         Names removed from the notebook namespace.
     display : tuple of (dict, dict) or None
         The cell's ``execute_result`` (mime bundle and metadata), if it had one.
+    payload : list of dict
+        The child's ``execute_reply`` payloads (the pager's text, ``set_next_input``).
     """
 
     environment: Environment
@@ -90,6 +95,7 @@ class CellResult:
     returned: list[str]
     deleted: list[str]
     display: tuple[dict[str, Any], dict[str, Any]] | None = None
+    payload: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ class PooledKernel:
     started : float
         Seconds since the epoch.
     cells_run : int
+    counts : dict
+        The child's execution count of each cell it ran -> the notebook's, for tracebacks.
     """
 
     kernel: ChildKernel
@@ -52,6 +54,7 @@ class PooledKernel:
     holds: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     cells_run: int = 0
+    counts: dict[int, int] = field(default_factory=dict)
 
     def unchanged(self, name: str, value: Any) -> bool:
         """Whether the child holds ``value`` under ``name`` already (same object, same

@@ -20,6 +20,7 @@ from isocell.errors import (
     CellError,
     ChildDiedError,
     InterpreterNotFoundError,
+    IsocellError,
 )
 from isocell.kernel import ExecuteReply, OutputSink, execute
 from isocell.runner._cell import (
@@ -31,6 +32,7 @@ from isocell.runner._cell import (
     raise_load_errors,
     raise_transfer_errors,
 )
+from isocell.runner._cell_errors import cell_exception, notebook_traceback
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.runner._published import end_orphans
 from isocell.transfer import (
@@ -154,7 +156,9 @@ class CellRunner:
                 child.remember(name, plan.inputs[name])
         self.pool.cell_ran(child)
         used = child.environment  # the environment rebuilt, if the pool had to
-        self.last = CellResult(used, sorted(sent), sorted(values), deleted, reply.display)
+        self.last = CellResult(
+            used, sorted(sent), sorted(values), deleted, reply.display, reply.payload
+        )
         return self.last
 
     def environment(
@@ -236,14 +240,50 @@ class CellRunner:
             raise_load_errors(json.loads(reply.evalue), sent)
         if metadata and reply.status == "error" and reply.ename == "LoadInterrupted":
             raise interrupted_loading()
+        if reply.execution_count is not None and request.execution_count is not None:
+            child.counts[reply.execution_count] = request.execution_count
         if reply.status != "ok":
-            evalue = reply.evalue
-            if reply.timed_out:
-                evalue = f"{evalue} (the cell ran past --timeout {request.timeout:g} s)"
-            raise CellError(reply.ename or "Error", evalue, reply.traceback)
+            raise self._cell_error(request, child, reply, namespace, outbox)
         if metadata:
             _remember_sent(child, sent, plan)
         return reply
+
+    def _cell_error(
+        self,
+        request: CellRequest,
+        child: PooledKernel,
+        reply: ExecuteReply,
+        namespace: Mapping[str, Any],
+        outbox: Path,
+    ) -> CellError:
+        """The error of a cell that failed in the child, with the exception the notebook
+        raises for it (:mod:`isocell.runner._cell_errors`): asked of the child's agent in a
+        request of its own, the exception written to ``outbox``."""
+        traceback = notebook_traceback(reply.traceback, child.counts)
+        if reply.timed_out:
+            evalue = f"{reply.evalue} (the cell ran past --timeout {request.timeout:g} s)"
+            return CellError(reply.ename or "Error", evalue, traceback)
+        error = CellError(reply.ename or "Error", reply.evalue, traceback)
+        asked = execute(
+            child.kernel,
+            "",
+            None,
+            silent=True,
+            store_history=False,
+            user_expressions=protocol.error_expressions(outbox),
+        )
+        try:
+            described = protocol.answer(asked.user_expressions, "error", "", asked)
+        except IsocellError:
+            described = {}
+
+        def decode() -> Any:
+            unpacked = child.codec.read_outputs(outbox)
+            return unpacked.apply(dict(namespace), bind=False)["error"]
+
+        packed = bool(described.get("packed"))
+        error.exception = cell_exception(error, described, decode if packed else None, namespace)
+        return error
 
     def _send_apart(
         self, child: PooledKernel, plan: CellPlan, sent: dict[str, Any], namespace: Any

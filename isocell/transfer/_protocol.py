@@ -24,6 +24,7 @@ __all__ = [
     "answer",
     "bootstrap_code",
     "dump_expressions",
+    "error_expressions",
     "inline_load",
     "load_expressions",
     "setup_expressions",
@@ -95,6 +96,12 @@ def dump_expressions(
         f"{list(deletes)!r}, {str(fallback or '')!r})"
     )
     return {"dump": call}
+
+
+def error_expressions(outbox: Path) -> dict[str, str]:
+    """After a cell failed: describe its exception (``module``, ``qualname``, ``bases``) and
+    write the exception itself to the payload ``outbox`` where it can be (``packed``)."""
+    return {"error": f"{_AGENT}.last_error({str(outbox)!r})"}
 
 
 def answer(expressions: dict[str, Any], key: str, label: str, reply: Any) -> dict[str, Any]:

@@ -46,6 +46,9 @@ def setup(host_minor):  # type: ignore[no-untyped-def]
     from IPython import get_ipython
 
     shell = get_ipython()
+    # IPython's usage errors (`%nosuchmagic`) are the notebook's to show: it raises the one of
+    # the cell, and without this the child would print it first, so it showed twice.
+    shell.show_usage_error = lambda error: None
     inline = hasattr(getattr(shell, "kernel", None), "get_parent")
     if inline and _load_first not in shell.input_transformers_post:
         shell.input_transformers_post.append(_load_first)
@@ -248,3 +251,27 @@ def dump(path, names, candidates, deletes, fallback=""):  # type: ignore[no-unty
     # The secrets read here: an output may hold one, and the notebook's output hides them too.
     summary["secrets"] = variables.secret_values()
     return json.dumps(summary)
+
+
+def last_error(path):  # type: ignore[no-untyped-def]
+    """The exception of the cell that just failed, for the notebook to raise as its own.
+
+    IPython keeps it as ``sys.last_value`` (``InteractiveShell._get_exc_info``). Answers its
+    class (``module``, ``qualname``, ``bases``: the qualified names of its class and the
+    classes it derives from, nearest first) and ``packed``: whether the exception itself (its
+    attributes, not its traceback) was written to the payload ``path``.
+    """
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    if error is None:
+        return json.dumps({})
+    kind = type(error)
+    bases = [f"{c.__module__}.{c.__qualname__}" for c in kind.__mro__]
+    packed = False
+    try:
+        exchange.pack(path, {"error": error}, _cloudpickle(), _namespace())
+        packed = True
+    except Exception:  # a value of the exception that cannot cross: its class still can
+        _remove(path)
+    return json.dumps(
+        {"module": kind.__module__, "qualname": kind.__qualname__, "bases": bases, "packed": packed}
+    )

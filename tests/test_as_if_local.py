@@ -1,0 +1,135 @@
+"""An ``%%isolated`` cell looks like a local one to the notebook's frontend and to every tool
+reading its outputs (nbclient, papermill): the reproducers of issue #14, each run plainly and
+isolated in one real notebook kernel, through jupyter_client, and compared."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_faults import NotebookKernel
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(scope="module")
+def kernel(
+    tmp_path_factory: pytest.TempPathFactory, isocell_home: Path
+) -> Iterator[NotebookKernel]:
+    notebook = NotebookKernel(isocell_home)
+    # the first isolated cell starts the child (and may build): it shows that; later ones not
+    assert notebook.execute("%%isolated\npass")["status"] == "ok"
+    yield notebook
+    notebook.close()
+
+
+def _outputs(kernel: NotebookKernel, code: str) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
+    """What the frontend shows for ``code`` (streams joined per name, errors as their class
+    and message), and the ``execute_reply``."""
+    shown: list[tuple[str, ...]] = []
+    tracebacks: list[str] = []
+
+    def hook(message: dict[str, Any]) -> None:
+        kind, content = message["msg_type"], message["content"]
+        if kind == "stream":
+            if shown and shown[-1][:2] == ("stream", content["name"]):
+                shown[-1] = ("stream", content["name"], shown[-1][2] + content["text"])
+            else:
+                shown.append(("stream", content["name"], content["text"]))
+        elif kind == "error":
+            shown.append(("error", content["ename"], content["evalue"]))
+            tracebacks.append(_ANSI.sub("", "\n".join(content["traceback"])))
+        elif kind in ("display_data", "execute_result"):
+            shown.append((kind, *sorted(content["data"])))
+
+    reply = kernel.execute(code, hook=hook)
+    reply["shown_traceback"] = "\n".join(tracebacks)
+    return shown, reply
+
+
+def _isolated_like_local(kernel: NotebookKernel, code: str) -> dict[str, Any]:
+    plain, plain_reply = _outputs(kernel, code)
+    isolated, reply = _outputs(kernel, "%%isolated\n" + code)
+    assert isolated == plain, f"plain: {plain}\nisolated: {isolated}"
+    for key in ("status", "ename", "evalue"):
+        assert reply.get(key) == plain_reply.get(key), key
+    return reply
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "1 / 0",
+        "{}['k']",
+        "import json\njson.loads('{')",  # a class of a module: json.decoder.JSONDecodeError
+        "int('x')",
+        "raise SystemError('custom message', 2)",
+    ],
+    ids=["ZeroDivisionError", "KeyError", "JSONDecodeError", "ValueError", "two arguments"],
+)
+def test_an_error_has_its_own_class_and_message(kernel: NotebookKernel, code: str) -> None:
+    reply = _isolated_like_local(kernel, code)
+    assert reply["status"] == "error" and reply["ename"] != "CellError"
+    # the child's traceback, numbered with the notebook's execution count
+    assert f"In[{reply['execution_count']}]" in reply["shown_traceback"]
+
+
+def test_a_usage_error_shows_once(kernel: NotebookKernel) -> None:
+    reply = _isolated_like_local(kernel, "%nosuchmagic")
+    assert reply["ename"] == "UsageError"
+
+
+def test_a_notebook_defined_exception_class_is_the_notebooks_own(kernel: NotebookKernel) -> None:
+    assert kernel.execute("class Oops(ValueError):\n    pass")["status"] == "ok"
+    _isolated_like_local(kernel, "raise Oops('bad', 2)")
+    # the notebook's own class: `except Oops` around the isolated cell catches it
+    caught = kernel.execute(
+        "try:\n"
+        "    get_ipython().run_cell_magic('isolated', '', 'raise Oops(3)')\n"
+        "except Oops as error:\n"
+        "    caught = (type(error) is Oops, error.args)\n"
+    )
+    assert caught["status"] == "ok"
+    assert kernel.value("caught") == "(True, (3,))"
+
+
+def test_an_exception_that_cannot_cross_keeps_its_name_and_message(kernel: NotebookKernel) -> None:
+    # defined in the failing cell (so the notebook never gets the class) and holding a lock
+    # (so the exception cannot be pickled): a stand-in of that name, a ValueError still
+    code = (
+        "import threading\n"
+        "class Locked(ValueError):\n"
+        "    def __init__(self):\n"
+        "        super().__init__('held')\n"
+        "        self.lock = threading.Lock()\n"
+        "raise Locked()"
+    )
+    _isolated_like_local(kernel, code)
+    caught = kernel.execute(
+        "try:\n"
+        f"    get_ipython().run_cell_magic('isolated', '', {code!r})\n"
+        "except ValueError as error:\n"
+        "    caught = (type(error).__name__, str(error))\n"
+    )
+    assert caught["status"] == "ok"
+    assert kernel.value("caught") == "('Locked', 'held')"
+
+
+@pytest.mark.parametrize("code", ["len?", "%pdoc len"])
+def test_the_pager_shows_what_a_local_cell_pages(kernel: NotebookKernel, code: str) -> None:
+    plain = kernel.execute(code)["payload"]
+    isolated = kernel.execute("%%isolated\n" + code)["payload"]
+    assert plain and [p["source"] for p in plain] == ["page"]
+    assert isolated == plain
+
+
+def test_a_profile_is_paged(kernel: NotebookKernel) -> None:
+    # its timings differ from run to run: the same kind of payload, the same columns
+    plain = kernel.execute("%prun sum(range(1000))")["payload"]
+    isolated = kernel.execute("%%isolated\n%prun sum(range(1000))")["payload"]
+    assert [p["source"] for p in isolated] == [p["source"] for p in plain] == ["page"]
+    assert "ncalls" in isolated[0]["data"]["text/plain"]
