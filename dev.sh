@@ -50,7 +50,7 @@ structure() {
 }
 
 # The quick tier: no real build, child kernel, Airflow run, fault injection or load.
-QUICK="not slow and not airflow and not load and not faults and not network"
+QUICK="not slow and not airflow and not load and not faults and not network and not realnb"
 
 case "${1:-}" in
 demo)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from isocell.envs import BuildProgress
 
-__all__ = ["BuildLine", "CellOutput", "Displayed", "relay_payloads"]
+__all__ = ["BuildLine", "CellOutput", "Displayed", "notebook_stdin", "relay_payloads"]
 
 
 class CellOutput:
@@ -108,3 +109,23 @@ def relay_payloads(shell: Any, payloads: list[dict[str, Any]]) -> None:
             page.page(payload.get("data") or {"text/plain": ""}, int(payload.get("start") or 0))
         elif source == "set_next_input":
             shell.set_next_input(str(payload.get("text", "")), replace=bool(payload.get("replace")))
+
+
+def notebook_stdin(shell: Any) -> Callable[[str, bool], str] | None:
+    """How the notebook reads a line for a child's ``input()`` or ``getpass()``: as a local
+    cell does (in a kernel, ipykernel's ``input`` and ``getpass`` ask the frontend for it); or
+    None where this cell's frontend allows no input (the execute request's ``allow_stdin``
+    false, as nbclient and papermill send it): the child's ``input()`` then raises
+    ``StdinNotImplementedError``, as a local cell's does."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is not None and not getattr(kernel, "_allow_stdin", True):
+        return None
+
+    def read(prompt: str, password: bool) -> str:
+        if password:
+            import getpass
+
+            return getpass.getpass(prompt)
+        return input(prompt)
+
+    return read

@@ -14,7 +14,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from isocell._notebook_output import BuildLine, CellOutput, Displayed, relay_payloads
+from isocell._notebook_output import (
+    BuildLine,
+    CellOutput,
+    Displayed,
+    notebook_stdin,
+    relay_payloads,
+)
 from isocell.branching import (
     CHOICE,
     Branching,
@@ -165,6 +171,7 @@ class IsolatedMagics(Magics):
                 sink=CellOutput(shell),
                 progress=BuildLine(shell),
                 hidden=shell.user_ns_hidden.__contains__,
+                stdin=notebook_stdin(shell),
             )
         except CellError as error:
             if error.exception is None:

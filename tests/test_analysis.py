@@ -559,3 +559,27 @@ def test_long_synthetic_cell() -> None:
     assert {"v0", "w35", "r7", "f12", "item3", "m0"} <= set(names.binds)
     assert "v0" not in names.reads and "e" not in names.binds
     assert {"acc", "collection"} <= set(names.mutates)
+
+
+@pytest.mark.parametrize(
+    ("cell", "reads", "binds"),
+    [
+        ("%timeit f(1)", {"f"}, set()),
+        ("%timeit -n 10 -r 3 g(x)", {"g", "x"}, set()),
+        ("x?", {"x"}, set()),
+        ("%pdoc obj.method", {"obj"}, set()),
+        ("%time y = h(z)", {"h", "z"}, {"y"}),
+        ("eval('a + 1')", {"a"}, set()),
+        ("exec('b = c * 2')", {"c"}, {"b"}),
+        ("%%time\nq = w + 1\n", {"w"}, {"q"}),
+        ("%cd /var", set(), set()),  # not code
+        ("%%file m.py\nimport secret_module\n", set(), set()),  # a file's text, not code
+    ],
+)
+def test_code_in_magic_arguments_and_eval_strings_is_the_cells(cell, reads, binds):
+    # as IPython gives the cell to the analysis: magics transformed into calls
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    found = analyze_cell(TransformerManager().transform_cell(cell))
+    assert set(found.reads) - {"get_ipython", "eval", "exec"} == reads
+    assert set(found.binds) == binds

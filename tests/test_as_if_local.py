@@ -13,6 +13,7 @@ import pytest
 
 from tests.test_faults import NotebookKernel
 
+pytestmark = pytest.mark.slow
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -27,10 +28,23 @@ def kernel(
     notebook.close()
 
 
-def _outputs(kernel: NotebookKernel, code: str) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
+def _outputs(
+    kernel: NotebookKernel,
+    code: str,
+    answers: tuple[str, ...] = (),
+    allow_stdin: bool = True,
+) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
     """What the frontend shows for ``code`` (streams joined per name, errors as their class
-    and message), and the ``execute_reply``."""
+    and message, input requests as their prompt and whether it is a password, answered with
+    ``answers`` in turn), and the ``execute_reply``."""
     shown: list[tuple[str, ...]] = []
+    pending = list(answers)
+
+    def typed(message: dict[str, Any]) -> None:
+        content = message["content"]
+        shown.append(("input_request", content["prompt"], str(content["password"])))
+        kernel.client.input(pending.pop(0))
+
     tracebacks: list[str] = []
 
     def hook(message: dict[str, Any]) -> None:
@@ -46,14 +60,19 @@ def _outputs(kernel: NotebookKernel, code: str) -> tuple[list[tuple[str, ...]], 
         elif kind in ("display_data", "execute_result"):
             shown.append((kind, *sorted(content["data"])))
 
-    reply = kernel.execute(code, hook=hook)
+    reply = kernel.client.execute_interactive(
+        code, timeout=300, output_hook=hook, allow_stdin=allow_stdin, stdin_hook=typed
+    )["content"]
     reply["shown_traceback"] = "\n".join(tracebacks)
+    assert not pending, f"inputs never asked for: {pending}"
     return shown, reply
 
 
-def _isolated_like_local(kernel: NotebookKernel, code: str) -> dict[str, Any]:
-    plain, plain_reply = _outputs(kernel, code)
-    isolated, reply = _outputs(kernel, "%%isolated\n" + code)
+def _isolated_like_local(
+    kernel: NotebookKernel, code: str, answers: tuple[str, ...] = (), allow_stdin: bool = True
+) -> dict[str, Any]:
+    plain, plain_reply = _outputs(kernel, code, answers, allow_stdin)
+    isolated, reply = _outputs(kernel, "%%isolated\n" + code, answers, allow_stdin)
     assert isolated == plain, f"plain: {plain}\nisolated: {isolated}"
     for key in ("status", "ename", "evalue"):
         assert reply.get(key) == plain_reply.get(key), key
@@ -133,3 +152,20 @@ def test_a_profile_is_paged(kernel: NotebookKernel) -> None:
     isolated = kernel.execute("%%isolated\n%prun sum(range(1000))")["payload"]
     assert [p["source"] for p in isolated] == [p["source"] for p in plain] == ["page"]
     assert "ncalls" in isolated[0]["data"]["text/plain"]
+
+
+def test_input_and_getpass_ask_the_notebooks_frontend(kernel: NotebookKernel) -> None:
+    code = (
+        "name = input('Name: ')\n"
+        "import getpass\n"
+        "secret = getpass.getpass('Password: ')\n"
+        "print('hello', name, len(secret))"
+    )
+    _isolated_like_local(kernel, code, answers=("Ada", "s3cret"))
+    assert kernel.value("name") == "'Ada'"  # the typed line came back as the cell's value
+
+
+def test_input_where_the_frontend_allows_none(kernel: NotebookKernel) -> None:
+    # nbclient and papermill send allow_stdin false: input() raises, as it does locally
+    reply = _isolated_like_local(kernel, "input('x')", allow_stdin=False)
+    assert reply["ename"] == "StdinNotImplementedError"

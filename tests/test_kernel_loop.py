@@ -40,8 +40,13 @@ class _Client:
 
     def __init__(self, script: list[list[tuple[str, dict[str, Any]]]]) -> None:
         self.shell_channel, self.iopub_channel = _Channel(), _Channel()
+        self.stdin_channel = _Channel()
         self.script = deque(script)
         self.now = 0.0
+        self.typed: list[str] = []
+
+    def input(self, line: str) -> None:
+        self.typed.append(line)
 
     def clock(self) -> float:
         return self.now
@@ -251,3 +256,48 @@ def test_liveness_is_checked_only_when_quiet_and_at_most_each_period() -> None:
     with pytest.raises(ChildDiedError, match="killed by signal 9"):
         supervisor.tick(2 * LIVENESS_PERIOD + 0.2, quiet=True)
     assert child.calls == ["is_alive", "is_alive", "stop(now=True)"]
+
+
+def _input_request(prompt: str, password: bool = False) -> tuple[str, dict[str, Any]]:
+    return ("stdin", _message("input_request", {"prompt": prompt, "password": password}))
+
+
+def test_an_input_request_is_answered_after_the_outputs_sent_before_it() -> None:
+    client = _Client(
+        [
+            [_iopub("stream", name="stdout", text="before"), _input_request("Name: ")],
+            [_input_request("Password: ", True)],
+            [_reply()],
+            [_iopub("status", execution_state="idle")],
+        ]
+    )
+    sink = _Sink()
+    asked: list[tuple[str, bool, list[Any]]] = []
+
+    def stdin(prompt: str, password: bool) -> str:
+        asked.append((prompt, password, list(sink.events)))
+        return "secret" if password else "Ada"
+
+    exchange(client, REQUEST, sink, _Watch(), client.poll, client.clock, stdin=stdin)
+    before = [("stream", "stdout", "before")]
+    assert asked == [("Name: ", False, before), ("Password: ", True, before)]
+    assert client.typed == ["Ada", "secret"]
+
+
+def test_an_interrupt_while_the_notebook_reads_input_interrupts_the_child() -> None:
+    client = _Client(
+        [
+            [_input_request("Name: ")],
+            [_reply("error", ename="KeyboardInterrupt")],
+            [],
+            [_iopub("status", execution_state="idle")],
+        ]
+    )
+
+    def stdin(prompt: str, password: bool) -> str:
+        raise KeyboardInterrupt
+
+    watch = _Watch()
+    result = exchange(client, REQUEST, _Sink(), watch, client.poll, client.clock, stdin=stdin)
+    assert len(watch.interrupts) == 1 and client.typed == []
+    assert result.ename == "KeyboardInterrupt"

@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from isocell.analysis._embedded import embedded_code
 from isocell.analysis._scopes import Scope, bindings_of, owner_of, param_names, roots
 
 __all__ = ["ExpressionWalker", "Key"]
@@ -193,6 +194,9 @@ class ExpressionWalker(ast.NodeVisitor):
             self._mutate(arg)
         for keyword in node.keywords:
             self._mutate(keyword.value)
+        code = embedded_code(node)
+        if code is not None:  # `%timeit f(x)`, `x?`, `eval("x + 1")`: as if in the cell
+            self.walk(code.body)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         # Walk left-nested chains (`a + b + c + ...`) in a loop: long ones exceed the

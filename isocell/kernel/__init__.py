@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from isocell.kernel._lifecycle import ChildKernel, kernel_import_error
-from isocell.kernel._messages import ExecuteReply, OutputSink, execute
+from isocell.kernel._messages import ExecuteReply, OutputSink, Stdin, execute
 from isocell.kernel._running import running_kernels
 
 __all__ = [
     "ChildKernel",
     "ExecuteReply",
     "OutputSink",
+    "Stdin",
     "execute",
     "kernel_import_error",
     "running_kernels",

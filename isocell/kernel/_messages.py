@@ -106,8 +106,12 @@ class Watch(Protocol):
     def interrupt(self, now: float) -> None: ...
 
 
-#: ``poll(milliseconds) -> (iopub ready, shell ready)``.
+#: ``poll(milliseconds) -> (iopub ready, shell ready)``; it also wakes for the stdin channel.
 Poll = Callable[[int], tuple[bool, bool]]
+
+#: ``stdin(prompt, password) -> the line typed``: how the notebook reads a line for a child's
+#: ``input()`` or ``getpass()``; may raise ``KeyboardInterrupt`` (the user interrupted).
+Stdin = Callable[[str, bool], str]
 
 
 def execute(
@@ -120,6 +124,7 @@ def execute(
     user_expressions: dict[str, str] | None = None,
     timeout: float | None = None,
     metadata: dict[str, Any] | None = None,
+    stdin: Stdin | None = None,
 ) -> ExecuteReply:
     """Execute ``code`` in ``child``, relaying its outputs to ``sink`` as they arrive.
 
@@ -143,6 +148,10 @@ def execute(
     metadata : dict or None
         The request's metadata (the protocol's ``metadata`` dict; isocell's agent reads
         ``isocell_load`` there).
+    stdin : callable or None
+        Reads the line a child's ``input_request`` asks for (the request then has
+        ``allow_stdin``); None: the child's ``input()`` raises ``StdinNotImplementedError``,
+        as a local cell's does where the frontend allows no input.
 
     Raises
     ------
@@ -158,12 +167,12 @@ def execute(
         "silent": silent,
         "store_history": store_history,
         "user_expressions": user_expressions or {},
-        "allow_stdin": False,
+        "allow_stdin": stdin is not None,
         "stop_on_error": True,
     }
     request = client.session.msg("execute_request", content, metadata=metadata or {})
     supervisor = Supervisor(child, time.monotonic(), timeout, INTERRUPT_GRACE)
-    result = exchange(client, request, sink, supervisor, _zmq_poll(client))
+    result = exchange(client, request, sink, supervisor, _zmq_poll(client), stdin=stdin)
     result.interrupted, result.timed_out = supervisor.interrupted, supervisor.timed_out
     return result
 
@@ -175,6 +184,9 @@ def _zmq_poll(client: Any) -> Poll:
     iopub, shell = client.iopub_channel.socket, client.shell_channel.socket
     poller.register(iopub, zmq.POLLIN)
     poller.register(shell, zmq.POLLIN)
+    stdin = getattr(client.stdin_channel, "socket", None)
+    if stdin is not None:
+        poller.register(stdin, zmq.POLLIN)
 
     def poll(milliseconds: int) -> tuple[bool, bool]:
         ready = dict(poller.poll(milliseconds))
@@ -190,6 +202,7 @@ def exchange(
     watch: Watch,
     poll: Poll,
     clock: Callable[[], float] = time.monotonic,
+    stdin: Stdin | None = None,
 ) -> ExecuteReply:
     """Send ``request`` and read its messages until its reply and its idle status came.
 
@@ -210,6 +223,9 @@ def exchange(
         Waits up to the milliseconds given for a channel to have a message.
     clock : callable
         Seconds, monotonic.
+    stdin : callable or None
+        Answers the request's ``input_request`` messages (the client's ``stdin_channel``;
+        ``input`` sends the reply), after the outputs that came before them.
 
     Returns
     -------
@@ -239,6 +255,8 @@ def exchange(
                     else:
                         relay.message(message)
                 relay.flush()
+            if stdin is not None and client.stdin_channel.msg_ready():
+                _answer_input(client, msg_id, stdin, relay, watch, clock)
             if shell_ready:
                 while client.shell_channel.msg_ready():
                     message = client.shell_channel.get_msg(timeout=0)
@@ -264,6 +282,31 @@ def exchange(
         result.ename, result.evalue = reply.get("ename", ""), reply.get("evalue", "")
         result.traceback = list(reply.get("traceback") or [])
     return result
+
+
+def _answer_input(
+    client: Any, msg_id: str, stdin: Stdin, relay: _Relay, watch: Watch, clock: Callable[[], float]
+) -> None:
+    """Answer the child's ``input_request`` with the line the notebook reads, after showing
+    the outputs the child sent before it (ipykernel flushes them first, on another socket).
+    An interrupt while the notebook waits (or a failure to read) interrupts the child's
+    ``input()``, as a local cell's interrupt does."""
+    message = client.stdin_channel.get_msg(timeout=0)
+    if message["msg_type"] != "input_request" or message["parent_header"].get("msg_id") != msg_id:
+        return
+    while client.iopub_channel.msg_ready():
+        output = client.iopub_channel.get_msg(timeout=0)
+        if output["parent_header"].get("msg_id") == msg_id and output["msg_type"] != "status":
+            relay.message(output)
+    relay.flush()
+    content = message["content"]
+    try:
+        line = stdin(str(content.get("prompt", "")), bool(content.get("password", False)))
+    except (KeyboardInterrupt, Exception):
+        # the child must not wait for ever: it is interrupted, as the notebook's input was
+        watch.interrupt(clock())
+        return
+    client.input(line)
 
 
 class _Relay:

@@ -22,7 +22,7 @@ from isocell.errors import (
     InterpreterNotFoundError,
     IsocellError,
 )
-from isocell.kernel import ExecuteReply, OutputSink, execute
+from isocell.kernel import ExecuteReply, OutputSink, Stdin, execute
 from isocell.runner._cell import (
     CellPlan,
     CellRequest,
@@ -88,6 +88,7 @@ class CellRunner:
         sink: OutputSink | None = None,
         progress: ProgressCallback | None = None,
         hidden: Callable[[str], bool] | None = None,
+        stdin: Stdin | None = None,
     ) -> CellResult:
         """Run one isolated cell and update ``namespace`` as if it had run locally.
 
@@ -110,6 +111,9 @@ class CellRunner:
             Receives build progress, if the environment must be built.
         hidden : callable or None
             ``hidden(name)`` is True for namespace entries that are never inputs.
+        stdin : callable or None
+            Reads a line for the cell's ``input()`` and ``getpass()``
+            (:data:`~isocell.kernel.Stdin`); None: they raise ``StdinNotImplementedError``.
 
         Raises
         ------
@@ -134,7 +138,9 @@ class CellRunner:
             for name in {*plan.outputs, *plan.candidates, *plan.deletes, *plan.binds}:
                 child.holds.pop(name, None)
             with payload_path("in") as inbox, payload_path("out") as outbox:
-                reply = self._execute(request, child, plan, sent, namespace, sink, (inbox, outbox))
+                reply = self._execute(
+                    request, child, plan, sent, namespace, (sink, stdin), (inbox, outbox)
+                )
                 summary = protocol.answer(reply.user_expressions, "dump", environment.label, reply)
                 raise_transfer_errors(summary, "cannot be returned to the notebook")
                 lookups.remember_secrets(summary.get("secrets", []))
@@ -206,7 +212,7 @@ class CellRunner:
         plan: CellPlan,
         sent: dict[str, Any],
         namespace: Mapping[str, Any],
-        sink: OutputSink | None,
+        frontend: tuple[OutputSink | None, Stdin | None],
         payloads: tuple[Path, Path],
     ) -> ExecuteReply:
         """Send the inputs and run the cell; the reply of a cell that ran without error.
@@ -228,6 +234,7 @@ class CellRunner:
         dump = protocol.dump_expressions(
             outbox, plan.outputs, plan.candidates, plan.deletes, scratch.twin(outbox)
         )
+        sink, stdin = frontend
         reply = execute(
             child.kernel,
             code,
@@ -235,6 +242,7 @@ class CellRunner:
             user_expressions=dump,
             timeout=request.timeout,
             metadata=metadata,
+            stdin=stdin,
         )
         if metadata and reply.status == "error" and reply.ename == "TransferFailed":
             raise_load_errors(json.loads(reply.evalue), sent)
