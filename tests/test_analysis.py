@@ -583,3 +583,8 @@ def test_code_in_magic_arguments_and_eval_strings_is_the_cells(cell, reads, bind
     found = analyze_cell(TransformerManager().transform_cell(cell))
     assert set(found.reads) - {"get_ipython", "eval", "exec"} == reads
     assert set(found.binds) == binds
+
+
+def test_star_imports_name_their_modules():
+    found = analyze("from numpy import *\nfrom .local import *\ndef f():\n    pass\n")
+    assert found.star_import and found.star_modules == ("numpy",)

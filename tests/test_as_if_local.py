@@ -169,3 +169,48 @@ def test_input_where_the_frontend_allows_none(kernel: NotebookKernel) -> None:
     # nbclient and papermill send allow_stdin false: input() raises, as it does locally
     reply = _isolated_like_local(kernel, "input('x')", allow_stdin=False)
     assert reply["ename"] == "StdinNotImplementedError"
+
+
+def test_a_value_that_cannot_cross_stays_in_the_child(kernel: NotebookKernel) -> None:
+    # issue #14: a generator, a lock: normal things to keep between cells of one kernel
+    made = kernel.execute(
+        "%%isolated\nimport threading\nG = (n * n for n in range(3))\nlock = threading.Lock()"
+    )
+    assert made["status"] == "ok"
+    assert "held in the child kernel" in kernel.value("G")
+    assert "builtins.generator" in kernel.value("G")
+    # later isolated cells use the real objects
+    assert (
+        kernel.execute("%%isolated\nfirst = next(G)\nwith lock:\n    rest = list(G)")["status"]
+        == "ok"
+    )
+    assert kernel.value("first") == "0" and kernel.value("rest") == "[1, 4]"
+    # a plain cell that needs the value itself gets a clear error, and nothing else breaks
+    plain = kernel.execute("next(G)")
+    assert plain["ename"] == "TransferError" and "stays in the child kernel" in plain["evalue"]
+    assert kernel.execute("print(type(G).__name__)")["status"] == "ok"
+    # a failed cell that advanced a held generator leaves the child's, which later cells use
+    assert kernel.execute("%%isolated\nH = (i for i in range(5))")["status"] == "ok"
+    assert kernel.execute("%%isolated\nnext(H)\n1 / 0")["ename"] == "ZeroDivisionError"
+    assert kernel.execute("%%isolated\nafter = next(H)")["status"] == "ok"
+    assert kernel.value("after") == "1"
+
+
+def test_imports_reach_the_notebook(kernel: NotebookKernel) -> None:
+    # issue #14: `import math` isolated, then `math.pi` in a plain cell; a star import
+    # shadows builtins in the notebook as it does locally (os.open for open)
+    made = kernel.execute("%%isolated\nimport math\nfrom os import *\nfrom os import path as p")
+    assert made["status"] == "ok"
+    assert kernel.value("math.pi") == "3.141592653589793"
+    assert kernel.value("open is __import__('os').open") == "True"
+    assert kernel.value("p.join('a', 'b')") == "'a/b'"
+    # a module only the child has stays there
+    only = (
+        "%%isolated\nimport sys, types\n"
+        "sys.modules['only_in_child'] = types.ModuleType('only_in_child')\n"
+        "import only_in_child"
+    )
+    assert kernel.execute(only)["status"] == "ok"
+    assert "held in the child kernel" in kernel.value("only_in_child")
+    assert kernel.execute("%%isolated\nname = only_in_child.__name__")["status"] == "ok"
+    assert kernel.value("name") == "'only_in_child'"

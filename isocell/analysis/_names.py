@@ -40,6 +40,9 @@ class CellNames:
         The subset of ``reads`` whose object the cell may change in place.
     star_import : bool
         The cell runs ``from module import *`` at module level, so ``binds`` is incomplete.
+    star_modules : tuple of str
+        The modules of those star imports (absolute ones), in order: what they bind is
+        known only where they run (the module's ``__all__``, else its public names).
     """
 
     reads: tuple[str, ...] = ()
@@ -48,6 +51,7 @@ class CellNames:
     deletes: tuple[str, ...] = ()
     mutates: tuple[str, ...] = ()
     star_import: bool = False
+    star_modules: tuple[str, ...] = ()
 
 
 def analyze_cell(source: str) -> CellNames:
@@ -98,6 +102,7 @@ def analyze_cell(source: str) -> CellNames:
         deletes=tuple(sorted(walker.deleted)),
         mutates=tuple(sorted(walker.mutated_module_names() & walker.reads)),
         star_import=walker.star_import,
+        star_modules=tuple(dict.fromkeys(walker.star_modules)),
     )
 
 

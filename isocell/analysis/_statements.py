@@ -112,6 +112,9 @@ class CellWalker(ExpressionWalker):
         for alias in node.names:
             if alias.name == "*":
                 self.star_import |= self.scope is self.module
+                module = getattr(node, "module", None)
+                if self.scope is self.module and module and not getattr(node, "level", 0):
+                    self.star_modules.append(module)
             else:
                 self._store(alias.asname or alias.name.partition(".")[0], "import")
 

@@ -107,13 +107,16 @@ class CellPlan:
     inputs : dict
         The notebook values the cell reads, by name.
     outputs : list of str
-        The names to return (those the cell binds, imports excepted, or ``--out``).
+        The names to return (those the cell binds, or ``--out``).
     candidates : list of str
         Inputs the cell may change in place, returned only if the child saw them change.
     deletes : list of str
         Names the cell deletes.
     binds : tuple of str
         Every name the cell binds.
+    star_modules : tuple of str
+        Modules the cell star-imports: the names they bind are returned too (the child
+        knows them).
     """
 
     inputs: dict[str, Any]
@@ -121,6 +124,7 @@ class CellPlan:
     candidates: list[str]
     deletes: list[str]
     binds: tuple[str, ...]
+    star_modules: tuple[str, ...] = ()
 
 
 def plan_cell(
@@ -139,10 +143,13 @@ def plan_cell(
     inputs = _inputs(request, names.reads, namespace, hidden)
     if request.outputs is not None:
         return CellPlan(inputs, list(request.outputs), [], [], names.binds)
-    imported = set(names.imports)
-    outputs = [n for n in names.binds if n not in imported]
+    # Imported names too: the notebook imports a module by name, and a value imported from
+    # one (`from math import pi`) crosses as any value; what does not load here stays in the
+    # child (runner._held).
+    outputs = list(names.binds)
     candidates = [n for n in names.mutates if n in inputs and n not in outputs]
-    return CellPlan(inputs, outputs, candidates, list(names.deletes), names.binds)
+    deletes = list(names.deletes)
+    return CellPlan(inputs, outputs, candidates, deletes, names.binds, names.star_modules)
 
 
 def _inputs(

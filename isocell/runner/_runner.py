@@ -33,6 +33,7 @@ from isocell.runner._cell import (
     raise_transfer_errors,
 )
 from isocell.runner._cell_errors import cell_exception, notebook_traceback
+from isocell.runner._held import HeldInChild, keep_held
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.runner._published import end_orphans
 from isocell.transfer import (
@@ -134,6 +135,7 @@ class CellRunner:
         try:
             plan = plan_cell(request, namespace, hidden)
             sent = {n: v for n, v in plan.inputs.items() if not child.unchanged(n, v)}
+            keep_held(sent, child.kernel.pid, environment.label)
             # Whatever happens next, the child's copy of what the cell may change is unknown.
             for name in {*plan.outputs, *plan.candidates, *plan.deletes, *plan.binds}:
                 child.holds.pop(name, None)
@@ -151,10 +153,18 @@ class CellRunner:
         except ChildDiedError:
             self.pool.discard(environment.key)
             raise
-        values = apply_outputs(unpacked, namespace)  # type: ignore[arg-type]
+        unloaded: dict[str, list[str]] = {}
+        values = apply_outputs(unpacked, namespace, unloaded)  # type: ignore[arg-type]
+        held = dict(summary.get("held", {}))
+        for name, (what, reason) in unloaded.items():
+            held[name] = [what, f"it does not load in the notebook: {reason}"]
         deleted = list(summary.get("deleted", []))
         for name in deleted:
             namespace.pop(name, None)
+        for name, (type_name, reason) in held.items():
+            # It stays in the child, which holds it: later cells there use the real object.
+            values[name] = HeldInChild(name, type_name, reason, environment.label, child.kernel.pid)
+            namespace[name] = values[name]
         for name, value in values.items():
             child.remember(name, value)
         for name in summary.get("unchanged", []):
@@ -232,7 +242,12 @@ class CellRunner:
             path = _write_inputs(child, inbox, sent, namespace)
             metadata = protocol.inline_load(path, plan.candidates, lookups.secret_values())
         dump = protocol.dump_expressions(
-            outbox, plan.outputs, plan.candidates, plan.deletes, scratch.twin(outbox)
+            outbox,
+            plan.outputs,
+            plan.candidates,
+            plan.deletes,
+            scratch.twin(outbox),
+            plan.star_modules,
         )
         sink, stdin = frontend
         reply = execute(

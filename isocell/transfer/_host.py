@@ -153,8 +153,16 @@ class Codec:
         return exchange.Unpacked(path)
 
 
-def apply_outputs(unpacked: exchange.Unpacked, namespace: dict[str, Any]) -> dict[str, Any]:
+def apply_outputs(
+    unpacked: exchange.Unpacked,
+    namespace: dict[str, Any],
+    held: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """Decode and bind everything in ``unpacked``, all or nothing.
+
+    ``held``, a dict, receives ``name: [what, reason]`` for each value that does not load in
+    the notebook (its class or module is only on the child's side), which is left out and
+    stays in the child; with ``held`` None that is an error.
 
     Raises
     ------
@@ -166,7 +174,7 @@ def apply_outputs(unpacked: exchange.Unpacked, namespace: dict[str, Any]) -> dic
         with warnings.catch_warnings():
             # numpy 2 loads numpy 1 pickles through deprecated aliases and warns each time.
             warnings.simplefilter("ignore", DeprecationWarning)
-            return unpacked.apply(namespace)
+            return unpacked.apply(namespace, held=held)
     except exchange.CrossError as error:
         raise TransferError(
             error.name,

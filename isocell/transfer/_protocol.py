@@ -86,14 +86,16 @@ def dump_expressions(
     candidates: Sequence[str],
     deletes: Sequence[str],
     fallback: Path | None = None,
+    star_modules: Sequence[str] = (),
 ) -> dict[str, str]:
-    """Write ``outputs``, and the ``candidates`` that changed, to the payload ``outbox``;
-    answers ``errors``, ``deleted``, ``unchanged``, ``secrets`` (those read in the child,
-    which an output may hold) and ``path``: ``outbox``, or ``fallback`` (on disk) when
-    ``outbox``'s file system had no room."""
+    """Write ``outputs`` (and the names the ``star_modules`` bind), and the ``candidates``
+    that changed, to the payload ``outbox``; answers ``errors``, ``deleted``, ``unchanged``,
+    ``held`` (values that stay in the child), ``secrets`` (those read in the child, which an
+    output may hold) and ``path``: ``outbox``, or ``fallback`` (on disk) when ``outbox``'s
+    file system had no room."""
     call = (
         f"{_AGENT}.dump({str(outbox)!r}, {list(outputs)!r}, {list(candidates)!r}, "
-        f"{list(deletes)!r}, {str(fallback or '')!r})"
+        f"{list(deletes)!r}, {str(fallback or '')!r}, {list(star_modules)!r})"
     )
     return {"dump": call}
 

@@ -205,19 +205,22 @@ def load(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
     return json.dumps({"loaded": True})
 
 
-def dump(path, names, candidates, deletes, fallback=""):  # type: ignore[no-untyped-def]
+def dump(path, names, candidates, deletes, fallback="", star_modules=()):  # type: ignore[no-untyped-def]
     """Encode the cell's outputs into ``path``; returns a JSON summary.
 
     ``names`` are bound by the cell; ``candidates`` are inputs it may have changed in place,
     sent back only if their fingerprint changed; ``deletes`` are names it may have deleted.
     When ``path``'s file system (a small ``/dev/shm``) or this process's memory has no room,
-    the payload goes to ``fallback`` (on disk); the summary's ``path`` says which.
+    the payload goes to ``fallback`` (on disk); the summary's ``path`` says which. A value that
+    cannot be encoded (a generator, a thread, a lock, a connection) stays here, as a local
+    cell's would stay in its kernel: the summary's ``held`` names it, with its type and why.
     """
     namespace = _namespace()
     values = {}
     unchanged = []
-    for name in names:
-        if name in namespace and not isinstance(namespace[name], types.ModuleType):
+    names = list(names) + _star_bound(star_modules, namespace)
+    for name in names:  # modules too: the notebook imports them by name where it can
+        if name in namespace:
             values[name] = namespace[name]
     for name in candidates:
         if name in values or name not in namespace:
@@ -228,11 +231,13 @@ def dump(path, names, candidates, deletes, fallback=""):  # type: ignore[no-unty
         else:
             values[name] = namespace[name]
     used = path
+    held = {}
     try:
         for target in [path, fallback] if fallback else [path]:
             used = target
+            held.clear()
             try:
-                exchange.pack(target, values, _cloudpickle(), namespace)
+                exchange.pack(target, values, _cloudpickle(), namespace, held)
                 break
             except OSError as error:
                 _remove(target)
@@ -246,11 +251,30 @@ def dump(path, names, candidates, deletes, fallback=""):  # type: ignore[no-unty
         what = ", ".join(sorted(values)) or "the outputs"
         return json.dumps({"errors": {what: ["payload", _no_room(error)]}})
     absent = [name for name in deletes if name not in namespace]
-    summary = {"written": sorted(values), "unchanged": unchanged, "deleted": absent}
+    written = sorted(name for name in values if name not in held)
+    summary = {"written": written, "unchanged": unchanged, "deleted": absent, "held": held}
     summary["path"] = used
     # The secrets read here: an output may hold one, and the notebook's output hides them too.
     summary["secrets"] = variables.secret_values()
     return json.dumps(summary)
+
+
+def _star_bound(modules, namespace):  # type: ignore[no-untyped-def]
+    """The names ``from module import *`` bound here, for each of ``modules``: its
+    ``__all__``, else its names not starting with an underscore (the language reference,
+    "The import statement"), where the namespace holds that very object."""
+    bound = []
+    for module_name in modules:
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        public = getattr(module, "__all__", None)
+        if public is None:
+            public = [n for n in vars(module) if not n.startswith("_")]
+        for name in public:
+            if isinstance(name, str) and namespace.get(name, _state) is getattr(module, name, None):
+                bound.append(name)
+    return bound
 
 
 def last_error(path):  # type: ignore[no-untyped-def]

@@ -61,19 +61,24 @@ def fingerprint(value):  # type: ignore[no-untyped-def]
     return digest.digest()
 
 
-def _entry(name, value, buffers, cloudpickle, refs):  # type: ignore[no-untyped-def]
+def _entry(name, value, buffers, cloudpickle, refs, held=None):  # type: ignore[no-untyped-def]
     if isinstance(value, types.ModuleType):
         return ["module", value.__name__, False]
     found = [] if cloudpickle is None else None
     try:
         data = codec.encode(value, buffers, cloudpickle, found)
     except Exception as error:
-        raise CrossError(name, codec.type_name(value), f"{type(error).__name__}: {error}") from None
+        if held is None:
+            raise CrossError(
+                name, codec.type_name(value), f"{type(error).__name__}: {error}"
+            ) from None
+        held[name] = [codec.type_name(value), f"{type(error).__name__}: {error}"]
+        return None
     refs.extend(found or [])
     return ["value", data, bool(found)]
 
 
-def pack(path, values, cloudpickle, namespace):  # type: ignore[no-untyped-def]
+def pack(path, values, cloudpickle, namespace, held=None):  # type: ignore[no-untyped-def]
     """Write ``values`` (a dict) to the payload file ``path``.
 
     Parameters
@@ -83,15 +88,23 @@ def pack(path, values, cloudpickle, namespace):  # type: ignore[no-untyped-def]
         versions (notebook code goes as source, found in ``namespace``).
     namespace : dict
         The namespace notebook code is defined in.
+    held : dict or None
+        Receives ``name: [type name, reason]`` for each value of ``values`` that cannot be
+        encoded (a generator, a lock, a connection), which is then left out; None: raise.
 
     Raises
     ------
     CrossError
-        Naming the first variable that cannot be encoded.
+        Naming the first variable that cannot be encoded (with ``held`` None), or notebook
+        code whose source cannot be found.
     """
     buffers: list = []
     refs: list = []
-    items = {name: _entry(name, v, buffers, cloudpickle, refs) for name, v in values.items()}
+    items = {}
+    for name, value in values.items():
+        entry = _entry(name, value, buffers, cloudpickle, refs, held)
+        if entry is not None:
+            items[name] = entry
     definitions: list = []
     extra: dict = {}
     defined = set()
@@ -131,12 +144,25 @@ class Unpacked:
         except Exception as error:
             raise CrossError(name, kind, f"{type(error).__name__}: {error}") from None
 
-    def apply(self, namespace, bind=True):  # type: ignore[no-untyped-def]
+    def _decode_item(self, name, entry, group, held):  # type: ignore[no-untyped-def]
+        """:meth:`_decode`; for an item (not a global) that fails, noted in ``held``."""
+        try:
+            return self._decode(name, entry)
+        except CrossError as error:
+            if held is None or group is not self.items:
+                raise
+            what = f"module {entry[1]}" if entry[0] == "module" else "value"
+            held[name] = [what, error.reason]
+            return None
+
+    def apply(self, namespace, bind=True, held=None):  # type: ignore[no-untyped-def]
         """Decode everything; bind globals and definitions (and items, if ``bind``).
 
-        Returns the decoded items as a dict. On any failure, every name this call bound in
-        ``namespace`` gets its previous value back (or is removed) and :class:`CrossError`
-        is raised.
+        Returns the decoded items as a dict. ``held``, a dict, receives ``name: [kind,
+        reason]`` for each item that does not decode here (its class or module is missing on
+        this side), which is then left out; with ``held`` None that is a failure. On any
+        failure, every name this call bound in ``namespace`` gets its previous value back (or
+        is removed) and :class:`CrossError` is raised.
         """
         previous = {}
 
@@ -150,7 +176,7 @@ class Unpacked:
             for group in (self.globals, self.items):
                 for name, entry in group.items():
                     if not entry[2]:
-                        decoded[name] = self._decode(name, entry)
+                        decoded[name] = self._decode_item(name, entry, group, held)
             for name in self.globals:
                 if name in decoded:
                     bind_name(name, decoded.pop(name))
@@ -169,7 +195,9 @@ class Unpacked:
                     bind_name(name, self._decode(name, entry))
             for name, entry in self.items.items():
                 if entry[2]:
-                    decoded[name] = self._decode(name, entry)
+                    decoded[name] = self._decode_item(name, entry, self.items, held)
+            for name in held or ():
+                decoded.pop(name, None)
             if bind:
                 for name, value in decoded.items():
                     bind_name(name, value)
