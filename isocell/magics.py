@@ -97,8 +97,8 @@ class IsolatedMagics(Magics):
 
         The notebook variables the cell reads are sent in; the variables it binds or changes
         come back into the notebook namespace, as if the cell had run here. Outputs, plots
-        and errors show as from a local cell. On any error the notebook namespace is
-        unchanged. The twin of Airflow's ``@task.virtualenv`` (requirements, a Python
+        and errors show as from a local cell; a failed cell leaves bound what it bound before
+        its error, as locally. The twin of Airflow's ``@task.virtualenv`` (requirements, a Python
         version) and ``@task.external_python`` (``--python PATH`` or ``--env NAME`` alone).
 
         Examples::

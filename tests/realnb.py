@@ -172,8 +172,11 @@ def register_host(home: Path) -> None:
         registry.add(ENVIRONMENT, python=sys.executable)
 
 
-def run_corpus(paths: Iterable[Path], variants: Sequence[str] = VARIANTS) -> list[Comparison]:
-    """Every notebook of ``paths`` plainly twice and in each of ``variants``."""
+def run_corpus(
+    paths: Iterable[Path], variants: Sequence[str] = VARIANTS, verbose: bool = False
+) -> list[Comparison]:
+    """Every notebook of ``paths`` plainly twice and in each of ``variants`` (with
+    ``verbose``, each one's differing cells printed as it ends)."""
     results = []
     for path in paths:
         notebook = prepared(path)
@@ -183,7 +186,18 @@ def run_corpus(paths: Iterable[Path], variants: Sequence[str] = VARIANTS) -> lis
             isolated = execute(variant(notebook, which), path.parent)
             results.append(compare(path.stem, which, plain, again, isolated))
             print(_line(results[-1]), flush=True)
+            if verbose:
+                print(differences(results[-1]), flush=True)
     return results
+
+
+def differences(result: Comparison) -> str:
+    """The cells of ``result`` that differ, as the plain and the isolated run gave them."""
+    return "".join(
+        f"\n{result.notebook} [{result.variant}] cell {number}:\n"
+        f"  plain:    {plain}\n  isolated: {ours}\n"
+        for number, plain, ours in result.differing
+    )
 
 
 def _line(result: Comparison) -> str:
@@ -210,12 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     home = Path(os.environ.setdefault("ISOCELL_HOME", tempfile.mkdtemp(prefix="realnb-home-")))
     register_host(home)
-    results = run_corpus(paths, args.variant or VARIANTS)
-    for result in results:
-        for number, plain, ours in result.differing:
-            print(f"\n{result.notebook} [{result.variant}] cell {number}:")
-            print(f"  plain:    {plain}")
-            print(f"  isolated: {ours}")
+    results = run_corpus(paths, args.variant or VARIANTS, verbose=True)
     for which, (same, cells) in summary(results).items():
         print(f"realnb {which}: {same}/{cells} cells alike")
     return 0

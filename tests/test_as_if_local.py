@@ -214,3 +214,62 @@ def test_imports_reach_the_notebook(kernel: NotebookKernel) -> None:
     assert "held in the child kernel" in kernel.value("only_in_child")
     assert kernel.execute("%%isolated\nname = only_in_child.__name__")["status"] == "ok"
     assert kernel.value("name") == "'only_in_child'"
+
+
+def test_the_child_follows_the_notebooks_folder_and_environment_variables(
+    kernel: NotebookKernel, tmp_path: Path
+) -> None:
+    # issue #14: `%cd /var` in the notebook is seen by later isolated cells
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "data.txt").write_text("found")
+    assert (
+        kernel.execute(f"import os\n_before = os.getcwd()\nos.chdir({str(folder)!r})")["status"]
+        == "ok"
+    )
+    try:
+        _isolated_like_local(kernel, "import os\nprint(os.getcwd(), open('data.txt').read())")
+        set_and_unset = (
+            "%env ISOCELL_TEST_SETTING=on\n"
+            "os.environ['ISOCELL_TEST_OTHER'] = '2'\n"
+            "os.environ.pop('ISOCELL_TEST_GONE', None)"
+        )
+        assert kernel.execute("os.environ['ISOCELL_TEST_GONE'] = '1'")["status"] == "ok"
+        assert (
+            kernel.execute("%%isolated\nprint(os.environ['ISOCELL_TEST_GONE'])")["status"] == "ok"
+        )
+        assert kernel.execute(set_and_unset)["status"] == "ok"
+        _isolated_like_local(
+            kernel,
+            "import os\nprint(os.environ['ISOCELL_TEST_SETTING'], os.environ['ISOCELL_TEST_OTHER'],"
+            " 'ISOCELL_TEST_GONE' in os.environ)",
+        )
+    finally:
+        kernel.execute("os.chdir(_before)")
+
+
+def test_a_name_the_notebook_deleted_is_gone_in_the_child(kernel: NotebookKernel) -> None:
+    # issue #14: after `del v` in the notebook, an isolated `w2 = v + 1` fails as locally
+    assert kernel.execute("%%isolated\nv = 1")["status"] == "ok"
+    assert kernel.execute("del v")["status"] == "ok"
+    _isolated_like_local(kernel, "w2 = v + 1")
+    assert kernel.execute("%%isolated\nv = 5\nw2 = v + 1")["status"] == "ok"
+    assert kernel.value("w2") == "6"
+
+
+def test_a_failed_cell_leaves_the_names_it_bound_before_its_error(kernel: NotebookKernel) -> None:
+    # the semantics of local Python (README "What differs"): what ran before the error stays
+    # bound, in the notebook and in the child alike; what it did not reach keeps its value
+    cell = "before = [1]\nitems.append(2)\n1 / 0\nafter = 3"
+    for prefix in ("", "%%isolated\n"):
+        setup = "items = []\nafter = 'untouched'\nbefore = None"
+        assert kernel.execute(setup)["status"] == "ok"
+        assert kernel.execute(prefix + cell)["ename"] == "ZeroDivisionError"
+        assert kernel.value("(before, items, after)") == "([1], [2], 'untouched')", prefix
+    # a plain change of a name the failed cell never reached is kept too (not the child's)
+    assert kernel.execute("after = 'changed here'")["status"] == "ok"
+    assert kernel.execute("%%isolated\nx = 1\nraise KeyError(x)\nafter = 4")["ename"] == "KeyError"
+    assert kernel.value("(x, after)") == "(1, 'changed here')"
+    # the child agrees: a later isolated cell reads what the notebook has
+    assert kernel.execute("%%isolated\nseen = (before, items, x)")["status"] == "ok"
+    assert kernel.value("seen") == "([1], [2], 1)"

@@ -28,11 +28,17 @@ def test_bare_cell_runs_in_a_child_on_the_notebooks_python(ip, ns):
 
 
 def test_state_persists_in_the_child_between_cells(ip, ns):
-    run(ip, "", "hidden_counter = 1")
-    ns.pop("hidden_counter")  # the notebook forgets it; the child keeps its own
+    run(ip, "--out seen", "hidden_counter = 1\nseen = 0")  # never returned: the child's own
     run(ip, "--out seen", "seen = hidden_counter + 1")
     assert ns["seen"] == 2
     assert "hidden_counter" not in ns
+
+
+def test_a_name_the_notebook_deleted_is_deleted_in_the_child(ip, ns):
+    run(ip, "", "shared_counter = 1")
+    ns.pop("shared_counter")  # as `del shared_counter` in the notebook
+    with pytest.raises(NameError):
+        run(ip, "--out seen", "seen = shared_counter + 1")
 
 
 def test_outputs_are_relayed_in_order_and_last_value_displayed(ip, ns):
@@ -71,12 +77,12 @@ def test_deleted_names_are_deleted_in_the_notebook(ip, ns):
     assert "doomed" not in ns
 
 
-def test_error_shows_child_traceback_with_cell_line_numbers_and_changes_nothing(ip, ns):
+def test_error_shows_child_traceback_with_cell_line_numbers_and_keeps_what_ran(ip, ns):
     ns["a"] = 1
     with pytest.raises(ValueError) as caught:
         run(ip, "", "a = 2\nb = 3\nraise ValueError('boom')\n")
     assert caught.type is ValueError and str(caught.value) == "boom"  # the child's own
-    assert ns["a"] == 1 and "b" not in ns
+    assert ns["a"] == 2 and ns["b"] == 3  # bound before the error, as a local cell leaves them
     text = "\n".join(caught.value._render_traceback_())
     assert "boom" in text
     # line 1 of the notebook cell is the magic line: the raise is on line 4

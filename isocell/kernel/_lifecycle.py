@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from isocell.errors import ChildDiedError
+from isocell.kernel._oom import OutOfMemoryWatch
 
 if TYPE_CHECKING:
     from jupyter_client import BlockingKernelClient, KernelManager
@@ -100,6 +101,11 @@ class ChildKernel:
     kernel_layer : Path or None
         The site-packages folder ipykernel comes from, after the environment's own packages
         (:mod:`isocell.envs._kernel_layer`); None when ipykernel is in the environment.
+
+    Attributes
+    ----------
+    started_with : dict of str to str
+        The environment variables the child started with.
     """
 
     def __init__(
@@ -120,6 +126,7 @@ class ChildKernel:
         self.manager: KernelManager | None = None
         self.client: BlockingKernelClient | None = None
         self.started_at = 0.0
+        self.started_with: dict[str, str] = {}
         self._ipc_dir: str | None = None
         self._group: int | None = None
         self._oom: OutOfMemoryWatch | None = None
@@ -156,13 +163,8 @@ class ChildKernel:
         if self._ipc_dir is not None:
             # Not in Jupyter's runtime folder, where a killed notebook's would stay for ever.
             manager.connection_file = os.path.join(self._ipc_dir, "connection.json")
-        variables = _child_environment_variables(self.python)
-        # Headless matplotlib in the child draws inline images, as in a notebook.
-        variables.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-        # ipykernel's debugger warns about frozen modules on every start of Python >= 3.11.
-        variables.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        variables.update(self.extra_environment_variables)
-        manager.start_kernel(env=variables, cwd=self.cwd or os.getcwd())
+        self.started_with = self.environment_variables()
+        manager.start_kernel(env=self.started_with, cwd=self.cwd or os.getcwd())
         # Room for a burst of output: a ZMQ subscriber that falls behind loses messages past
         # its high-water mark (1000 by default), and the relay writes into the notebook
         # between reads. The client's context is its own: this reaches only its sockets.
@@ -188,6 +190,17 @@ class ChildKernel:
                 self._group = pid if os.getpgid(pid) == pid else None
             except OSError:
                 self._group = None
+
+    def environment_variables(self) -> dict[str, str]:
+        """The child's environment variables made from the notebook's as they are now: those
+        it starts with, and what it follows before each cell (:mod:`isocell.runner._state`)."""
+        variables = _child_environment_variables(self.python)
+        # Headless matplotlib in the child draws inline images, as in a notebook.
+        variables.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        # ipykernel's debugger warns about frozen modules on every start of Python >= 3.11.
+        variables.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        variables.update(self.extra_environment_variables)
+        return variables
 
     @property
     def pid(self) -> int | None:
@@ -333,67 +346,3 @@ def _kill(manager: KernelManager) -> None:
     if process is not None and process.poll() is None:
         process.kill()
         process.wait()
-
-
-class OutOfMemoryWatch:
-    """Tells a child the kernel's out-of-memory killer ended from one killed otherwise: the
-    ``oom_kill`` counter of the child's memory cgroup (v2 ``memory.events``, v1
-    ``memory.oom_control``), read at start and again after the child died.
-
-    Parameters
-    ----------
-    counter : Path
-        The file with the ``oom_kill N`` line.
-    limit : Path
-        The cgroup's limit (``memory.max`` or ``memory.limit_in_bytes``).
-    """
-
-    def __init__(self, counter: Path, limit: Path) -> None:
-        self.counter, self.limit = counter, limit
-        self.before = self._count()
-
-    @classmethod
-    def of(cls, pid: int) -> OutOfMemoryWatch | None:
-        """The watch of process ``pid``'s memory cgroup; None where there is none to read."""
-        try:
-            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-        except OSError:
-            return None
-        for line in lines:
-            number, controllers, path = [*line.split(":", 2), "", ""][:3]
-            relative = path.lstrip("/")
-            if number == "0" and controllers == "":
-                base = Path("/sys/fs/cgroup") / relative
-                if (base / "memory.events").is_file():
-                    return cls(base / "memory.events", base / "memory.max")
-            elif "memory" in controllers.split(","):
-                base = Path("/sys/fs/cgroup/memory") / relative
-                if (base / "memory.oom_control").is_file():
-                    return cls(base / "memory.oom_control", base / "memory.limit_in_bytes")
-        return None
-
-    def _count(self) -> int | None:
-        try:
-            for line in self.counter.read_text().splitlines():
-                if line.startswith("oom_kill "):
-                    return int(line.split()[1])
-        except (OSError, ValueError):
-            return None
-        return None
-
-    def fired(self) -> bool:
-        """Whether the out-of-memory killer killed something in the cgroup since the start."""
-        now = self._count()
-        return self.before is not None and now is not None and now > self.before
-
-    def describe(self) -> str:
-        """``killed by the out-of-memory killer (memory limit 300 MiB)``."""
-        try:
-            text = self.limit.read_text().strip()
-        except OSError:
-            text = ""
-        if text.isdigit() and int(text) < 2**60:
-            limit = f"memory limit {int(text) / 2**20:.0f} MiB"
-        else:
-            limit = "no memory limit: the machine ran out"
-        return f"killed by the out-of-memory killer ({limit})"

@@ -10,6 +10,7 @@ interpreter used as it is is reported.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from isocell.errors import BrokenEnvironmentError, ChildDiedError
 from isocell.kernel import ChildKernel, execute, kernel_import_error
 from isocell.runner._published import publish
 from isocell.runner._record import KernelRecord, resident_bytes
+from isocell.runner._state import ProcessState
 from isocell.transfer import Codec, fingerprint, protocol, scratch
 
 __all__ = ["KernelPool", "KernelRecord", "PooledKernel"]
@@ -45,6 +47,9 @@ class PooledKernel:
     cells_run : int
     counts : dict
         The child's execution count of each cell it ran -> the notebook's, for tracebacks.
+    followed : ProcessState
+        The notebook's working folder, environment variables and shared names as the child
+        last followed them (:mod:`isocell.runner._state`).
     """
 
     kernel: ChildKernel
@@ -55,6 +60,7 @@ class PooledKernel:
     started: float = field(default_factory=time.time)
     cells_run: int = 0
     counts: dict[int, int] = field(default_factory=dict)
+    followed: ProcessState = field(default_factory=lambda: ProcessState("", {}))
 
     def unchanged(self, name: str, value: Any) -> bool:
         """Whether the child holds ``value`` under ``name`` already (same object, same
@@ -238,4 +244,6 @@ def _start(environment: Environment) -> PooledKernel:
     except BaseException:
         kernel.stop(now=True)
         raise
-    return PooledKernel(kernel, Codec(info["python"], info["cloudpickle"]), environment, info)
+    pooled = PooledKernel(kernel, Codec(info["python"], info["cloudpickle"]), environment, info)
+    pooled.followed = ProcessState(kernel.cwd or os.getcwd(), kernel.started_with)
+    return pooled

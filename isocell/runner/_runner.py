@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +34,16 @@ from isocell.runner._cell import (
 )
 from isocell.runner._cell_errors import cell_exception, notebook_traceback
 from isocell.runner._held import HeldInChild, keep_held
+from isocell.runner._payloads import dump_call, read_outputs, remember_sent, write_inputs
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.runner._published import end_orphans
+from isocell.runner._state import changes_for_child
 from isocell.transfer import (
     apply_outputs,
     lookups,
     payload_path,
     protocol,
     remove_stale_payloads,
-    scratch,
 )
 
 __all__ = ["CellRunner"]
@@ -99,13 +100,17 @@ class CellRunner:
         4. send the inputs the child does not hold already (a payload file its agent loads);
         5. execute the cell, relaying its outputs; the agent dumps its outputs to a payload;
         6. collect: decode every output;
-        7. publish: only now does ``namespace`` change (all or nothing).
+        7. publish: only now does ``namespace`` change (all or nothing; after an error in
+           the cell, what it bound before the error, as a local cell leaves it).
+
+        Before the cell, the child follows the notebook's working folder, environment
+        variables and deleted names (:mod:`isocell.runner._state`).
 
         Parameters
         ----------
         request : CellRequest
         namespace : mutable mapping
-            The notebook namespace: read for inputs, updated with outputs on success only.
+            The notebook namespace: read for inputs, updated with outputs.
         sink : OutputSink or None
             Receives the cell's outputs live.
         progress : callable or None
@@ -119,7 +124,8 @@ class CellRunner:
         Raises
         ------
         CellError
-            The cell raised (or was interrupted) in the child; its traceback is attached.
+            The cell raised (or was interrupted) in the child; its traceback is attached, and
+            what it bound before the error is bound in ``namespace``.
         TransferError
             A variable could not cross; nothing was changed.
         ChildDiedError
@@ -145,14 +151,28 @@ class CellRunner:
                 )
                 summary = protocol.answer(reply.user_expressions, "dump", environment.label, reply)
                 raise_transfer_errors(summary, "cannot be returned to the notebook")
-                lookups.remember_secrets(summary.get("secrets", []))
-                # Where the child wrote them: the outbox, or its twin on disk (no room).
-                twin = scratch.twin(outbox)
-                written = twin if summary.get("path") == str(twin) else outbox
-                unpacked = child.codec.read_outputs(written)  # mapped; the file goes next
+                unpacked = read_outputs(child, summary, outbox)
         except ChildDiedError:
             self.pool.discard(environment.key)
             raise
+        values, deleted = self._publish(child, plan, summary, unpacked, namespace)
+        self.pool.cell_ran(child)
+        used = child.environment  # the environment rebuilt, if the pool had to
+        self.last = CellResult(
+            used, sorted(sent), sorted(values), deleted, reply.display, reply.payload
+        )
+        return self.last
+
+    def _publish(
+        self,
+        child: PooledKernel,
+        plan: CellPlan,
+        summary: dict[str, Any],
+        unpacked: Any,
+        namespace: MutableMapping[str, Any],
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Bind what the cell returned in ``namespace`` (and remove what it deleted); what
+        was bound, and the names deleted."""
         unloaded: dict[str, list[str]] = {}
         values = apply_outputs(unpacked, namespace, unloaded)  # type: ignore[arg-type]
         held = dict(summary.get("held", {}))
@@ -161,21 +181,19 @@ class CellRunner:
         deleted = list(summary.get("deleted", []))
         for name in deleted:
             namespace.pop(name, None)
+        label, pid = child.environment.label, child.kernel.pid
         for name, (type_name, reason) in held.items():
             # It stays in the child, which holds it: later cells there use the real object.
-            values[name] = HeldInChild(name, type_name, reason, environment.label, child.kernel.pid)
+            values[name] = HeldInChild(name, type_name, reason, label, pid)
             namespace[name] = values[name]
         for name, value in values.items():
             child.remember(name, value)
         for name in summary.get("unchanged", []):
             if name in plan.inputs:
                 child.remember(name, plan.inputs[name])
-        self.pool.cell_ran(child)
-        used = child.environment  # the environment rebuilt, if the pool had to
-        self.last = CellResult(
-            used, sorted(sent), sorted(values), deleted, reply.display, reply.payload
-        )
-        return self.last
+        child.followed.shared.update(values)
+        child.followed.shared.difference_update(deleted)
+        return values, deleted
 
     def environment(
         self, request: EnvRequest, progress: ProgressCallback | None = None
@@ -221,7 +239,7 @@ class CellRunner:
         child: PooledKernel,
         plan: CellPlan,
         sent: dict[str, Any],
-        namespace: Mapping[str, Any],
+        namespace: MutableMapping[str, Any],
         frontend: tuple[OutputSink | None, Stdin | None],
         payloads: tuple[Path, Path],
     ) -> ExecuteReply:
@@ -234,21 +252,17 @@ class CellRunner:
         inbox, outbox = payloads
         code = request.code_with_header()
         inline = bool(child.info.get("inline")) and code != request.code
-        loads = bool(sent or plan.candidates)
+        variables = child.kernel.environment_variables()
+        changes, followed = changes_for_child(child.followed, variables, namespace)
+        loads = bool(sent or plan.candidates or changes)
         if loads and not inline:
-            self._send_apart(child, plan, sent, namespace)
-        metadata = None
+            self._send_apart(child, plan, sent, namespace, changes)
+        metadata = protocol.cell_metadata(plan.binds)
         if inline and loads:
-            path = _write_inputs(child, inbox, sent, namespace)
-            metadata = protocol.inline_load(path, plan.candidates, lookups.secret_values())
-        dump = protocol.dump_expressions(
-            outbox,
-            plan.outputs,
-            plan.candidates,
-            plan.deletes,
-            scratch.twin(outbox),
-            plan.star_modules,
-        )
+            path = write_inputs(child, inbox, sent, namespace)
+            secrets = lookups.secret_values()
+            metadata.update(protocol.inline_load(path, plan.candidates, secrets, changes))
+        dump = dump_call(plan, outbox)
         sink, stdin = frontend
         reply = execute(
             child.kernel,
@@ -259,42 +273,50 @@ class CellRunner:
             metadata=metadata,
             stdin=stdin,
         )
-        if metadata and reply.status == "error" and reply.ename == "TransferFailed":
+        child.followed = followed
+        loaded_inline = inline and loads
+        if loaded_inline and reply.status == "error" and reply.ename == "TransferFailed":
             raise_load_errors(json.loads(reply.evalue), sent)
-        if metadata and reply.status == "error" and reply.ename == "LoadInterrupted":
+        if loaded_inline and reply.status == "error" and reply.ename == "LoadInterrupted":
             raise interrupted_loading()
         if reply.execution_count is not None and request.execution_count is not None:
             child.counts[reply.execution_count] = request.execution_count
+        if loaded_inline:
+            remember_sent(child, sent, plan)
         if reply.status != "ok":
-            raise self._cell_error(request, child, reply, namespace, outbox)
-        if metadata:
-            _remember_sent(child, sent, plan)
+            raise self._cell_error(request, child, plan, reply, namespace, outbox)
         return reply
 
     def _cell_error(
         self,
         request: CellRequest,
         child: PooledKernel,
+        plan: CellPlan,
         reply: ExecuteReply,
-        namespace: Mapping[str, Any],
+        namespace: MutableMapping[str, Any],
         outbox: Path,
     ) -> CellError:
         """The error of a cell that failed in the child, with the exception the notebook
         raises for it (:mod:`isocell.runner._cell_errors`): asked of the child's agent in a
-        request of its own, the exception written to ``outbox``."""
+        request of its own, the exception written to ``outbox``. The names the cell bound
+        before its error are bound in ``namespace`` too, as a local cell leaves them."""
         traceback = notebook_traceback(reply.traceback, child.counts)
         if reply.timed_out:
             evalue = f"{reply.evalue} (the cell ran past --timeout {request.timeout:g} s)"
             return CellError(reply.ename or "Error", evalue, traceback)
         error = CellError(reply.ename or "Error", reply.evalue, traceback)
-        asked = execute(
-            child.kernel,
-            "",
-            None,
-            silent=True,
-            store_history=False,
-            user_expressions=protocol.error_expressions(outbox),
-        )
+        with payload_path("out") as bound:
+            expressions = protocol.error_expressions(outbox)
+            expressions.update(dump_call(plan, bound, failed=True))
+            asked = execute(
+                child.kernel,
+                "",
+                None,
+                silent=True,
+                store_history=False,
+                user_expressions=expressions,
+            )
+            self._publish_failed(child, plan, asked, bound, namespace)
         try:
             described = protocol.answer(asked.user_expressions, "error", "", asked)
         except IsocellError:
@@ -308,15 +330,39 @@ class CellRunner:
         error.exception = cell_exception(error, described, decode if packed else None, namespace)
         return error
 
+    def _publish_failed(
+        self,
+        child: PooledKernel,
+        plan: CellPlan,
+        asked: ExecuteReply,
+        bound: Path,
+        namespace: MutableMapping[str, Any],
+    ) -> None:
+        """Bind what a failed cell bound before its error; where that cannot cross, nothing
+        (the cell's own error is what the notebook raises)."""
+        try:
+            label = child.environment.label
+            summary = protocol.answer(asked.user_expressions, "dump", label, asked)
+            raise_transfer_errors(summary, "cannot be returned to the notebook")
+            unpacked = read_outputs(child, summary, bound)
+            self._publish(child, plan, summary, unpacked, namespace)
+        except IsocellError:
+            pass
+
     def _send_apart(
-        self, child: PooledKernel, plan: CellPlan, sent: dict[str, Any], namespace: Any
+        self,
+        child: PooledKernel,
+        plan: CellPlan,
+        sent: dict[str, Any],
+        namespace: Any,
+        changes: dict[str, Any],
     ) -> None:
         """Ship ``sent`` into the child in a request of its own and fingerprint the
         candidates there. The payload file lives only until the child has loaded it: a long
         cell must not keep a copy of its inputs in ``/dev/shm``, nor leave one behind if the
         notebook kernel is killed while it runs."""
         with payload_path("in") as inbox:
-            path = _write_inputs(child, inbox, sent, namespace)
+            path = write_inputs(child, inbox, sent, namespace)
             reply = execute(
                 child.kernel,
                 "",
@@ -324,30 +370,11 @@ class CellRunner:
                 silent=True,
                 store_history=False,
                 user_expressions=protocol.load_expressions(
-                    path, plan.candidates, lookups.secret_values()
+                    path, plan.candidates, lookups.secret_values(), changes
                 ),
             )
         if reply.interrupted:
             raise interrupted_loading()
         label = child.environment.label
         raise_load_errors(protocol.answer(reply.user_expressions, "load", label, reply), sent)
-        _remember_sent(child, sent, plan)
-
-
-def _write_inputs(
-    child: PooledKernel, inbox: Path, sent: Mapping[str, Any], namespace: Mapping[str, Any]
-) -> str:
-    """Write ``sent`` into the payload file ``inbox``; the path for the child's agent (``""``
-    when there is nothing to send)."""
-    if not sent:
-        return ""
-    for name in sent:
-        child.holds.pop(name, None)
-    return str(child.codec.write_inputs(inbox, sent, namespace))  # or its twin on disk
-
-
-def _remember_sent(child: PooledKernel, sent: Mapping[str, Any], plan: CellPlan) -> None:
-    """Once the child has loaded them: the inputs it now holds as they were sent."""
-    for name, value in sent.items():
-        if name not in plan.candidates and name not in plan.binds:
-            child.remember(name, value)
+        remember_sent(child, sent, plan)

@@ -23,6 +23,7 @@ from isocell.transfer._host import WIRE_SOURCES, host_minor
 __all__ = [
     "answer",
     "bootstrap_code",
+    "cell_metadata",
     "dump_expressions",
     "error_expressions",
     "inline_load",
@@ -61,23 +62,38 @@ def setup_expressions() -> dict[str, str]:
 
 
 def load_expressions(
-    path: str, candidates: Sequence[str], secrets: Sequence[str] = ()
+    path: str,
+    candidates: Sequence[str],
+    secrets: Sequence[str] = (),
+    changes: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """Load the payload at ``path`` (``""``: none) and fingerprint ``candidates`` (names the
     cell may change in place); the child's output hides ``secrets`` (the notebook's, which an
-    input may hold) from then on. Answers ``errors`` by name."""
-    return {"load": f"{_AGENT}.load({path!r}, {list(candidates)!r}, {list(secrets)!r})"}
+    input may hold) from then on; first the child follows ``changes`` of the notebook's
+    process state (``isocell.runner._state``). Answers ``errors`` by name."""
+    call = f"{_AGENT}.load({path!r}, {list(candidates)!r}, {list(secrets)!r}, {changes or {}!r})"
+    return {"load": call}
 
 
 def inline_load(
-    path: str, candidates: Sequence[str], secrets: Sequence[str] = ()
+    path: str,
+    candidates: Sequence[str],
+    secrets: Sequence[str] = (),
+    changes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``execute_request`` metadata that makes the agent load inputs as the cell's first
-    act (it fails the cell with ``TransferFailed`` or ``LoadInterrupted``); ``secrets`` as in
-    :func:`load_expressions`. The secrets travel in the request only, never in a file."""
-    return {
-        "isocell_load": {"path": path, "candidates": list(candidates), "secrets": list(secrets)}
-    }
+    act (it fails the cell with ``TransferFailed`` or ``LoadInterrupted``); ``secrets`` and
+    ``changes`` as in :func:`load_expressions`. The secrets travel in the request only,
+    never in a file."""
+    task = {"path": path, "candidates": list(candidates), "secrets": list(secrets)}
+    return {"isocell_load": {**task, "follow": dict(changes or {})}}
+
+
+def cell_metadata(binds: Sequence[str]) -> dict[str, Any]:
+    """The ``execute_request`` metadata of every isolated cell: the names it binds, whose
+    values the agent keeps a reference to before it runs, so that after a failure only those
+    it rebound are returned (``dump_expressions(failed=True)``)."""
+    return {"isocell_binds": list(binds)}
 
 
 def dump_expressions(
@@ -87,15 +103,17 @@ def dump_expressions(
     deletes: Sequence[str],
     fallback: Path | None = None,
     star_modules: Sequence[str] = (),
+    failed: bool = False,
 ) -> dict[str, str]:
     """Write ``outputs`` (and the names the ``star_modules`` bind), and the ``candidates``
     that changed, to the payload ``outbox``; answers ``errors``, ``deleted``, ``unchanged``,
     ``held`` (values that stay in the child), ``secrets`` (those read in the child, which an
     output may hold) and ``path``: ``outbox``, or ``fallback`` (on disk) when ``outbox``'s
-    file system had no room."""
+    file system had no room. After a cell that ``failed``: only the outputs it rebound
+    before its error, as a local cell leaves them bound."""
     call = (
         f"{_AGENT}.dump({str(outbox)!r}, {list(outputs)!r}, {list(candidates)!r}, "
-        f"{list(deletes)!r}, {str(fallback or '')!r}, {list(star_modules)!r})"
+        f"{list(deletes)!r}, {str(fallback or '')!r}, {list(star_modules)!r}, {failed!r})"
     )
     return {"dump": call}
 

@@ -12,10 +12,11 @@ import json
 import os
 import sys
 import types
+import weakref
 
 from . import exchange, payload_file, variables
 
-_state: dict = {"host": "", "digests": {}}
+_state: dict = {"host": "", "digests": {}, "before": {}, "tracked": None}
 
 
 def _namespace():  # type: ignore[no-untyped-def]
@@ -52,6 +53,8 @@ def setup(host_minor):  # type: ignore[no-untyped-def]
     inline = hasattr(getattr(shell, "kernel", None), "get_parent")
     if inline and _load_first not in shell.input_transformers_post:
         shell.input_transformers_post.append(_load_first)
+    if _before_cell not in shell.events.callbacks.get("pre_run_cell", []):
+        shell.events.register("pre_run_cell", _before_cell)
     return json.dumps(
         {
             "python": "{}.{}.{}".format(*sys.version_info[:3]),
@@ -134,14 +137,14 @@ class LoadInterrupted(KeyboardInterrupt):
     """The interrupt arrived while the inputs were being loaded: the cell did not run."""
 
 
-def load_or_raise(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
+def load_or_raise(path, candidates, secrets=(), changes=None):  # type: ignore[no-untyped-def]
     """:func:`load`, raising :class:`TransferFailed` instead of returning errors.
 
     The payload file is removed once loaded (what was mapped stays mapped): a long cell keeps
     no second name for its inputs in ``/dev/shm``, and none is left if the notebook dies.
     """
     try:
-        summary = load(path, candidates, secrets)
+        summary = load(path, candidates, secrets, changes)
     except KeyboardInterrupt:
         raise LoadInterrupted() from None
     finally:
@@ -152,6 +155,67 @@ def load_or_raise(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
                 pass
     if json.loads(summary).get("errors"):
         raise TransferFailed(summary)
+
+
+def _before_cell(*_):  # type: ignore[no-untyped-def]
+    """IPython ``pre_run_cell`` callback: what the names the cell binds refer to before it
+    runs, so that after a failure :func:`dump` returns only the names the cell rebound before
+    its error (as a local cell leaves them bound). The notebook names them in its request's
+    metadata (``isocell_binds``); without that (ipykernel < 6), every name."""
+    names = None
+    try:
+        from IPython import get_ipython
+
+        parent = get_ipython().kernel.get_parent("shell")
+        names = (parent or {}).get("metadata", {}).get("isocell_binds")
+    except Exception:  # not in a kernel request, or an ipykernel that cannot tell
+        pass
+    _state["tracked"] = names
+    _keep_before()
+
+
+def _keep_before():  # type: ignore[no-untyped-def]
+    """Refer to the tracked names' values: weakly where the value allows (a DataFrame rebound
+    by the cell is freed as locally), else strongly until the cell's dump."""
+    namespace = _namespace()
+    tracked = _state["tracked"]
+    before = _state["before"] = {}
+    for name in list(namespace) if tracked is None else tracked:
+        if name in namespace:
+            value = namespace[name]
+            try:
+                before[name] = (weakref.ref(value), True)
+            except TypeError:
+                before[name] = (value, False)
+
+
+def _rebound(name, namespace):  # type: ignore[no-untyped-def]
+    """Whether the cell bound ``name`` to another object (or bound it anew)."""
+    kept = _state["before"].get(name)
+    if kept is None:
+        return True
+    reference, weak = kept
+    value = reference() if weak else reference
+    if weak and value is None:
+        return True  # what it referred to is gone, so the name was rebound
+    return value is not namespace[name]
+
+
+def follow(changes):  # type: ignore[no-untyped-def]
+    """Follow the notebook before a cell (``isocell.runner._state``): its working folder
+    (``cwd``), environment variables (``set``, ``unset``) and the names it no longer has
+    (``forget``)."""
+    if changes.get("cwd"):
+        try:
+            os.chdir(changes["cwd"])
+        except OSError:
+            pass  # a folder this child cannot enter: it stays where it is
+    os.environ.update(changes.get("set", {}))
+    for name in changes.get("unset", []):
+        os.environ.pop(name, None)
+    namespace = _namespace()
+    for name in changes.get("forget", []):
+        namespace.pop(name, None)
 
 
 def _load_first(lines):  # type: ignore[no-untyped-def]
@@ -172,20 +236,25 @@ def _load_first(lines):  # type: ignore[no-untyped-def]
     task = (parent or {}).get("metadata", {}).get("isocell_load")
     if not task or not lines or not lines[0].startswith("# "):
         return lines
-    call = "__import__('__isocell__').agent.load_or_raise({!r}, {!r}, {!r})".format(
-        task.get("path", ""), list(task.get("candidates", [])), list(task.get("secrets", []))
+    call = "__import__('__isocell__').agent.load_or_raise({!r}, {!r}, {!r}, {!r})".format(
+        task.get("path", ""),
+        list(task.get("candidates", [])),
+        list(task.get("secrets", [])),
+        dict(task.get("follow", {})),
     )
     return [call + "  " + lines[0], *lines[1:]]
 
 
-def load(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
+def load(path, candidates, secrets=(), changes=None):  # type: ignore[no-untyped-def]
     """Decode the inputs in ``path`` (if any) into the namespace, all or nothing.
 
     ``candidates`` are inputs the cell may change in place: their fingerprints are taken now,
     to be compared by :func:`dump`. ``secrets`` are the Variable and Connection secrets the
     notebook has read: an input may hold one, and the child's output hides them too.
+    ``changes`` are the notebook's process state to follow first (:func:`follow`).
     """
     variables.remember_secrets(secrets)
+    follow(changes or {})
     namespace = _namespace()
     if path:
         try:
@@ -202,10 +271,11 @@ def load(path, candidates, secrets=()):  # type: ignore[no-untyped-def]
     for name in candidates:
         if name in namespace:
             digests[name] = exchange.fingerprint(namespace[name])
+    _keep_before()  # the inputs are the values the cell starts from
     return json.dumps({"loaded": True})
 
 
-def dump(path, names, candidates, deletes, fallback="", star_modules=()):  # type: ignore[no-untyped-def]
+def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=False):  # type: ignore[no-untyped-def]
     """Encode the cell's outputs into ``path``; returns a JSON summary.
 
     ``names`` are bound by the cell; ``candidates`` are inputs it may have changed in place,
@@ -214,14 +284,16 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=()):  # typ
     the payload goes to ``fallback`` (on disk); the summary's ``path`` says which. A value that
     cannot be encoded (a generator, a thread, a lock, a connection) stays here, as a local
     cell's would stay in its kernel: the summary's ``held`` names it, with its type and why.
+    After a cell that ``failed``, only the names it rebound before its error are written.
     """
     namespace = _namespace()
     values = {}
     unchanged = []
     names = list(names) + _star_bound(star_modules, namespace)
     for name in names:  # modules too: the notebook imports them by name where it can
-        if name in namespace:
+        if name in namespace and (not failed or _rebound(name, namespace)):
             values[name] = namespace[name]
+    _state["before"] = {}
     for name in candidates:
         if name in values or name not in namespace:
             continue

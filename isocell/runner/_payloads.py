@@ -1,0 +1,56 @@
+"""The payload files of one isolated cell, as the runner writes and reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from isocell.runner._cell import CellPlan
+from isocell.runner._pool import PooledKernel
+from isocell.transfer import lookups, protocol, scratch
+
+__all__ = ["dump_call", "read_outputs", "remember_sent", "write_inputs"]
+
+
+def write_inputs(
+    child: PooledKernel, inbox: Path, sent: Mapping[str, Any], namespace: Mapping[str, Any]
+) -> str:
+    """Write ``sent`` into the payload file ``inbox``; the path for the child's agent (``""``
+    when there is nothing to send)."""
+    if not sent:
+        return ""
+    for name in sent:
+        child.holds.pop(name, None)
+    return str(child.codec.write_inputs(inbox, sent, namespace))  # or its twin on disk
+
+
+def remember_sent(child: PooledKernel, sent: Mapping[str, Any], plan: CellPlan) -> None:
+    """Once the child has loaded them: the inputs it now holds as they were sent."""
+    for name, value in sent.items():
+        if name not in plan.candidates and name not in plan.binds:
+            child.remember(name, value)
+
+
+def dump_call(plan: CellPlan, outbox: Path, failed: bool = False) -> dict[str, str]:
+    """The agent's call that writes the cell's outputs to ``outbox`` (those it rebound before
+    its error, if it ``failed``)."""
+    return protocol.dump_expressions(
+        outbox,
+        plan.outputs,
+        plan.candidates,
+        plan.deletes,
+        scratch.twin(outbox),
+        plan.star_modules,
+        failed,
+    )
+
+
+def read_outputs(child: PooledKernel, summary: dict[str, Any], outbox: Path) -> Any:
+    """The outputs the agent wrote: to ``outbox``, or its twin on disk (no room there);
+    mapped, so the file can go next. The secrets read in the child are hidden here too from
+    now on (an output may hold one)."""
+    lookups.remember_secrets(summary.get("secrets", []))
+    twin = scratch.twin(outbox)
+    written = twin if summary.get("path") == str(twin) else outbox
+    return child.codec.read_outputs(written)
