@@ -9,8 +9,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from isocell._notebook_comms import relay_comm
+
 if TYPE_CHECKING:
     from isocell.envs import BuildProgress
+    from isocell.kernel import CommForward
 
 __all__ = ["BuildLine", "CellOutput", "Displayed", "notebook_stdin", "relay_payloads"]
 
@@ -43,6 +46,19 @@ class CellOutput:
         from IPython.display import clear_output
 
         clear_output(wait=wait)
+
+    def comm(
+        self,
+        kind: str,
+        content: dict[str, Any],
+        metadata: dict[str, Any],
+        buffers: list[Any],
+        forward: CommForward,
+    ) -> None:
+        """A child's comm message (a widget's): through the notebook kernel's twin of the
+        comm (:mod:`isocell._notebook_comms`)."""
+        sys.stdout.flush()
+        relay_comm(kind, content, metadata, buffers, forward)
 
 
 class BuildLine:

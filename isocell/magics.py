@@ -81,7 +81,7 @@ class IsolatedMagics(Magics):
         if self._runner is None:
             from isocell.runner import CellRunner
 
-            self._runner = CellRunner()
+            self._runner = CellRunner(between=CellOutput(self.shell))
         return self._runner
 
     def close(self) -> None:

@@ -4,8 +4,11 @@ isolated in one real notebook kernel, through jupyter_client, and compared."""
 
 from __future__ import annotations
 
+import queue
 import re
+import time
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +276,128 @@ def test_a_failed_cell_leaves_the_names_it_bound_before_its_error(kernel: Notebo
     # the child agrees: a later isolated cell reads what the notebook has
     assert kernel.execute("%%isolated\nseen = (before, items, x)")["status"] == "ok"
     assert kernel.value("seen") == "([1], [2], 1)"
+
+
+# The notebook's own versions, so that both sides' widgets have one state.
+WIDGETS = (
+    f"%%isolated --req ipywidgets=={version('ipywidgets')} tqdm=={version('tqdm')} "
+    "--exclude-newer none\n"
+)
+
+
+def _messages(kernel: NotebookKernel, code: str, after: float = 0.0) -> list[dict[str, Any]]:
+    """The iopub messages of running ``code`` (``status`` and ``execute_input`` left out),
+    and those of any parent that arrive within ``after`` seconds of its end."""
+    seen: list[dict[str, Any]] = []
+    reply = kernel.execute(code, hook=seen.append)
+    assert reply["status"] == "ok", reply
+    deadline = time.monotonic() + after
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            seen.append(kernel.client.get_iopub_msg(timeout=left))
+        except queue.Empty:
+            break
+    return [m for m in seen if m["msg_type"] not in ("status", "execute_input")]
+
+
+def _widgets(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each widget model the frontend was told of, in order: its target and its state after
+    every update, with model references (``IPY_MODEL_<comm id>``) as their order."""
+    order: dict[str, int] = {}
+    states: dict[str, tuple[str, dict[str, Any]]] = {}
+    for message in messages:
+        kind, content = message["msg_type"], message["content"]
+        if kind == "comm_open":
+            order[content["comm_id"]] = len(order)
+            state = dict(content["data"].get("state", {}))
+            states[content["comm_id"]] = (content["target_name"], state)
+        elif kind == "comm_msg" and content["comm_id"] in states:
+            data = content["data"]
+            if data.get("method") in ("update", "echo_update"):
+                states[content["comm_id"]][1].update(data.get("state", {}))
+
+    def reference(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("IPY_MODEL_"):
+            return f"model {order.get(value[len('IPY_MODEL_') :], '?')}"
+        if isinstance(value, list):
+            return [reference(v) for v in value]
+        return value
+
+    return [
+        (target, {k: reference(v) for k, v in state.items()})
+        for _, (target, state) in sorted(states.items(), key=lambda item: order[item[0]])
+    ]
+
+
+def test_a_widget_from_an_isolated_cell_lives_in_the_frontend(kernel: NotebookKernel) -> None:
+    # issue #14: an ipywidgets.IntSlider() displayed from an isolated cell showed "model not
+    # found": its comm messages were not relayed
+    code = "import ipywidgets\nslider = ipywidgets.IntSlider(value=3)\ndisplay(slider)"
+    assert kernel.execute(WIDGETS + "pass")["status"] == "ok"  # built and started: not shown
+    plain = _messages(kernel, code)
+    isolated = _messages(kernel, WIDGETS + code)
+    assert [m["msg_type"] for m in isolated] == [m["msg_type"] for m in plain]
+    assert _widgets(isolated) == _widgets(plain)
+    view = isolated[-1]["content"]["data"]["application/vnd.jupyter.widget-view+json"]
+    opened = [m["content"]["comm_id"] for m in isolated if m["msg_type"] == "comm_open"]
+    assert view["model_id"] in opened
+    # the frontend moves the slider: the child's widget gets the value, and echoes it
+    update = {"method": "update", "state": {"value": 7}, "buffer_paths": []}
+    message = kernel.client.session.msg("comm_msg", {"comm_id": view["model_id"], "data": update})
+    kernel.client.shell_channel.send(message)
+    echoes = []
+    deadline = time.monotonic() + 30
+    while not echoes and time.monotonic() < deadline:
+        try:
+            got = kernel.client.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        content = got["content"]
+        if got["msg_type"] == "comm_msg" and content["comm_id"] == view["model_id"]:
+            echoes.append(content["data"])
+    assert echoes and echoes[0]["method"] == "echo_update" and echoes[0]["state"]["value"] == 7
+    assert kernel.execute(WIDGETS + "value = slider.value")["status"] == "ok"
+    assert kernel.value("value") == "7"
+
+
+def test_a_tqdm_bar_from_an_isolated_cell_reaches_its_end(kernel: NotebookKernel) -> None:
+    # issue #14: tqdm.auto's progress stayed at 0% for ever
+    code = "from tqdm.auto import tqdm\nfor i in tqdm(range(5)):\n    pass"
+    assert kernel.execute(WIDGETS + "pass")["status"] == "ok"
+
+    def untimed(widgets: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+        # the text after the bar: `5/5 [00:00<00:00, 586.01it/s]`, timings differ per run
+        return [
+            (
+                target,
+                {k: re.sub(r"\[.*\]", "[...]", v) if k == "value" else v for k, v in s.items()},
+            )
+            if s.get("_model_name") == "HTMLModel"
+            else (target, s)
+            for target, s in widgets
+        ]
+
+    plain = untimed(_widgets(_messages(kernel, code)))
+    isolated = untimed(_widgets(_messages(kernel, WIDGETS + code)))
+    assert isolated == plain
+    bars = [state for target, state in isolated if state.get("_model_name") == "FloatProgressModel"]
+    assert bars and bars[0]["value"] == 5 and bars[0]["max"] == 5
+
+
+def test_output_of_a_thread_that_outlives_its_cell_is_shown(kernel: NotebookKernel) -> None:
+    # issue #14: 5 of 6 prints of a thread that outlives its cell were never shown
+    code = (
+        "import threading, time\n"
+        "def tick():\n"
+        "    for i in range(4):\n"
+        "        time.sleep(0.25)\n"
+        "        print('tick', i, flush=True)\n"
+        "threading.Thread(target=tick).start()"
+    )
+
+    def printed(messages: list[dict[str, Any]]) -> str:
+        return "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+
+    plain = printed(_messages(kernel, code, after=3))
+    isolated = printed(_messages(kernel, "%%isolated\n" + code, after=3))
+    assert plain == isolated == "".join(f"tick {i}\n" for i in range(4))

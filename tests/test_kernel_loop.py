@@ -123,6 +123,7 @@ def test_outputs_reach_the_sink_in_order_and_the_reply_ends_it() -> None:
         ("stream", "stdout", "b"),
         ("display", "d", False),
         ("stream", "stderr", "e"),
+        ("stream", "stdout", "other"),  # a thread of an earlier request: shown, as locally
         ("clear", True),
     ]
     assert result.status == "ok" and result.user_expressions == {"k": 1}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from isocell.kernel._lifecycle import ChildKernel, kernel_import_error
-from isocell.kernel._messages import ExecuteReply, OutputSink, Stdin, execute
+from isocell.kernel._messages import ExecuteReply, Stdin, execute
+from isocell.kernel._relay import CommForward, OutputSink
 from isocell.kernel._running import running_kernels
 
 __all__ = [
     "ChildKernel",
+    "CommForward",
     "ExecuteReply",
     "OutputSink",
     "Stdin",

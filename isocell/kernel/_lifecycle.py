@@ -15,19 +15,24 @@ by the child's agent (``isocell.transfer._wire.agent``).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
 import time
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from isocell.errors import ChildDiedError
+from isocell.kernel._between import BetweenRequests
 from isocell.kernel._oom import OutOfMemoryWatch
 
 if TYPE_CHECKING:
     from jupyter_client import BlockingKernelClient, KernelManager
+
+    from isocell.kernel._relay import OutputSink
 
 __all__ = ["ChildKernel", "kernel_import_error"]
 
@@ -127,6 +132,7 @@ class ChildKernel:
         self.client: BlockingKernelClient | None = None
         self.started_at = 0.0
         self.started_with: dict[str, str] = {}
+        self._between: BetweenRequests | None = None
         self._ipc_dir: str | None = None
         self._group: int | None = None
         self._oom: OutOfMemoryWatch | None = None
@@ -202,6 +208,22 @@ class ChildKernel:
         variables.update(self.extra_environment_variables)
         return variables
 
+    def relay_between_requests(self, sink: OutputSink) -> None:
+        """From now on, what the child sends while no request runs (its threads' output,
+        its widgets' messages) goes to ``sink`` (:mod:`isocell.kernel._between`)."""
+        if self._between is None and self.client is not None:
+            self._between = BetweenRequests(self.client, sink, self.label)
+            self._between.start()
+
+    @contextlib.contextmanager
+    def requests_alone(self) -> Iterator[None]:
+        """The block reads the child's output channel alone (a request runs)."""
+        if self._between is None:
+            yield
+            return
+        with self._between.paused():
+            yield
+
     @property
     def pid(self) -> int | None:
         """The child's process id, while it runs."""
@@ -242,6 +264,9 @@ class ChildKernel:
         client, manager = self.client, self.manager
         self.client = self.manager = None
         _LIVE.discard(self)
+        if self._between is not None:
+            self._between.stop()
+            self._between = None
         if client is not None:
             client.stop_channels()
         if manager is not None:

@@ -15,9 +15,10 @@ from typing import Any, Protocol
 
 from isocell.errors import ChildDiedError
 from isocell.kernel._lifecycle import ChildKernel
+from isocell.kernel._relay import SHOWN, CommForward, OutputSink, Relay, forward_to
 from isocell.kernel._supervision import INTERRUPT_GRACE, Supervisor
 
-__all__ = ["ExecuteReply", "OutputSink", "Watch", "exchange", "execute"]
+__all__ = ["ExecuteReply", "Watch", "exchange", "execute"]
 
 # After the reply, how long the child's last outputs and its "idle" status may keep the cell
 # waiting once nothing more arrives (seconds). A PUB socket drops messages for a subscriber
@@ -27,30 +28,11 @@ __all__ = ["ExecuteReply", "OutputSink", "Watch", "exchange", "execute"]
 IOPUB_GRACE = 5.0
 # Messages read in one pass before the reply, the clock and the child are looked at again.
 _BATCH = 500
-# Stream text joined into one write to the sink (characters): a flood of small messages
-# becomes a few large writes (each write to the notebook's stdout may wait on its I/O thread).
-_COALESCE = 1 << 20
 #: Shown on stderr when the cell's end came but some of its output may not have.
 OUTPUT_LOST = (
     "\n[isocell: the child kernel's output outran the notebook and some of it may be missing; "
     "write large outputs to a file instead]\n"
 )
-
-
-class OutputSink(Protocol):
-    """Where a child's outputs go (the notebook cell's output area, or a test's list)."""
-
-    def stream(self, name: str, text: str) -> None: ...
-
-    def display(
-        self,
-        data: dict[str, Any],
-        metadata: dict[str, Any],
-        transient: dict[str, Any],
-        update: bool,
-    ) -> None: ...
-
-    def clear(self, wait: bool) -> None: ...
 
 
 @dataclass
@@ -172,7 +154,11 @@ def execute(
     }
     request = client.session.msg("execute_request", content, metadata=metadata or {})
     supervisor = Supervisor(child, time.monotonic(), timeout, INTERRUPT_GRACE)
-    result = exchange(client, request, sink, supervisor, _zmq_poll(client), stdin=stdin)
+    with child.requests_alone():  # the relay between requests leaves the channel to this one
+        poll = _zmq_poll(client)
+        result = exchange(
+            client, request, sink, supervisor, poll, stdin=stdin, forward=forward_to(client)
+        )
     result.interrupted, result.timed_out = supervisor.interrupted, supervisor.timed_out
     return result
 
@@ -203,10 +189,13 @@ def exchange(
     poll: Poll,
     clock: Callable[[], float] = time.monotonic,
     stdin: Stdin | None = None,
+    forward: CommForward | None = None,
 ) -> ExecuteReply:
     """Send ``request`` and read its messages until its reply and its idle status came.
 
-    Outputs go to ``sink`` in order as they arrive. This loop decides nothing about the
+    Outputs go to ``sink`` in order as they arrive, those of the child's threads started by
+    earlier requests too (as ipykernel shows a thread's output in the cell running when it
+    prints). This loop decides nothing about the
     child: each pass it tells ``watch`` the time and whether the child was quiet, and hands
     it the notebook's ``KeyboardInterrupt``; whatever ``watch`` raises ends the exchange.
 
@@ -226,6 +215,9 @@ def exchange(
     stdin : callable or None
         Answers the request's ``input_request`` messages (the client's ``stdin_channel``;
         ``input`` sends the reply), after the outputs that came before them.
+    forward : callable or None
+        Sends the frontend's comm messages to the child (:data:`~isocell.kernel._relay.
+        CommForward`); None: the sink gets no comm messages.
 
     Returns
     -------
@@ -238,7 +230,7 @@ def exchange(
     idle = False
     result = ExecuteReply(status="ok")
     last_output = replied_at = clock()
-    relay = _Relay(sink, result)
+    relay = Relay(sink, forward)
     while reply is None or not idle:
         try:
             iopub_ready, shell_ready = poll(100)
@@ -248,15 +240,17 @@ def exchange(
                         break
                     message = client.iopub_channel.get_msg(timeout=0)
                     if message["parent_header"].get("msg_id") != msg_id:
+                        if message["msg_type"] in SHOWN:  # a thread of an earlier cell
+                            relay.message(message)
                         continue
                     last_output = clock()
                     if message["msg_type"] == "status":
                         idle = message["content"]["execution_state"] == "idle"
                     else:
-                        relay.message(message)
+                        _keep(message, relay, result)
                 relay.flush()
             if stdin is not None and client.stdin_channel.msg_ready():
-                _answer_input(client, msg_id, stdin, relay, watch, clock)
+                _answer_input(client, msg_id, stdin, relay, watch, clock, result)
             if shell_ready:
                 while client.shell_channel.msg_ready():
                     message = client.shell_channel.get_msg(timeout=0)
@@ -284,8 +278,28 @@ def exchange(
     return result
 
 
+def _keep(message: dict[str, Any], relay: Relay, result: ExecuteReply) -> None:
+    """A message of the request: its error and last value kept in ``result`` (the caller
+    raises the one and returns the other, so that IPython shows each once, as the cell's),
+    the rest shown."""
+    kind, content = message["msg_type"], message["content"]
+    if kind == "error":
+        result.ename, result.evalue = content.get("ename", ""), content.get("evalue", "")
+        result.traceback = list(content.get("traceback") or [])
+    elif kind == "execute_result":
+        result.display = (content.get("data", {}), content.get("metadata", {}))
+    else:
+        relay.message(message)
+
+
 def _answer_input(
-    client: Any, msg_id: str, stdin: Stdin, relay: _Relay, watch: Watch, clock: Callable[[], float]
+    client: Any,
+    msg_id: str,
+    stdin: Stdin,
+    relay: Relay,
+    watch: Watch,
+    clock: Callable[[], float],
+    result: ExecuteReply,
 ) -> None:
     """Answer the child's ``input_request`` with the line the notebook reads, after showing
     the outputs the child sent before it (ipykernel flushes them first, on another socket).
@@ -297,6 +311,8 @@ def _answer_input(
     while client.iopub_channel.msg_ready():
         output = client.iopub_channel.get_msg(timeout=0)
         if output["parent_header"].get("msg_id") == msg_id and output["msg_type"] != "status":
+            _keep(output, relay, result)
+        elif output["msg_type"] in SHOWN:
             relay.message(output)
     relay.flush()
     content = message["content"]
@@ -307,59 +323,3 @@ def _answer_input(
         watch.interrupt(clock())
         return
     client.input(line)
-
-
-class _Relay:
-    """Hands output messages to the sink in order, joining consecutive texts of one stream."""
-
-    def __init__(self, sink: OutputSink | None, result: ExecuteReply) -> None:
-        self.sink, self.result = sink, result
-        self.name = ""
-        self.parts: list[str] = []
-        self.size = 0
-
-    def message(self, message: dict[str, Any]) -> None:
-        content = message["content"]
-        if message["msg_type"] == "stream" and self.sink is not None:
-            name, text = content.get("name", "stdout"), content.get("text", "")
-            if name != self.name:
-                self.flush()
-            self.name = name
-            self.parts.append(text)
-            self.size += len(text)
-            if self.size >= _COALESCE:
-                self.flush()
-            return
-        self.flush()
-        _relay(message, self.sink, self.result)
-
-    def flush(self) -> None:
-        if self.parts and self.sink is not None:
-            self.sink.stream(self.name, "".join(self.parts))
-        self.parts, self.size = [], 0
-
-
-def _relay(message: dict[str, Any], sink: OutputSink | None, result: ExecuteReply) -> None:
-    kind, content = message["msg_type"], message["content"]
-    if kind == "error":
-        # Kept, not shown: the caller raises it so that IPython shows it once, as the cell's
-        # error, and the notebook cell fails.
-        result.ename, result.evalue = content.get("ename", ""), content.get("evalue", "")
-        result.traceback = list(content.get("traceback") or [])
-        return
-    if kind == "execute_result":
-        result.display = (content.get("data", {}), content.get("metadata", {}))
-        return
-    if sink is None:
-        return
-    if kind == "stream":
-        sink.stream(content.get("name", "stdout"), content.get("text", ""))
-    elif kind in ("display_data", "update_display_data"):
-        sink.display(
-            content.get("data", {}),
-            content.get("metadata", {}),
-            content.get("transient", {}),
-            kind == "update_display_data",
-        )
-    elif kind == "clear_output":
-        sink.clear(bool(content.get("wait", False)))

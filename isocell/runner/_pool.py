@@ -18,7 +18,7 @@ from typing import Any
 
 from isocell.envs import Environment, EnvStore, ProgressCallback, rebuild_kernel
 from isocell.errors import BrokenEnvironmentError, ChildDiedError
-from isocell.kernel import ChildKernel, execute, kernel_import_error
+from isocell.kernel import ChildKernel, OutputSink, execute, kernel_import_error
 from isocell.runner._published import publish
 from isocell.runner._record import KernelRecord, resident_bytes
 from isocell.runner._state import ProcessState
@@ -100,10 +100,14 @@ class KernelPool:
     ----------
     store : EnvStore
         Where isocell's environments live: a damaged one is rebuilt there.
+    between : OutputSink or None
+        Where each child's output goes while no cell runs in it (its threads' output, its
+        widgets' messages: :mod:`isocell.kernel._between`); None: nowhere.
     """
 
-    def __init__(self, store: EnvStore) -> None:
+    def __init__(self, store: EnvStore, between: OutputSink | None = None) -> None:
         self.store = store
+        self.between = between
         self._kernels: dict[str, PooledKernel] = {}
 
     def kernel_for(
@@ -147,6 +151,8 @@ class KernelPool:
                     f"rebuild: {error.detail})",
                     f"See the build log in {environment.path}.",
                 ) from None
+        if self.between is not None:
+            pooled.kernel.relay_between_requests(self.between)
         self._kernels[environment.key] = pooled
         self.publish()
         return pooled

@@ -56,6 +56,9 @@ class CellRunner:
     ----------
     store : EnvStore or None
         Where environments are built; default: ``$ISOCELL_HOME``.
+    between : OutputSink or None
+        Where a child's output goes while no cell runs in it: its threads' output, its
+        widgets' messages (a local kernel shows them with the latest cell).
 
     Attributes
     ----------
@@ -65,10 +68,10 @@ class CellRunner:
         The latest successful cell, for inspection.
     """
 
-    def __init__(self, store: EnvStore | None = None) -> None:
+    def __init__(self, store: EnvStore | None = None, between: OutputSink | None = None) -> None:
         store = store or EnvStore()
         self.registry = Registry(store.home)
-        self.pool = KernelPool(store)
+        self.pool = KernelPool(store, between)
         self.last: CellResult | None = None
         remove_stale_payloads()
         end_orphans(store.home)
