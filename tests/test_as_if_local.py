@@ -401,3 +401,25 @@ def test_output_of_a_thread_that_outlives_its_cell_is_shown(kernel: NotebookKern
     plain = printed(_messages(kernel, code, after=3))
     isolated = printed(_messages(kernel, "%%isolated\n" + code, after=3))
     assert plain == isolated == "".join(f"tick {i}\n" for i in range(4))
+
+
+NUMPY = f"%%isolated --req numpy=={version('numpy')} --exclude-newer none\n"
+
+
+def test_aliases_and_views_stay_one_object(kernel: NotebookKernel) -> None:
+    # issue #14: `b = a` plainly, `b.append(3)` isolated, and `a` was unchanged; a NumPy view
+    # stopped being a view
+    setup = (
+        "import numpy as np\na = [1, 2]\nb = a\nlookup = {'k': 1}\nalias = lookup\n"
+        "grid = np.arange(6).reshape(2, 3)\nsub = grid[:1, :2]"
+    )
+    change = "b.append(3)\nalias['k'] = 2\nsub[0, 0] = 99"
+    seen = "(a, lookup, int(grid[0, 0]), b is a, np.shares_memory(sub, grid))"
+    for prefix in ("", NUMPY):
+        assert kernel.execute(setup)["status"] == "ok"
+        assert kernel.execute(prefix + change)["status"] == "ok"
+        assert kernel.value(seen) == "([1, 2, 3], {'k': 2}, 99, True, True)", prefix
+    # two names of one object arrive as one object, and come back as one
+    assert kernel.execute("x = y = []")["status"] == "ok"
+    assert kernel.execute("%%isolated\nsame = x is y\nc = d = [5]")["status"] == "ok"
+    assert kernel.value("(same, c is d)") == "(True, True)"

@@ -177,7 +177,7 @@ class CellRunner:
         """Bind what the cell returned in ``namespace`` (and remove what it deleted); what
         was bound, and the names deleted."""
         unloaded: dict[str, list[str]] = {}
-        values = apply_outputs(unpacked, namespace, unloaded)  # type: ignore[arg-type]
+        values = apply_outputs(unpacked, namespace, unloaded, plan.candidates)  # type: ignore[arg-type]
         held = dict(summary.get("held", {}))
         for name, (what, reason) in unloaded.items():
             held[name] = [what, f"it does not load in the notebook: {reason}"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ WIRE_MODULES = (
     "pandas_codec",
     "source",
     "codec",
+    "in_place",
     "exchange",
     "masking",
     "variables",
@@ -157,8 +158,10 @@ def apply_outputs(
     unpacked: exchange.Unpacked,
     namespace: dict[str, Any],
     held: dict[str, list[str]] | None = None,
+    changed: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Decode and bind everything in ``unpacked``, all or nothing.
+    """Decode and bind everything in ``unpacked``, all or nothing; the values of ``changed``
+    (changed in place by the cell) update the notebook's objects in place where they can.
 
     ``held``, a dict, receives ``name: [what, reason]`` for each value that does not load in
     the notebook (its class or module is only on the child's side), which is left out and
@@ -174,7 +177,7 @@ def apply_outputs(
         with warnings.catch_warnings():
             # numpy 2 loads numpy 1 pickles through deprecated aliases and warns each time.
             warnings.simplefilter("ignore", DeprecationWarning)
-            return unpacked.apply(namespace, held=held)
+            return unpacked.apply(namespace, held=held, changed=frozenset(changed))
     except exchange.CrossError as error:
         raise TransferError(
             error.name,

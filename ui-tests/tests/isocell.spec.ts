@@ -251,3 +251,51 @@ test('the command palette and the File menu offer the export', async ({
   );
   await expect(page.locator('#isocell-environments')).toBeVisible();
 });
+
+test('a widget and input() from isolated cells work as from local cells', async ({
+  page
+}) => {
+  // The server's own interpreter, used as it is: it has ipywidgets, and nothing is built.
+  const isolated = `%%isolated --python ${SERVER_PYTHON}\n`;
+  await page.notebook.createNew('widgets.ipynb');
+  await page.notebook.setCell(0, 'code', '%load_ext isocell');
+  await page.notebook.runCell(0);
+
+  // A slider made in the child renders in the notebook (its comms reach the frontend) ...
+  await page.notebook.addCell(
+    'code',
+    isolated +
+      'import ipywidgets\nslider = ipywidgets.IntSlider(value=3)\nslider'
+  );
+  await page.notebook.runCell(1);
+  const widgetCell = (await page.notebook.getCellLocator(1))!;
+  const readout = widgetCell.locator('.widget-readout');
+  await expect(readout).toHaveText('3', { timeout: 120000 });
+  await expect(widgetCell.locator('.jp-OutputArea-output')).not.toContainText(
+    'not found'
+  );
+  // ... and moving it reaches the child's widget.
+  await widgetCell.locator('.noUi-handle').focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(readout).toHaveText('4');
+  await page.notebook.addCell('code', isolated + 'print(slider.value)');
+  await page.notebook.runCell(2);
+  const valueCell = (await page.notebook.getCellLocator(2))!;
+  await expect(valueCell.locator('.jp-OutputArea-output')).toContainText('4');
+
+  // input() in the child asks the notebook's frontend for the line.
+  await page.notebook.addCell(
+    'code',
+    isolated + "name = input('name? ')\nprint('hello', name)"
+  );
+  const running = page.notebook.runCell(3);
+  const box = page.locator('.jp-Stdin-input');
+  await expect(box).toBeVisible({ timeout: 60000 });
+  await box.fill('Ada');
+  await box.press('Enter');
+  await running;
+  const inputCell = (await page.notebook.getCellLocator(3))!;
+  await expect(inputCell.locator('.jp-OutputArea-output').last()).toContainText(
+    'hello Ada'
+  );
+});

@@ -4,7 +4,8 @@ The header of the payload (see ``payload_file``) holds::
 
     {"items": {name: ENTRY}, "globals": {name: ENTRY}, "definitions": [[name, source], ...]}
 
-where ``ENTRY`` is ``["module", module_name, False]`` or ``["value", pickle_bytes, late]``.
+where ``ENTRY`` is ``["module", module_name, False]``, ``["value", pickle_bytes, late]`` or
+``["same", other_name, False]`` (the very object sent under another name: one object arrives).
 ``items`` are the variables sent; ``globals`` the other values that shipped definitions read;
 ``definitions`` the notebook functions and classes that travel as source (across Python
 versions), ordered so that each comes after what it needs. A ``late`` value refers to such a
@@ -19,7 +20,7 @@ import hashlib
 import importlib
 import types
 
-from . import codec, payload_file, source
+from . import codec, in_place, payload_file, source
 
 _MISSING = object()
 
@@ -101,10 +102,15 @@ def pack(path, values, cloudpickle, namespace, held=None):  # type: ignore[no-un
     buffers: list = []
     refs: list = []
     items = {}
+    first: dict = {}  # id -> the first name of each object: one object, one encoding
     for name, value in values.items():
+        if id(value) in first and not isinstance(value, types.ModuleType):
+            items[name] = ["same", first[id(value)], False]
+            continue
         entry = _entry(name, value, buffers, cloudpickle, refs, held)
         if entry is not None:
             items[name] = entry
+            first[id(value)] = name
     definitions: list = []
     extra: dict = {}
     defined = set()
@@ -155,14 +161,17 @@ class Unpacked:
             held[name] = [what, error.reason]
             return None
 
-    def apply(self, namespace, bind=True, held=None):  # type: ignore[no-untyped-def]
+    def apply(self, namespace, bind=True, held=None, changed=()):  # type: ignore[no-untyped-def]
         """Decode everything; bind globals and definitions (and items, if ``bind``).
 
-        Returns the decoded items as a dict. ``held``, a dict, receives ``name: [kind,
-        reason]`` for each item that does not decode here (its class or module is missing on
-        this side), which is then left out; with ``held`` None that is a failure. On any
-        failure, every name this call bound in ``namespace`` gets its previous value back (or
-        is removed) and :class:`CrossError` is raised.
+        Returns the decoded items as a dict. An item of ``changed`` (a value the cell changed
+        in place) updates the object ``namespace`` has in place where it can
+        (:func:`in_place.update`: its aliases and a NumPy view's base see the change).
+        ``held``, a dict, receives ``name: [kind, reason]`` for each item that does not
+        decode here (its class or module is missing on this side), which is then left out;
+        with ``held`` None that is a failure. On any failure, every name this call bound in
+        ``namespace`` gets its previous value back (or is removed) and :class:`CrossError` is
+        raised.
         """
         previous = {}
 
@@ -175,7 +184,7 @@ class Unpacked:
             decoded = {}
             for group in (self.globals, self.items):
                 for name, entry in group.items():
-                    if not entry[2]:
+                    if not entry[2] and entry[0] != "same":
                         decoded[name] = self._decode_item(name, entry, group, held)
             for name in self.globals:
                 if name in decoded:
@@ -196,11 +205,19 @@ class Unpacked:
             for name, entry in self.items.items():
                 if entry[2]:
                     decoded[name] = self._decode_item(name, entry, self.items, held)
+            for name, entry in self.items.items():
+                if entry[0] == "same" and held is not None and entry[1] in held:
+                    held[name] = held[entry[1]]
+                elif entry[0] == "same":
+                    decoded[name] = decoded[entry[1]]
             for name in held or ():
                 decoded.pop(name, None)
             if bind:
                 for name, value in decoded.items():
-                    bind_name(name, value)
+                    if name in changed and in_place.update(namespace.get(name), value):
+                        decoded[name] = namespace[name]
+                    else:
+                        bind_name(name, value)
             return decoded
         except BaseException:
             for name, value in previous.items():
