@@ -4,6 +4,7 @@ cell's last value as the child rendered it (:class:`Displayed`)."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -15,7 +16,15 @@ if TYPE_CHECKING:
     from isocell.envs import BuildProgress
     from isocell.kernel import CommForward
 
-__all__ = ["BuildLine", "CellOutput", "Displayed", "notebook_stdin", "relay_payloads"]
+__all__ = [
+    "BuildLine",
+    "CellOutput",
+    "Displayed",
+    "cell_count",
+    "notebook_stdin",
+    "relay_payloads",
+    "syntax_error_of_body",
+]
 
 
 class CellOutput:
@@ -145,3 +154,53 @@ def notebook_stdin(shell: Any) -> Callable[[str, bool], str] | None:
         return input(prompt)
 
     return read
+
+
+def syntax_error_of_body(error: SyntaxError, shell: Any, body: str, header_lines: int) -> None:
+    """Make a child's syntax error in an isolated cell's body read as IPython's cell magics
+    report one in theirs (``%%time``, ``%%capture``: the body compiled as code of its own):
+    the file is the notebook's name for the body (ipykernel's ``<hash>.py`` of that text), the
+    line counts from the body's first line (the child's counts ``header_lines`` more). A
+    syntax error in another file (``compile(text, "x.py", ...)`` in the cell) is left as it is.
+    """
+    filename = str(error.filename or "")
+    in_cell = filename.startswith("<ipython-input-") or (
+        filename.endswith(".py") and "ipykernel_" in filename
+    )
+    if not in_cell:
+        return
+    name = getattr(getattr(shell, "compile", None), "get_code_name", None)
+    if name is not None:
+        text = _as_typed(shell, body)
+        error.filename = name(text, text, cell_count(shell) or 0)
+    if header_lines and isinstance(error.lineno, int) and error.lineno > header_lines:
+        error.lineno -= header_lines
+        # CPython names other lines in some messages: "... after 'if' statement on line 3"
+        error.msg = re.sub(
+            r"\bon line (\d+)",
+            lambda found: f"on line {max(int(found.group(1)) - header_lines, 1)}",
+            str(error.msg),
+        )
+        end = getattr(error, "end_lineno", None)
+        if isinstance(end, int) and end > header_lines:
+            error.end_lineno = end - header_lines
+
+
+def cell_count(shell: Any) -> int | None:
+    """The running cell's ``In[N]``: its ``ExecutionResult``'s (IPython 9 counts the next
+    cell's number from the start of a cell; 8 from its end)."""
+    running = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    count = getattr(running, "execution_count", None)
+    return count if isinstance(count, int) else None
+
+
+def _as_typed(shell: Any, body: str) -> str:
+    """A cell magic's body as the user typed it: IPython's transformer ends every cell with a
+    newline before it hands the body over; the raw cell in the history has none added."""
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or [""]
+    raw = str(history[-1])
+    if raw.lstrip().startswith("%%") and "\n" in raw:
+        typed = raw.split("\n", 1)[1]
+        if typed.rstrip("\n") == body.rstrip("\n"):
+            return typed
+    return body[:-1] if body.endswith("\n") else body

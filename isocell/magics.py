@@ -18,8 +18,10 @@ from isocell._notebook_output import (
     BuildLine,
     CellOutput,
     Displayed,
+    cell_count,
     notebook_stdin,
     relay_payloads,
+    syntax_error_of_body,
 )
 from isocell.branching import (
     CHOICE,
@@ -55,14 +57,6 @@ def _options(line: str) -> CellOptions:
         return parse_cell_options(line)
     except OptionError as error:
         raise UsageError(f"%%isolated {shown(line, 200)}: {error}") from None
-
-
-def _cell_count(shell: Any) -> int | None:
-    """The running cell's ``In[N]``: its ``ExecutionResult``'s (IPython 9 counts the next
-    cell's number from the start of a cell; 8 from its end)."""
-    running = getattr(getattr(shell, "displayhook", None), "exec_result", None)
-    count = getattr(running, "execution_count", None)
-    return count if isinstance(count, int) else None
 
 
 @magics_class
@@ -147,7 +141,7 @@ class IsolatedMagics(Magics):
             restart=args.restart,
             name=args.name,
             header=f"%%isolated {line}".strip(),
-            execution_count=_cell_count(shell),
+            execution_count=cell_count(shell),
         )
         result = self._run(request)
         if args.branch:
@@ -176,6 +170,9 @@ class IsolatedMagics(Magics):
         except CellError as error:
             if error.exception is None:
                 raise
+            if isinstance(error.exception, SyntaxError):
+                header = int(request.code_with_header() != request.code)
+                syntax_error_of_body(error.exception, shell, request.code, header)
             raise error.exception from None
 
     @no_var_expand

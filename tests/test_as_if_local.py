@@ -100,6 +100,14 @@ def test_an_error_has_its_own_class_and_message(kernel: NotebookKernel, code: st
     assert f"In[{reply['execution_count']}]" in reply["shown_traceback"]
 
 
+@pytest.mark.parametrize("code", ["x = (1 +", "x = 1\n  y = 2", "def f():\nreturn 1"])
+def test_a_syntax_error_reads_as_a_local_cells(kernel: NotebookKernel, code: str) -> None:
+    # the realnb corpus: `invalid syntax (3311942670.py, line 1)`, the file named by the
+    # body's text and the line counted from the body's first, as IPython's cell magics do
+    reply = _isolated_like_local(kernel, code)
+    assert reply["ename"] in ("SyntaxError", "IndentationError")
+
+
 def test_a_usage_error_shows_once(kernel: NotebookKernel) -> None:
     reply = _isolated_like_local(kernel, "%nosuchmagic")
     assert reply["ename"] == "UsageError"
@@ -423,3 +431,16 @@ def test_aliases_and_views_stay_one_object(kernel: NotebookKernel) -> None:
     assert kernel.execute("x = y = []")["status"] == "ok"
     assert kernel.execute("%%isolated\nsame = x is y\nc = d = [5]")["status"] == "ok"
     assert kernel.value("(same, c is d)") == "(True, True)"
+
+
+def test_a_recarray_comes_back_an_instance_of_numpys_own_class(kernel: NotebookKernel) -> None:
+    # issue #14: cloudpickle pickled numpy.rec.recarray by value (numpy.rec is loaded lazily)
+    cell = (
+        "import numpy as np\n"
+        "data = np.zeros(2, dtype=[('name', 'U10'), ('age', 'i4')])\n"
+        "data_rec = data.view(np.recarray)"
+    )
+    assert kernel.execute(NUMPY + cell)["status"] == "ok"
+    assert kernel.value("(type(data_rec) is np.recarray, data_rec.age.tolist())") == (
+        "(True, [0, 0])"
+    )

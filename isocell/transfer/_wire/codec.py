@@ -21,8 +21,10 @@ pandas, pyarrow and cloudpickle are used only where the value needs them and the
 
 from __future__ import annotations
 
+import importlib
 import io
 import pickle
+import sys
 
 from . import arrays, pandas_codec, source
 
@@ -42,6 +44,8 @@ def _special(obj, buffers):  # type: ignore[no-untyped-def]
     """The persistent id of ``obj`` (a tuple of plain data), or None for ordinary pickling."""
     kind = type(obj)
     module = kind.__module__
+    if module not in sys.modules:
+        _import_home(module)
     if module == "numpy":
         import numpy
 
@@ -63,6 +67,18 @@ def _special(obj, buffers):  # type: ignore[no-untyped-def]
             writer.write(obj)
         return ("arrow", kind.__name__, _add(buffers, [sink.getvalue()]))
     return None
+
+
+def _import_home(module):  # type: ignore[no-untyped-def]
+    """Import the module a class says it lives in when its package is loaded but the module
+    is not (numpy 2's ``numpy.rec``, loaded lazily): cloudpickle pickles by value a class
+    whose module is not in ``sys.modules``, and the other side then gets a copy of the class
+    (``np.recarray`` methods fail there: ``super(type, obj)``)."""
+    if module.split(".")[0] in sys.modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # not a module after all: the class pickles as it would
+            pass
 
 
 def _add(buffers, data):  # type: ignore[no-untyped-def]
