@@ -588,3 +588,13 @@ def test_code_in_magic_arguments_and_eval_strings_is_the_cells(cell, reads, bind
 def test_star_imports_name_their_modules():
     found = analyze("from numpy import *\nfrom .local import *\ndef f():\n    pass\n")
     assert found.star_import and found.star_modules == ("numpy",)
+
+
+def test_strings_given_to_a_function_that_evaluates_them_are_read_as_code() -> None:
+    from isocell.analysis import names_in_strings_passed_to
+
+    cell = "show('df', \"df.groupby('key').std()\", x=\"total + 1\")\nprint('not code here')"
+    assert names_in_strings_passed_to(cell, ["show"]) == ("df", "total")
+    assert names_in_strings_passed_to(cell, ["other"]) == ()
+    assert names_in_strings_passed_to("show('1 +')", ["show"]) == ()
+    assert names_in_strings_passed_to("broken (", ["show"]) == ()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import re
+import sys
 import time
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -444,3 +445,58 @@ def test_a_recarray_comes_back_an_instance_of_numpys_own_class(kernel: NotebookK
     assert kernel.value("(type(data_rec) is np.recarray, data_rec.age.tolist())") == (
         "(True, [0, 0])"
     )
+
+
+def test_matplotlib_settings_follow_both_ways(kernel: NotebookKernel) -> None:
+    # the realnb corpus (04.00): a style set in a plain cell, a figure saved in an isolated
+    # one (or the other way round) drew with another style
+    host = f"%%isolated --python {sys.executable}\n"  # this interpreter: it has matplotlib
+    setup = "import matplotlib as mpl\nimport matplotlib.pyplot as plt\nplt.style.use('classic')"
+    assert kernel.execute(setup)["status"] == "ok"
+    try:
+        seen = (
+            "import matplotlib as mpl\n"
+            "inside = mpl.rcParams['axes.prop_cycle'].by_key()['color'][:2]"
+        )
+        assert kernel.execute(host + seen)["status"] == "ok"
+        assert kernel.value("inside") == "['b', 'g']"
+        assert (
+            kernel.execute(host + "import matplotlib.pyplot as plt\nplt.style.use('ggplot')")[
+                "status"
+            ]
+            == "ok"
+        )
+        assert kernel.value("mpl.rcParams['axes.facecolor']") == "'#E5E5E5'"
+    finally:
+        kernel.execute("plt.style.use('default')")
+
+
+def test_a_string_a_notebook_function_evaluates_is_read_as_code(kernel: NotebookKernel) -> None:
+    # the realnb corpus (03.08): a notebook class that eval()s the strings it is given
+    setup = (
+        "class show:\n"
+        "    def __init__(self, *args):\n"
+        "        self.args = args\n"
+        "    def __repr__(self):\n"
+        "        return '\\n'.join(repr(eval(a)) for a in self.args)\n"
+        "frame_total = 41"
+    )
+    assert kernel.execute(setup)["status"] == "ok"
+    _isolated_like_local(kernel, "show('frame_total', 'frame_total + 1')")
+
+
+def test_a_notebook_function_reads_the_namespace_it_runs_in(kernel: NotebookKernel) -> None:
+    # cloudpickle gives a function it rebuilds globals of its own, as they were when pickled
+    setup = "factor = 2\ndef double(v):\n    return v * factor"
+    assert kernel.execute(setup)["status"] == "ok"
+    assert kernel.execute("%%isolated\nfirst = double(1)")["status"] == "ok"
+    assert kernel.execute("factor = 5")["status"] == "ok"
+    assert (
+        kernel.execute("%%isolated\nsecond = double(1)\nfactor = 7\nthird = double(1)")["status"]
+        == "ok"
+    )
+    assert kernel.value("(first, second, third, double(1))") == "(2, 5, 7, 7)"
+    # a global a notebook function changes in place comes back
+    assert kernel.execute("items = []\ndef add(v):\n    items.append(v)")["status"] == "ok"
+    assert kernel.execute("%%isolated\nadd(1)")["status"] == "ok"
+    assert kernel.value("items") == "[1]"

@@ -6,6 +6,13 @@ cells depend on which).
 
 from __future__ import annotations
 
+from isocell.analysis._embedded import names_in_strings_passed_to
 from isocell.analysis._names import CellNames, analyze_cell, bind_last_expression, bound_in_order
 
-__all__ = ["CellNames", "analyze_cell", "bind_last_expression", "bound_in_order"]
+__all__ = [
+    "CellNames",
+    "analyze_cell",
+    "bind_last_expression",
+    "bound_in_order",
+    "names_in_strings_passed_to",
+]

@@ -12,8 +12,9 @@ inspectors ``%pinfo`` and its kin); a string that does not parse adds nothing.
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 
-__all__ = ["embedded_code"]
+__all__ = ["embedded_code", "names_in_strings_passed_to"]
 
 _LINE_MAGICS = frozenset(
     {"time", "timeit", "prun", "debug", "pinfo", "pinfo2", "pdef", "pdoc", "psource", "pfile"}
@@ -59,3 +60,29 @@ def _longest_tail(text: str) -> ast.Module | None:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
     return None
+
+
+def names_in_strings_passed_to(source: str, callees: Collection[str]) -> tuple[str, ...]:
+    """The names read by the code in the string constants ``source`` passes to calls of
+    ``callees``: functions or classes that run their arguments as code (``eval(arg)``
+    inside), so ``show('df', "df.groupby('key').std()")`` reads ``df``. Sorted; empty when
+    ``source`` does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    texts: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in callees:
+                texts += _constants([*node.args, *(k.value for k in node.keywords)])
+    names: set[str] = set()
+    for text in texts:
+        parsed = _longest_tail(text)
+        if parsed is not None:
+            names.update(
+                n.id
+                for n in ast.walk(parsed)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            )
+    return tuple(sorted(names))

@@ -4,11 +4,12 @@ what came back (:class:`CellResult`), and the errors the crossing raises."""
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from isocell.analysis import analyze_cell
+from isocell.analysis import analyze_cell, names_in_strings_passed_to
 from isocell.envs import Environment, EnvRequest
 from isocell.errors import CellError, TransferError
 
@@ -137,19 +138,77 @@ def plan_cell(
     TransferError
         If ``--in`` names a variable the notebook does not have.
     """
-    names = analyze_cell(
-        request.python_source if request.python_source is not None else request.code
-    )
-    inputs = _inputs(request, names.reads, namespace, hidden)
+    source = request.python_source if request.python_source is not None else request.code
+    names = analyze_cell(source)
+    implicit = _implicit_reads(names.reads, source, namespace)
+    reads = (*names.reads, *implicit)
+    inputs = _inputs(request, reads, namespace, hidden)
     if request.outputs is not None:
         return CellPlan(inputs, list(request.outputs), [], [], names.binds)
     # Imported names too: the notebook imports a module by name, and a value imported from
     # one (`from math import pi`) crosses as any value; what does not load here stays in the
     # child (runner._held).
     outputs = list(names.binds)
-    candidates = [n for n in names.mutates if n in inputs and n not in outputs]
+    # what the notebook's functions read they may change too (`def add(x): items.append(x)`)
+    mutable = {*names.mutates, *implicit}
+    candidates = sorted(n for n in mutable if n in inputs and n not in outputs)
     deletes = list(names.deletes)
     return CellPlan(inputs, outputs, candidates, deletes, names.binds, names.star_modules)
+
+
+def _notebook_code(value: Any) -> list[types.CodeType]:
+    """The code objects of a function or class the notebook defined (nested ones included);
+    empty for anything else."""
+    if getattr(value, "__module__", None) != "__main__":
+        return []
+    if isinstance(value, type):
+        members = [getattr(m, "__func__", m) for m in vars(value).values()]
+        members += [
+            f
+            for m in vars(value).values()
+            if isinstance(m, property)
+            for f in (m.fget, m.fset, m.fdel)
+            if f is not None
+        ]
+        functions = [f for f in members if isinstance(f, types.FunctionType)]
+    elif isinstance(value, types.FunctionType):
+        functions = [value]
+    else:
+        return []
+    found, pending = [], [f.__code__ for f in functions]
+    while pending:
+        code = pending.pop()
+        found.append(code)
+        pending.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return found
+
+
+def _implicit_reads(
+    reads: tuple[str, ...], source: str, namespace: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """What the notebook functions and classes a cell uses read when they run: the notebook
+    globals their code names (a global rebound since the child got the function is then
+    sent again), and the code in strings given to one that runs its arguments as code
+    (``show('df')`` where ``show`` calls ``eval``)."""
+    extra: set[str] = set()
+    evaluators = []
+    seen: set[str] = set()
+    pending = [name for name in reads if name in namespace]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        codes = _notebook_code(namespace.get(name))
+        names = {n for code in codes for n in code.co_names}
+        if {"eval", "exec"} & names:
+            evaluators.append(name)
+        found = {n for n in names if n in namespace and n not in reads}
+        extra |= found
+        pending.extend(found)
+    if evaluators:
+        extra.update(names_in_strings_passed_to(source, evaluators))
+    return tuple(sorted(extra))
 
 
 def _inputs(

@@ -41,6 +41,7 @@ from isocell.runner._state import changes_for_child
 from isocell.transfer import (
     apply_outputs,
     lookups,
+    matplotlib_settings,
     payload_path,
     protocol,
     remove_stale_payloads,
@@ -196,6 +197,9 @@ class CellRunner:
                 child.remember(name, plan.inputs[name])
         child.followed.shared.update(values)
         child.followed.shared.difference_update(deleted)
+        if summary.get("rc"):  # the cell changed matplotlib's settings: so does the notebook
+            matplotlib_settings.apply(summary["rc"])
+            child.followed.matplotlib = matplotlib_settings.current()
         return values, deleted
 
     def environment(

@@ -1,7 +1,8 @@
 """The child follows the notebook: its working folder, environment variables and names.
 
 A local cell runs in the notebook kernel's process, so ``%cd``, ``os.chdir``, ``%env`` and
-``os.environ`` of earlier cells, and names deleted there, hold for it. Before each isolated
+``os.environ`` of earlier cells, matplotlib's settings (a style), and names deleted there,
+hold for it. Before each isolated
 cell the runner compares the notebook's process state with what the child last followed and
 sends the difference with the cell's inputs (the agent applies it first,
 ``isocell.transfer._wire.agent.follow``): one dictionary, empty when nothing changed.
@@ -13,6 +14,8 @@ import os
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from isocell.transfer import matplotlib_settings
 
 __all__ = ["ProcessState", "changes_for_child"]
 
@@ -31,11 +34,15 @@ class ProcessState:
     shared : set of str
         Names both namespaces have had since the child started: sent to it or returned from
         it. One the notebook no longer has is removed from the child.
+    matplotlib : dict or None
+        matplotlib's settings (``rcParams``, as :mod:`isocell.transfer.matplotlib_settings`
+        gives them); None: matplotlib's defaults, which the child starts with.
     """
 
     cwd: str
     variables: dict[str, str]
     shared: set[str] = field(default_factory=set)
+    matplotlib: dict[str, Any] | None = None
 
 
 def changes_for_child(
@@ -55,8 +62,9 @@ def changes_for_child(
     Returns
     -------
     changes : dict
-        ``cwd`` (str), ``set`` (dict), ``unset`` (list), ``forget`` (list of names): only the
-        keys with something to do; empty when the child follows already.
+        ``cwd`` (str), ``set`` (dict), ``unset`` (list), ``forget`` (list of names), ``rc``
+        (dict: matplotlib's settings): only the keys with something to do; empty when the
+        child follows already.
     state : ProcessState
         The state the child follows once it applied ``changes``.
     """
@@ -74,4 +82,10 @@ def changes_for_child(
     if forget:
         changes["forget"] = forget
     shared = followed.shared - set(forget)
-    return changes, ProcessState(cwd, dict(variables), shared)
+    settings = matplotlib_settings.current()
+    if settings is not None:
+        known = followed.matplotlib or matplotlib_settings.defaults()
+        differing = matplotlib_settings.changed(known, settings)
+        if differing:
+            changes["rc"] = differing
+    return changes, ProcessState(cwd, dict(variables), shared, settings or followed.matplotlib)

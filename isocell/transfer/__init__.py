@@ -2,6 +2,7 @@
 
 ``lookups`` is the module of ``Variable`` and ``Connection`` (Airflow's call shapes), which
 runs on both sides: the notebook's reads, the secrets to mask, the ``MISSING`` marker.
+``matplotlib_settings`` is the module of matplotlib's ``rcParams`` as both kernels follow them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from isocell.transfer._host import (
     remove_stale_payloads,
 )
 from isocell.transfer._scratch import process_alive, scratch
+from isocell.transfer._wire import mpl_state as matplotlib_settings
 from isocell.transfer._wire import variables as lookups
 from isocell.transfer._wire.exchange import fingerprint
 
@@ -28,6 +30,7 @@ __all__ = [
     "fingerprint",
     "host_minor",
     "lookups",
+    "matplotlib_settings",
     "payload_path",
     "process_alive",
     "protocol",

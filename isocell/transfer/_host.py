@@ -52,9 +52,11 @@ WIRE_MODULES = (
     "source",
     "codec",
     "in_place",
+    "rehome",
     "exchange",
     "masking",
     "variables",
+    "mpl_state",
     "agent",
 )
 WIRE_SOURCES = [
@@ -177,7 +179,7 @@ def apply_outputs(
         with warnings.catch_warnings():
             # numpy 2 loads numpy 1 pickles through deprecated aliases and warns each time.
             warnings.simplefilter("ignore", DeprecationWarning)
-            return unpacked.apply(namespace, held=held, changed=frozenset(changed))
+            return unpacked.apply(namespace, held=held, changed=frozenset(changed), child=False)
     except exchange.CrossError as error:
         raise TransferError(
             error.name,

@@ -14,7 +14,7 @@ import sys
 import types
 import weakref
 
-from . import exchange, payload_file, variables
+from . import exchange, mpl_state, payload_file, variables
 
 _state: dict = {"host": "", "digests": {}, "before": {}, "tracked": None}
 
@@ -178,6 +178,7 @@ def _keep_before():  # type: ignore[no-untyped-def]
     """Refer to the tracked names' values: weakly where the value allows (a DataFrame rebound
     by the cell is freed as locally), else strongly until the cell's dump."""
     namespace = _namespace()
+    _state["rc"] = mpl_state.current()
     tracked = _state["tracked"]
     before = _state["before"] = {}
     for name in list(namespace) if tracked is None else tracked:
@@ -203,8 +204,9 @@ def _rebound(name, namespace):  # type: ignore[no-untyped-def]
 
 def follow(changes):  # type: ignore[no-untyped-def]
     """Follow the notebook before a cell (``isocell.runner._state``): its working folder
-    (``cwd``), environment variables (``set``, ``unset``) and the names it no longer has
-    (``forget``)."""
+    (``cwd``), environment variables (``set``, ``unset``), matplotlib's settings (``rc``)
+    and the names it no longer has (``forget``)."""
+    mpl_state.apply(changes.get("rc"))
     if changes.get("cwd"):
         try:
             os.chdir(changes["cwd"])
@@ -325,6 +327,8 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
     absent = [name for name in deletes if name not in namespace]
     written = sorted(name for name in values if name not in held)
     summary = {"written": written, "unchanged": unchanged, "deleted": absent, "held": held}
+    # matplotlib's settings the cell changed (a style, %matplotlib inline): the notebook's too
+    summary["rc"] = mpl_state.changed(_state.get("rc") or mpl_state.defaults(), mpl_state.current())
     summary["path"] = used
     # The secrets read here: an output may hold one, and the notebook's output hides them too.
     summary["secrets"] = variables.secret_values()

@@ -20,7 +20,7 @@ import hashlib
 import importlib
 import types
 
-from . import codec, in_place, payload_file, source
+from . import codec, in_place, payload_file, rehome, source
 
 _MISSING = object()
 
@@ -161,8 +161,11 @@ class Unpacked:
             held[name] = [what, error.reason]
             return None
 
-    def apply(self, namespace, bind=True, held=None, changed=()):  # type: ignore[no-untyped-def]
+    def apply(self, namespace, bind=True, held=None, changed=(), child=True):  # type: ignore[no-untyped-def]
         """Decode everything; bind globals and definitions (and items, if ``bind``).
+
+        Notebook functions cloudpickle rebuilt get ``namespace`` as their globals
+        (:mod:`rehome`); in the ``child``, the globals they carried replace the namespace's.
 
         Returns the decoded items as a dict. An item of ``changed`` (a value the cell changed
         in place) updates the object ``namespace`` has in place where it can
@@ -212,6 +215,8 @@ class Unpacked:
                     decoded[name] = decoded[entry[1]]
             for name in held or ():
                 decoded.pop(name, None)
+            for name, value in decoded.items():
+                decoded[name] = rehome.rehome(value, namespace, child)
             if bind:
                 for name, value in decoded.items():
                     if name in changed and in_place.update(namespace.get(name), value):
