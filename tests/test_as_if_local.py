@@ -428,6 +428,10 @@ def test_aliases_and_views_stay_one_object(kernel: NotebookKernel) -> None:
         assert kernel.execute(setup)["status"] == "ok"
         assert kernel.execute(prefix + change)["status"] == "ok"
         assert kernel.value(seen) == "([1, 2, 3], {'k': 2}, 99, True, True)", prefix
+    # a view an isolated cell makes of a notebook array is a view of the notebook's array
+    assert kernel.execute(NUMPY + "corner = grid[1:, 1:]\nrow = grid[0]")["status"] == "ok"
+    assert kernel.execute("corner[0, 0] = -1\nrow[2] = -2")["status"] == "ok"
+    assert kernel.value("(int(grid[1, 1]), int(grid[0, 2]))") == "(-1, -2)"
     # two names of one object arrive as one object, and come back as one
     assert kernel.execute("x = y = []")["status"] == "ok"
     assert kernel.execute("%%isolated\nsame = x is y\nc = d = [5]")["status"] == "ok"

@@ -94,3 +94,22 @@ def test_a_changed_input_updates_the_notebooks_object(tmp_path) -> None:
     exchange.pack(path, {"items": [1, 2]}, None, {})
     exchange.Unpacked(path).apply(namespace, changed={"items"})
     assert namespace["items"] is items and namespace["other"] == [1, 2]
+
+
+def test_a_view_is_placed_in_the_array_it_was_made_of() -> None:
+    from isocell.transfer import array_views
+
+    grid = np.arange(12).reshape(3, 4)
+    made = {"corner": grid[1:, 2:], "column": grid[:, 1], "apart": np.arange(3)[1:]}
+    hints = array_views.hints(made, {"grid": grid, **made})
+    assert set(hints) == {"corner", "column"}  # `apart` views no array of the namespace
+    notebook_grid = grid.copy()  # the notebook's own array, as the child's copy was made
+    for name in ("corner", "column"):
+        view = array_views.view_of(notebook_grid, hints[name][0], made[name].copy())
+        assert view is not None and np.shares_memory(view, notebook_grid)
+        assert np.array_equal(view, made[name])
+    # another layout, or other contents: no view
+    assert array_views.view_of(np.asfortranarray(grid), hints["corner"][0], made["corner"]) is None
+    changed = grid.copy()
+    changed[2, 3] = -1
+    assert array_views.view_of(changed, hints["corner"][0], made["corner"]) is None

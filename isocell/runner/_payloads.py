@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from isocell.runner._cell import CellPlan
 from isocell.runner._pool import PooledKernel
-from isocell.transfer import lookups, protocol, scratch
+from isocell.transfer import array_views, lookups, protocol, scratch
 
-__all__ = ["dump_call", "read_outputs", "remember_sent", "write_inputs"]
+__all__ = ["bind_views", "dump_call", "read_outputs", "remember_sent", "write_inputs"]
 
 
 def write_inputs(
@@ -54,3 +54,25 @@ def read_outputs(child: PooledKernel, summary: dict[str, Any], outbox: Path) -> 
     twin = scratch.twin(outbox)
     written = twin if summary.get("path") == str(twin) else outbox
     return child.codec.read_outputs(written)
+
+
+def bind_views(
+    child: PooledKernel,
+    places: Mapping[str, list[Any]],
+    values: dict[str, Any],
+    namespace: MutableMapping[str, Any],
+) -> None:
+    """Bind as a view of the notebook's array each returned NumPy view that the child made of
+    an array it holds as the notebook has it (``places``: the agent's hints,
+    :mod:`isocell.transfer.array_views`); others stay the arrays they arrived as."""
+    for name, hints in places.items():
+        for hint in hints if name in values else ():
+            base = hint[0]
+            if base in values or base not in namespace:
+                continue
+            if not child.unchanged(base, namespace[base]):
+                continue
+            view = array_views.view_of(namespace[base], hint, values[name])
+            if view is not None:
+                namespace[name] = values[name] = view
+                break

@@ -34,7 +34,13 @@ from isocell.runner._cell import (
 )
 from isocell.runner._cell_errors import cell_exception, notebook_traceback
 from isocell.runner._held import HeldInChild, keep_held
-from isocell.runner._payloads import dump_call, read_outputs, remember_sent, write_inputs
+from isocell.runner._payloads import (
+    bind_views,
+    dump_call,
+    read_outputs,
+    remember_sent,
+    write_inputs,
+)
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.runner._published import end_orphans
 from isocell.runner._state import changes_for_child
@@ -182,6 +188,7 @@ class CellRunner:
         held = dict(summary.get("held", {}))
         for name, (what, reason) in unloaded.items():
             held[name] = [what, f"it does not load in the notebook: {reason}"]
+        bind_views(child, summary.get("views") or {}, values, namespace)
         deleted = list(summary.get("deleted", []))
         for name in deleted:
             namespace.pop(name, None)

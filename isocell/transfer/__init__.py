@@ -20,6 +20,7 @@ from isocell.transfer._host import (
 from isocell.transfer._scratch import process_alive, scratch
 from isocell.transfer._wire import mpl_state as matplotlib_settings
 from isocell.transfer._wire import variables as lookups
+from isocell.transfer._wire import views as array_views
 from isocell.transfer._wire.exchange import fingerprint
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "WIRE_SOURCES",
     "Codec",
     "apply_outputs",
+    "array_views",
     "fingerprint",
     "host_minor",
     "lookups",

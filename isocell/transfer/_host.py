@@ -57,6 +57,7 @@ WIRE_MODULES = (
     "masking",
     "variables",
     "mpl_state",
+    "views",
     "agent",
 )
 WIRE_SOURCES = [

@@ -14,7 +14,7 @@ import sys
 import types
 import weakref
 
-from . import exchange, mpl_state, payload_file, variables
+from . import exchange, mpl_state, payload_file, variables, views
 
 _state: dict = {"host": "", "digests": {}, "before": {}, "tracked": None}
 
@@ -329,6 +329,8 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
     summary = {"written": written, "unchanged": unchanged, "deleted": absent, "held": held}
     # matplotlib's settings the cell changed (a style, %matplotlib inline): the notebook's too
     summary["rc"] = mpl_state.changed(_state.get("rc") or mpl_state.defaults(), mpl_state.current())
+    # where a returned NumPy view lies in an array of this namespace: the notebook's is its base
+    summary["views"] = views.hints({name: values[name] for name in written}, namespace)
     summary["path"] = used
     # The secrets read here: an output may hold one, and the notebook's output hides them too.
     summary["secrets"] = variables.secret_values()
