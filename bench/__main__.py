@@ -10,7 +10,9 @@ peers measured in the same run):
 * the first cell of a session and a trivial cell's round trip (``bench/cells.py``);
 * ``%load_ext isocell`` and the analysis of a 500-line cell (``bench/cells.py``);
 * the REST API's listing latency under 20 clients while a build runs (``bench/rest.py``);
-* moving a 512 MiB array and a 10-million-row frame in and out (``bench/transfer.py``).
+* moving a 512 MiB array and a 10-million-row frame in and out (``bench/transfer.py``);
+* the subplots chapter of the real-notebook corpus, plainly and isolated, cell by cell
+  (``bench/figures.py``; skipped where ``../shared/realnb`` is absent).
 
 Airflow 3 is installed on first use into a cached virtual environment (see
 ``tests/airflow_harness.py``); its figures are skipped, with the reason, where it cannot be.
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from bench._common import ROOT, Figure, machine, progress, table
 
-_SECTIONS = ("overhead", "builds", "cells", "rest", "transfer")
+_SECTIONS = ("overhead", "builds", "cells", "rest", "transfer", "figures")
 
 
 def _versions() -> str:
@@ -71,6 +73,16 @@ def _summary(figures: list[Figure]) -> list[str]:
             f"target {figure.target}: {verdict}"
         )
     return lines
+
+
+def _figures_section(quick: bool) -> list[str]:
+    from bench import figures
+
+    progress("figures (bench/figures.py)")
+    try:
+        return [figures.run(repeat=1 if quick else 5)]
+    except SystemExit as error:  # the corpus is not here
+        return [f"## Figures\n\nSkipped: {error}\n"]
 
 
 def main() -> None:
@@ -130,6 +142,8 @@ def main() -> None:
                 + transfer.run(repeat=1 if quick else 3, scale=0.02 if quick else 1.0),
                 "",
             ]
+        if "figures" not in skip:
+            extra += _figures_section(quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

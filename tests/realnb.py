@@ -8,8 +8,9 @@ random draws), then with every code cell, the odd ones and the even ones prefixe
 ``%%isolated --env NAME``, where NAME is the notebook's own interpreter registered as an
 external environment (the host's exact package versions). Each cell's outputs are compared
 with the plain run's: streams, the last value's text and mime types, displays' mime types
-and text, errors' ``ename`` and ``evalue``; a nondeterministic cell by its structure (the
-kinds of its outputs and their mime types).
+and text, errors' ``ename`` and ``evalue``; a nondeterministic cell (the two plain runs
+differ, or it prints its own timings) by its structure (the kinds of its outputs and their
+mime types).
 
 ``python -m tests.realnb [--variant all|odd|even] [NOTEBOOK ...]`` prints the summary and the
 cells that differ.
@@ -35,6 +36,7 @@ VARIANTS = ("all", "odd", "even")
 ENVIRONMENT = "realnb-host"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TIMING = re.compile(r"%%?(time|timeit|prun)\b")
 # matplotlib >= 3.6 renamed the seaborn styles (SOURCES.md, "What the harness changes").
 _SEABORN_STYLE = re.compile(r"""(plt\.style\.use\(\s*['"])seaborn-(?!v0_8)""")
 Outputs = list[tuple[str, ...]]
@@ -140,19 +142,28 @@ class Comparison:
     differing: list[tuple[int, Outputs, Outputs]] = field(default_factory=list)
 
 
+def times_itself(source: str) -> bool:
+    """Whether a cell prints its own timings (``%timeit``, ``%time``, ``%prun``): its text
+    differs from run to run even where two runs happened to agree."""
+    return bool(_TIMING.search(source))
+
+
 def compare(
     name: str,
     which: str,
     plain: Sequence[Outputs],
     again: Sequence[Outputs],
     isolated: Sequence[Outputs],
+    timed: Sequence[bool] | None = None,
 ) -> Comparison:
-    """Cell by cell: equal outputs, or equal structure where the two plain runs differ."""
+    """Cell by cell: equal outputs, or equal structure where the two plain runs differ or
+    the cell is ``timed`` (:func:`times_itself`)."""
     result = Comparison(name, which, cells=len(plain))
-    for number, (first, second, ours) in enumerate(
-        zip(plain, again, isolated, strict=True), start=1
+    timed = timed if timed is not None else [False] * len(plain)
+    for number, (first, second, ours, clocked) in enumerate(
+        zip(plain, again, isolated, timed, strict=True), start=1
     ):
-        if first == second:
+        if first == second and not clocked:
             alike = ours == first
         else:
             alike = structure(ours) == structure(first)
@@ -184,7 +195,8 @@ def run_corpus(
         again = execute(variant(notebook, "plain"), path.parent)
         for which in variants:
             isolated = execute(variant(notebook, which), path.parent)
-            results.append(compare(path.stem, which, plain, again, isolated))
+            timed = [times_itself(cell.source) for cell in notebook.cells]
+            results.append(compare(path.stem, which, plain, again, isolated, timed))
             print(_line(results[-1]), flush=True)
             if verbose:
                 print(differences(results[-1]), flush=True)

@@ -198,7 +198,7 @@ def test_a_value_that_cannot_cross_stays_in_the_child(kernel: NotebookKernel) ->
     )
     assert kernel.value("first") == "0" and kernel.value("rest") == "[1, 4]"
     # a plain cell that needs the value itself gets a clear error, and nothing else breaks
-    plain = kernel.execute("next(G)")
+    plain = kernel.execute("lock.acquire()")
     assert plain["ename"] == "TransferError" and "stays in the child kernel" in plain["evalue"]
     assert kernel.execute("print(type(G).__name__)")["status"] == "ok"
     # a failed cell that advanced a held generator leaves the child's, which later cells use
@@ -504,3 +504,18 @@ def test_a_notebook_function_reads_the_namespace_it_runs_in(kernel: NotebookKern
     assert kernel.execute("items = []\ndef add(v):\n    items.append(v)")["status"] == "ok"
     assert kernel.execute("%%isolated\nadd(1)")["status"] == "ok"
     assert kernel.value("items") == "[1]"
+
+
+def test_a_plain_cell_iterates_a_generator_an_isolated_cell_made(kernel: NotebookKernel) -> None:
+    # the realnb corpus (12-Generators): `G = (n ** 2 ...); list(G)` isolated, then `list(G)`
+    # plainly gives [] (the generator is spent), as locally
+    for prefix in ("", "%%isolated\n"):
+        made = prefix + "G2 = (n * n for n in range(5))\nfirst = next(G2)"
+        assert kernel.execute(made)["status"] == "ok"
+        shown = kernel.execute("print(next(G2))\nfor n in G2:\n    print(n)\nprint(list(G2))")
+        assert shown["status"] == "ok", prefix
+    _isolated_like_local(kernel, "def noisy():\n    print('made')\n    yield 1\nN = noisy()")
+    outputs, _ = _outputs(kernel, "print(list(N))")
+    assert outputs == [("stream", "stdout", "made\n[1]\n")]
+    spent, _ = _outputs(kernel, "print(list(G2))")
+    assert spent == [("stream", "stdout", "[]\n")]

@@ -4,18 +4,26 @@ A cell may bind what no pickle carries (a generator, a thread, a lock, a databas
 connection, a widget); a local cell keeps such a value in its kernel, and later cells use it.
 An isolated cell does the same: the value stays in the child, the cell succeeds, and the
 notebook binds a :class:`HeldInChild` that says what the value is and where. Later isolated
-cells in that environment read the real object (the child holds it, so it is not sent);
-sending the stand-in anywhere else, or using it in a plain cell (iterating, calling,
-indexing, testing its truth), raises :class:`~isocell.errors.TransferError` saying so.
+cells in that environment read the real object (the child holds it, so it is not sent). A
+plain cell may iterate over it (``list(G)``, ``for row in cursor``, ``next(G)``): each step
+runs in the child and its item crosses, so a generator advances as a local one would. Sending
+the stand-in anywhere else, or using it otherwise in a plain cell (calling, indexing, testing
+its truth), raises :class:`~isocell.errors.TransferError` saying so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from isocell.errors import TransferError
 
-__all__ = ["HeldInChild", "keep_held"]
+__all__ = ["HeldInChild", "Step", "keep_held"]
+
+#: ``step(held, mode)``: one step of iterating in the child over the value ``held`` stands
+#: for; ``mode`` is ``"start"`` (``iter(value)``, kept there), ``"continue"`` (``next`` of
+#: that) or ``"next"`` (``next(value)``). Returns the item; raises ``StopIteration`` at the end.
+Step = Callable[["HeldInChild", str], Any]
 
 
 class HeldInChild:
@@ -35,13 +43,20 @@ class HeldInChild:
         That child's process id: another child (a restart) does not hold it.
     """
 
-    __slots__ = ("child_pid", "environment", "name", "reason", "type_name")
+    __slots__ = ("child_pid", "environment", "name", "reason", "step", "type_name")
 
     def __init__(
-        self, name: str, type_name: str, reason: str, environment: str, child_pid: int | None
+        self,
+        name: str,
+        type_name: str,
+        reason: str,
+        environment: str,
+        child_pid: int | None,
+        step: Step | None = None,
     ) -> None:
         self.name, self.type_name, self.reason = name, type_name, reason
         self.environment, self.child_pid = environment, child_pid
+        self.step = step
 
     def __repr__(self) -> str:
         return (
@@ -62,7 +77,18 @@ class HeldInChild:
     def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise self.error("a plain cell cannot use it")
 
-    __iter__ = __next__ = __call__ = __len__ = __bool__ = _refuse
+    def __iter__(self) -> _Iteration:
+        if self.step is None:
+            self._refuse()
+        self.step(self, "start")
+        return _Iteration(self)
+
+    def __next__(self) -> Any:
+        if self.step is None:
+            self._refuse()
+        return self.step(self, "next")
+
+    __call__ = __bool__ = _refuse
     __getitem__ = __setitem__ = __delitem__ = __contains__ = _refuse
     __enter__ = __exit__ = __await__ = __aiter__ = __anext__ = _refuse
 
@@ -70,6 +96,20 @@ class HeldInChild:
         if attribute.startswith("_"):  # IPython's and pickle's probes (_repr_html_, ...)
             raise AttributeError(attribute)
         self._refuse()
+
+
+class _Iteration:
+    """An iteration over a held value, run step by step in its child."""
+
+    def __init__(self, held: HeldInChild) -> None:
+        self.held = held
+
+    def __iter__(self) -> _Iteration:
+        return self
+
+    def __next__(self) -> Any:
+        assert self.held.step is not None
+        return self.held.step(self.held, "continue")
 
 
 def keep_held(sent: dict[str, Any], child_pid: int | None, label: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
@@ -34,6 +35,7 @@ from isocell.runner._cell import (
 )
 from isocell.runner._cell_errors import cell_exception, notebook_traceback
 from isocell.runner._held import HeldInChild, keep_held
+from isocell.runner._iteration import step_in_child
 from isocell.runner._payloads import (
     bind_views,
     dump_call,
@@ -195,7 +197,8 @@ class CellRunner:
         label, pid = child.environment.label, child.kernel.pid
         for name, (type_name, reason) in held.items():
             # It stays in the child, which holds it: later cells there use the real object.
-            values[name] = HeldInChild(name, type_name, reason, label, pid)
+            step = functools.partial(step_in_child, self.pool)
+            values[name] = HeldInChild(name, type_name, reason, label, pid, step)
             namespace[name] = values[name]
         for name, value in values.items():
             child.remember(name, value)

@@ -58,6 +58,7 @@ WIRE_MODULES = (
     "variables",
     "mpl_state",
     "views",
+    "rebinding",
     "agent",
 )
 WIRE_SOURCES = [

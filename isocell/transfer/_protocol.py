@@ -21,6 +21,7 @@ from isocell.errors import IsocellError
 from isocell.transfer._host import WIRE_SOURCES, host_minor
 
 __all__ = [
+    "advance_expressions",
     "answer",
     "bootstrap_code",
     "cell_metadata",
@@ -116,6 +117,13 @@ def dump_expressions(
         f"{list(deletes)!r}, {str(fallback or '')!r}, {list(star_modules)!r}, {failed!r})"
     )
     return {"dump": call}
+
+
+def advance_expressions(outbox: Path, name: str, mode: str) -> dict[str, str]:
+    """One step of iterating over the value the child holds as ``name`` (``mode``: ``start``,
+    ``continue``, ``next``); the item is written to the payload ``outbox``. Answers ``stop``,
+    ``held`` or ``error`` ([class name, message])."""
+    return {"advance": f"{_AGENT}.advance({str(outbox)!r}, {name!r}, {mode!r})"}
 
 
 def error_expressions(outbox: Path) -> dict[str, str]:

@@ -12,11 +12,11 @@ import json
 import os
 import sys
 import types
-import weakref
 
-from . import exchange, mpl_state, payload_file, variables, views
+from . import exchange, mpl_state, payload_file, rebinding, variables, views
 
-_state: dict = {"host": "", "digests": {}, "before": {}, "tracked": None}
+_state: dict = {"host": "", "digests": {}, "tracked": None}
+_BEFORE = rebinding.Before()
 
 
 def _namespace():  # type: ignore[no-untyped-def]
@@ -175,31 +175,9 @@ def _before_cell(*_):  # type: ignore[no-untyped-def]
 
 
 def _keep_before():  # type: ignore[no-untyped-def]
-    """Refer to the tracked names' values: weakly where the value allows (a DataFrame rebound
-    by the cell is freed as locally), else strongly until the cell's dump."""
-    namespace = _namespace()
+    """What the tracked names refer to now, and matplotlib's settings."""
     _state["rc"] = mpl_state.current()
-    tracked = _state["tracked"]
-    before = _state["before"] = {}
-    for name in list(namespace) if tracked is None else tracked:
-        if name in namespace:
-            value = namespace[name]
-            try:
-                before[name] = (weakref.ref(value), True)
-            except TypeError:
-                before[name] = (value, False)
-
-
-def _rebound(name, namespace):  # type: ignore[no-untyped-def]
-    """Whether the cell bound ``name`` to another object (or bound it anew)."""
-    kept = _state["before"].get(name)
-    if kept is None:
-        return True
-    reference, weak = kept
-    value = reference() if weak else reference
-    if weak and value is None:
-        return True  # what it referred to is gone, so the name was rebound
-    return value is not namespace[name]
+    _BEFORE.keep(_namespace(), _state["tracked"])
 
 
 def follow(changes):  # type: ignore[no-untyped-def]
@@ -293,9 +271,9 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
     unchanged = []
     names = list(names) + _star_bound(star_modules, namespace)
     for name in names:  # modules too: the notebook imports them by name where it can
-        if name in namespace and (not failed or _rebound(name, namespace)):
+        if name in namespace and (not failed or _BEFORE.rebound(name, namespace)):
             values[name] = namespace[name]
-    _state["before"] = {}
+    _BEFORE.clear()
     for name in candidates:
         if name in values or name not in namespace:
             continue
@@ -353,6 +331,29 @@ def _star_bound(modules, namespace):  # type: ignore[no-untyped-def]
             if isinstance(name, str) and namespace.get(name, _state) is getattr(module, name, None):
                 bound.append(name)
     return bound
+
+
+def advance(path, name, mode):  # type: ignore[no-untyped-def]
+    """One step of a plain cell's iteration over the value held here as ``name``: ``mode``
+    ``"start"`` keeps ``iter(value)``, ``"continue"`` takes its next item, ``"next"`` the
+    value's own. The item is written to ``path``; answers ``stop`` at the end, ``held`` for an
+    item that cannot cross, ``error`` ([class name, message]) for what the iteration raised."""
+    namespace = _namespace()
+    iterations = _state.setdefault("iterations", {})
+    try:
+        if mode == "start":
+            iterations[name] = iter(namespace[name])
+            return json.dumps({})
+        source = iterations[name] if mode == "continue" else namespace[name]
+        item = next(source)
+    except StopIteration:
+        iterations.pop(name, None)
+        return json.dumps({"stop": True})
+    except Exception as error:  # the generator's own error, for the plain cell to raise
+        return json.dumps({"error": [type(error).__name__, str(error)]})
+    held = {}
+    exchange.pack(path, {"item": item}, _cloudpickle(), namespace, held)
+    return json.dumps({"held": held})
 
 
 def last_error(path):  # type: ignore[no-untyped-def]

@@ -1,0 +1,49 @@
+"""Which names a cell rebound before it failed: what a failed isolated cell returns.
+
+A local cell that fails leaves bound what it bound before its error. Before an isolated cell
+runs (and again once its inputs are loaded), the child refers to the values of the names the
+cell may bind; after an error, a name bound to another object than then was rebound by the
+cell. References are weak where the value allows, so a large frame the cell rebinds is freed
+as it would be locally; others (a list, a dict) are held until the cell's end.
+
+This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+__all__ = ["Before"]
+
+
+class Before:
+    """The values some names referred to before a cell ran."""
+
+    def __init__(self):  # type: ignore[no-untyped-def]
+        self.references = {}
+
+    def keep(self, namespace, names):  # type: ignore[no-untyped-def]
+        """Refer to the values of ``names`` (every name of ``namespace`` when None)."""
+        self.references = {}
+        for name in list(namespace) if names is None else names:
+            if name in namespace:
+                value = namespace[name]
+                try:
+                    self.references[name] = (weakref.ref(value), True)
+                except TypeError:
+                    self.references[name] = (value, False)
+
+    def rebound(self, name, namespace):  # type: ignore[no-untyped-def]
+        """Whether ``name`` is bound to another object than it was (or bound anew)."""
+        kept = self.references.get(name)
+        if kept is None:
+            return True
+        reference, weak = kept
+        value = reference() if weak else reference
+        if weak and value is None:
+            return True  # what it referred to is gone, so the name was rebound
+        return value is not namespace[name]
+
+    def clear(self):  # type: ignore[no-untyped-def]
+        """Let go of every value."""
+        self.references = {}
