@@ -519,3 +519,8 @@ def test_a_plain_cell_iterates_a_generator_an_isolated_cell_made(kernel: Noteboo
     assert outputs == [("stream", "stdout", "made\n[1]\n")]
     spent, _ = _outputs(kernel, "print(list(G2))")
     assert spent == [("stream", "stdout", "[]\n")]
+    # a spent generator crosses as one, both ways (12-Generators: `list(G)` after `list(G)`)
+    assert kernel.execute("G3 = (i for i in range(2))\nlist(G3)")["status"] == "ok"
+    _isolated_like_local(kernel, "list(G3)")
+    assert kernel.execute("%%isolated\nG4 = (i for i in range(2))\nlist(G4)")["status"] == "ok"
+    assert kernel.value("(type(G4).__name__, list(G4))") == "('generator', [])"

@@ -22,9 +22,11 @@ pandas, pyarrow and cloudpickle are used only where the value needs them and the
 from __future__ import annotations
 
 import importlib
+import inspect
 import io
 import pickle
 import sys
+import types
 
 from . import arrays, pandas_codec, source
 
@@ -46,6 +48,9 @@ def _special(obj, buffers):  # type: ignore[no-untyped-def]
     module = kind.__module__
     if module not in sys.modules:
         _import_home(module)
+    if kind is types.GeneratorType and inspect.getgeneratorstate(obj) == "GEN_CLOSED":
+        # a spent generator (`list(G)` ran) is one that gives nothing: it crosses as one
+        return ("spent-generator",)
     if module == "numpy":
         import numpy
 
@@ -185,7 +190,17 @@ class _Decoder(pickle.Unpickler):
             reader = pyarrow.ipc.open_stream(pyarrow.py_buffer(self._buffers[pid[2][0]]))
             table = reader.read_all()
             return table if pid[1] == "Table" else table.combine_chunks().to_batches()[0]
+        if kind == "spent-generator":
+            return _spent_generator()
         raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
+
+
+def _spent_generator():  # type: ignore[no-untyped-def]
+    """A generator that has run to its end."""
+    made = (item for item in ())
+    for _ in made:
+        pass
+    return made
 
 
 def decode(data, buffers):  # type: ignore[no-untyped-def]
