@@ -524,3 +524,24 @@ def test_a_plain_cell_iterates_a_generator_an_isolated_cell_made(kernel: Noteboo
     _isolated_like_local(kernel, "list(G3)")
     assert kernel.execute("%%isolated\nG4 = (i for i in range(2))\nlist(G4)")["status"] == "ok"
     assert kernel.value("(type(G4).__name__, list(G4))") == "('generator', [])"
+
+
+def test_a_connection_and_a_star_import_of_numpy(kernel: NotebookKernel) -> None:
+    # issue #14: a database connection is a normal thing to keep between cells; with `from
+    # numpy import *` isolated, `sum(range(5), -1)` gave 9 (builtins' sum), not numpy's 10
+    made = kernel.execute(
+        "%%isolated\nimport sqlite3\ndb = sqlite3.connect(':memory:')\n"
+        "db.execute('create table t (x)')\ndb.execute('insert into t values (1)')"
+    )
+    assert made["status"] == "ok"
+    assert "sqlite3.Connection held in the child kernel" in kernel.value("db")
+    assert (
+        kernel.execute("%%isolated\nrows = db.execute('select x from t').fetchall()")["status"]
+        == "ok"
+    )
+    assert kernel.value("rows") == "[(1,)]"
+    assert kernel.execute(NUMPY + "from numpy import *")["status"] == "ok"
+    assert kernel.value("int(sum(range(5), -1))") == "10"
+    # builtins' names again, for the tests after this one
+    forget = "import numpy\nfor _name in numpy.__all__:\n    globals().pop(_name, None)"
+    assert kernel.execute(forget)["status"] == "ok"
