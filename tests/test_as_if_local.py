@@ -545,3 +545,34 @@ def test_a_connection_and_a_star_import_of_numpy(kernel: NotebookKernel) -> None
     # builtins' names again, for the tests after this one
     forget = "import numpy\nfor _name in numpy.__all__:\n    globals().pop(_name, None)"
     assert kernel.execute(forget)["status"] == "ok"
+
+
+def test_library_settings_and_random_seeds_follow_both_ways(kernel: NotebookKernel) -> None:
+    # one process locally: a seed, a pandas option or numpy's print options set in one cell
+    # hold in every later cell, whichever kind of cell sets or uses them
+    host = f"%%isolated --python {sys.executable}\n"
+    seeded = "import numpy as np, random\nnp.random.seed(0)\nrandom.seed(0)"
+    draw = "import numpy as np, random\ndrawn = (float(np.random.rand()), random.random())"
+    seen = []
+    for prefix in ("", host):
+        assert kernel.execute(seeded)["status"] == "ok"
+        assert kernel.execute(prefix + draw)["status"] == "ok"
+        seen.append(kernel.value("(drawn, float(np.random.rand()), random.random())"))
+    assert seen[0] == seen[1]  # the same stream: drawn in the child, then on in the notebook
+    setup = (
+        "import pandas as pd\npd.set_option('display.max_rows', 4)\n"
+        "np.set_printoptions(precision=2)"
+    )
+    assert kernel.execute(setup)["status"] == "ok"
+    try:
+        shown = (
+            "import pandas as pd, numpy as np\n"
+            "shown = (repr(pd.DataFrame({'x': range(9)})), repr(np.array([1 / 3])))"
+        )
+        local = kernel.execute(shown) and kernel.value("shown")
+        assert kernel.execute(host + shown)["status"] == "ok"
+        assert kernel.value("shown") == local and "0.33]" in local
+        assert kernel.execute(host + "pd.set_option('display.max_rows', 6)")["status"] == "ok"
+        assert kernel.value("pd.get_option('display.max_rows')") == "6"
+    finally:
+        kernel.execute("pd.reset_option('display.max_rows')\nnp.set_printoptions(precision=8)")

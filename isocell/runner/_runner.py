@@ -45,11 +45,10 @@ from isocell.runner._payloads import (
 )
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.runner._published import end_orphans
-from isocell.runner._state import changes_for_child
+from isocell.runner._state import changes_for_child, take_settings
 from isocell.transfer import (
     apply_outputs,
     lookups,
-    matplotlib_settings,
     payload_path,
     protocol,
     remove_stale_payloads,
@@ -207,9 +206,8 @@ class CellRunner:
                 child.remember(name, plan.inputs[name])
         child.followed.shared.update(values)
         child.followed.shared.difference_update(deleted)
-        if summary.get("rc"):  # the cell changed matplotlib's settings: so does the notebook
-            matplotlib_settings.apply(summary["rc"])
-            child.followed.matplotlib = matplotlib_settings.current()
+        if summary.get("settings"):  # the cell changed a library's settings: so does the notebook
+            take_settings(child.followed, summary["settings"])
         return values, deleted
 
     def environment(

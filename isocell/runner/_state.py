@@ -1,8 +1,8 @@
 """The child follows the notebook: its working folder, environment variables and names.
 
 A local cell runs in the notebook kernel's process, so ``%cd``, ``os.chdir``, ``%env`` and
-``os.environ`` of earlier cells, matplotlib's settings (a style), and names deleted there,
-hold for it. Before each isolated
+``os.environ`` of earlier cells, the settings of its libraries (a matplotlib style, pandas
+options, a random seed), and names deleted there, hold for it. Before each isolated
 cell the runner compares the notebook's process state with what the child last followed and
 sends the difference with the cell's inputs (the agent applies it first,
 ``isocell.transfer._wire.agent.follow``): one dictionary, empty when nothing changed.
@@ -15,9 +15,9 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from isocell.transfer import matplotlib_settings
+from isocell.transfer import library_settings
 
-__all__ = ["ProcessState", "changes_for_child"]
+__all__ = ["ProcessState", "changes_for_child", "take_settings"]
 
 
 @dataclass
@@ -34,15 +34,15 @@ class ProcessState:
     shared : set of str
         Names both namespaces have had since the child started: sent to it or returned from
         it. One the notebook no longer has is removed from the child.
-    matplotlib : dict or None
-        matplotlib's settings (``rcParams``, as :mod:`isocell.transfer.matplotlib_settings`
-        gives them); None: matplotlib's defaults, which the child starts with.
+    settings : dict or None
+        The libraries' settings by section (:mod:`isocell.transfer.library_settings`); None:
+        those a new process has, which the child starts with.
     """
 
     cwd: str
     variables: dict[str, str]
     shared: set[str] = field(default_factory=set)
-    matplotlib: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
 
 
 def changes_for_child(
@@ -62,9 +62,9 @@ def changes_for_child(
     Returns
     -------
     changes : dict
-        ``cwd`` (str), ``set`` (dict), ``unset`` (list), ``forget`` (list of names), ``rc``
-        (dict: matplotlib's settings): only the keys with something to do; empty when the
-        child follows already.
+        ``cwd`` (str), ``set`` (dict), ``unset`` (list), ``forget`` (list of names),
+        ``settings`` (dict: the libraries' settings by section): only the keys with something
+        to do; empty when the child follows already.
     state : ProcessState
         The state the child follows once it applied ``changes``.
     """
@@ -82,10 +82,19 @@ def changes_for_child(
     if forget:
         changes["forget"] = forget
     shared = followed.shared - set(forget)
-    settings = matplotlib_settings.current()
-    if settings is not None:
-        known = followed.matplotlib or matplotlib_settings.defaults()
-        differing = matplotlib_settings.changed(known, settings)
-        if differing:
-            changes["rc"] = differing
-    return changes, ProcessState(cwd, dict(variables), shared, settings or followed.matplotlib)
+    settings = library_settings.current()
+    known = followed.settings if followed.settings is not None else library_settings.defaults()
+    differing = library_settings.changed(known, settings)
+    if differing:
+        changes["settings"] = differing
+    return changes, ProcessState(cwd, dict(variables), shared, {**known, **settings})
+
+
+def take_settings(followed: ProcessState, changed: dict[str, dict[str, Any]]) -> None:
+    """The notebook takes the library settings a cell ``changed`` in the child (by section),
+    which both then have."""
+    library_settings.apply(changed)
+    known = {section: dict(values) for section, values in (followed.settings or {}).items()}
+    for section, values in changed.items():
+        known.setdefault(section, {}).update(values)
+    followed.settings = known

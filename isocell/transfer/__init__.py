@@ -2,7 +2,9 @@
 
 ``lookups`` is the module of ``Variable`` and ``Connection`` (Airflow's call shapes), which
 runs on both sides: the notebook's reads, the secrets to mask, the ``MISSING`` marker.
-``matplotlib_settings`` is the module of matplotlib's ``rcParams`` as both kernels follow them.
+``library_settings`` is the module of the libraries' process-wide settings (matplotlib's
+``rcParams``, pandas' options, numpy's print options, the global random states) as both
+kernels follow them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from isocell.transfer._host import (
     remove_stale_payloads,
 )
 from isocell.transfer._scratch import process_alive, scratch
-from isocell.transfer._wire import mpl_state as matplotlib_settings
+from isocell.transfer._wire import settings as library_settings
 from isocell.transfer._wire import variables as lookups
 from isocell.transfer._wire import views as array_views
 from isocell.transfer._wire.exchange import fingerprint
@@ -31,8 +33,8 @@ __all__ = [
     "array_views",
     "fingerprint",
     "host_minor",
+    "library_settings",
     "lookups",
-    "matplotlib_settings",
     "payload_path",
     "process_alive",
     "protocol",

@@ -56,7 +56,7 @@ WIRE_MODULES = (
     "exchange",
     "masking",
     "variables",
-    "mpl_state",
+    "settings",
     "views",
     "rebinding",
     "agent",

@@ -13,7 +13,7 @@ import os
 import sys
 import types
 
-from . import exchange, mpl_state, payload_file, rebinding, variables, views
+from . import exchange, payload_file, rebinding, settings, variables, views
 
 _state: dict = {"host": "", "digests": {}, "tracked": None}
 _BEFORE = rebinding.Before()
@@ -176,15 +176,16 @@ def _before_cell(*_):  # type: ignore[no-untyped-def]
 
 def _keep_before():  # type: ignore[no-untyped-def]
     """What the tracked names refer to now, and matplotlib's settings."""
-    _state["rc"] = mpl_state.current()
+    settings.apply_pending()  # a library imported since its settings came
+    _state["settings"] = settings.current()
     _BEFORE.keep(_namespace(), _state["tracked"])
 
 
 def follow(changes):  # type: ignore[no-untyped-def]
     """Follow the notebook before a cell (``isocell.runner._state``): its working folder
-    (``cwd``), environment variables (``set``, ``unset``), matplotlib's settings (``rc``)
-    and the names it no longer has (``forget``)."""
-    mpl_state.apply(changes.get("rc"))
+    (``cwd``), environment variables (``set``, ``unset``), its libraries' settings
+    (``settings``: :mod:`settings`) and the names it no longer has (``forget``)."""
+    settings.apply(changes.get("settings"))
     if changes.get("cwd"):
         try:
             os.chdir(changes["cwd"])
@@ -305,8 +306,8 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
     absent = [name for name in deletes if name not in namespace]
     written = sorted(name for name in values if name not in held)
     summary = {"written": written, "unchanged": unchanged, "deleted": absent, "held": held}
-    # matplotlib's settings the cell changed (a style, %matplotlib inline): the notebook's too
-    summary["rc"] = mpl_state.changed(_state.get("rc") or mpl_state.defaults(), mpl_state.current())
+    # the libraries' settings the cell changed (a style, a seed): the notebook's too
+    summary["settings"] = settings.changed_by_cell(_state.get("settings") or {})
     # where a returned NumPy view lies in an array of this namespace: the notebook's is its base
     summary["views"] = views.hints({name: values[name] for name in written}, namespace)
     summary["path"] = used
