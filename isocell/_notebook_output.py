@@ -28,15 +28,27 @@ __all__ = [
 
 
 class CellOutput:
-    """Puts a child's outputs in the running cell's output area, as a local cell would."""
+    """Puts a child's outputs in the running cell's output area, as a local cell would.
 
-    def __init__(self, shell: Any) -> None:
+    ``background``: written from a thread of its own while no cell runs (a child's thread's
+    prints): the streams are not flushed there, which would wait on the kernel's I/O thread
+    (10 s when the kernel is shutting down); ipykernel sends the text within 0.2 s anyway.
+    """
+
+    def __init__(self, shell: Any, background: bool = False) -> None:
         self.shell = shell
+        self.background = background
+
+    def _flush(self) -> None:
+        if not self.background:
+            sys.stdout.flush()
+            sys.stderr.flush()
 
     def stream(self, name: str, text: str) -> None:
         stream = sys.stderr if name == "stderr" else sys.stdout
         stream.write(text)
-        stream.flush()
+        if not self.background:
+            stream.flush()
 
     def display(
         self,
@@ -45,8 +57,7 @@ class CellOutput:
         transient: dict[str, Any],
         update: bool,
     ) -> None:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        self._flush()
         self.shell.display_pub.publish(
             data=data, metadata=metadata, transient=transient or None, update=update
         )
@@ -66,7 +77,7 @@ class CellOutput:
     ) -> None:
         """A child's comm message (a widget's): through the notebook kernel's twin of the
         comm (:mod:`isocell._notebook_comms`)."""
-        sys.stdout.flush()
+        self._flush()
         relay_comm(kind, content, metadata, buffers, forward)
 
 

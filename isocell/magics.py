@@ -75,7 +75,7 @@ class IsolatedMagics(Magics):
         if self._runner is None:
             from isocell.runner import CellRunner
 
-            self._runner = CellRunner(between=CellOutput(self.shell))
+            self._runner = CellRunner(between=CellOutput(self.shell, background=True))
         return self._runner
 
     def close(self) -> None:

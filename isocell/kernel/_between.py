@@ -61,7 +61,7 @@ class BetweenRequests:
         """Leave the channel to the caller while the block runs."""
         with self._condition:
             self._waiting += 1
-            if not self._stopped:
+            if not self._stopped and self._wake_write >= 0:
                 os.write(self._wake_write, b".")
             while self._reading:
                 self._condition.wait()
@@ -72,19 +72,24 @@ class BetweenRequests:
                 self._waiting -= 1
                 self._condition.notify_all()
 
-    def stop(self) -> None:
-        """Stop reading (before the channels close); safe to call twice."""
+    def stop(self) -> bool:
+        """Stop reading (before the channels close); safe to call twice. Whether the thread
+        ended: while it has not (a sink that blocks), the channels must stay open, since ZMQ
+        aborts the process when a socket closes under a poll."""
         with self._condition:
-            if self._stopped:
-                return
-            self._stopped = True
-            os.write(self._wake_write, b".")
-            self._condition.notify_all()
+            if not self._stopped:
+                self._stopped = True
+                os.write(self._wake_write, b".")
+                self._condition.notify_all()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=15)
+        if self._thread.is_alive():
+            return False
         for fd in (self._wake_read, self._wake_write):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        self._wake_read = self._wake_write = -1
+        return True
 
     def _run(self) -> None:
         import zmq

@@ -264,10 +264,9 @@ class ChildKernel:
         client, manager = self.client, self.manager
         self.client = self.manager = None
         _LIVE.discard(self)
-        if self._between is not None:
-            self._between.stop()
-            self._between = None
-        if client is not None:
+        quiet = self._between is None or self._between.stop()
+        self._between = None
+        if client is not None and quiet:  # else its sockets stay open: the thread polls them
             client.stop_channels()
         if manager is not None:
             try:
