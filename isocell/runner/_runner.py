@@ -189,6 +189,9 @@ class CellRunner:
         held = dict(summary.get("held", {}))
         for name, (what, reason) in unloaded.items():
             held[name] = [what, f"it does not load in the notebook: {reason}"]
+        for name in summary.get("unchanged", []):  # inputs the cell left as they came
+            if name in plan.inputs:
+                child.remember(name, plan.inputs[name])
         bind_views(child, summary.get("views") or {}, values, namespace)
         deleted = list(summary.get("deleted", []))
         for name in deleted:
@@ -201,9 +204,6 @@ class CellRunner:
             namespace[name] = values[name]
         for name, value in values.items():
             child.remember(name, value)
-        for name in summary.get("unchanged", []):
-            if name in plan.inputs:
-                child.remember(name, plan.inputs[name])
         child.followed.shared.update(values)
         child.followed.shared.difference_update(deleted)
         if summary.get("settings"):  # the cell changed a library's settings: so does the notebook
