@@ -258,8 +258,9 @@ test('a widget and input() from isolated cells work as from local cells', async 
   // The server's own interpreter, used as it is: it has ipywidgets, and nothing is built.
   const isolated = `%%isolated --python ${SERVER_PYTHON}\n`;
   await page.notebook.createNew('widgets.ipynb');
+  // Each cell runs in place (Ctrl+Enter): Shift+Enter would add an empty cell below.
   await page.notebook.setCell(0, 'code', '%load_ext isocell');
-  await page.notebook.runCell(0);
+  await page.notebook.runCell(0, true);
 
   // A slider made in the child renders in the notebook (its comms reach the frontend) ...
   await page.notebook.addCell(
@@ -267,7 +268,7 @@ test('a widget and input() from isolated cells work as from local cells', async 
     isolated +
       'import ipywidgets\nslider = ipywidgets.IntSlider(value=3)\nslider'
   );
-  await page.notebook.runCell(1);
+  await page.notebook.runCell(1, true);
   const widgetCell = (await page.notebook.getCellLocator(1))!;
   const readout = widgetCell.locator('.widget-readout');
   await expect(readout).toHaveText('3', { timeout: 120000 });
@@ -279,7 +280,7 @@ test('a widget and input() from isolated cells work as from local cells', async 
   await page.keyboard.press('ArrowRight');
   await expect(readout).toHaveText('4');
   await page.notebook.addCell('code', isolated + 'print(slider.value)');
-  await page.notebook.runCell(2);
+  await page.notebook.runCell(2, true);
   const valueCell = (await page.notebook.getCellLocator(2))!;
   await expect(valueCell.locator('.jp-OutputArea-output')).toContainText('4');
 
@@ -288,7 +289,7 @@ test('a widget and input() from isolated cells work as from local cells', async 
     'code',
     isolated + "name = input('name? ')\nprint('hello', name)"
   );
-  const running = page.notebook.runCell(3);
+  const running = page.notebook.runCell(3, true);
   const box = page.locator('.jp-Stdin-input');
   await expect(box).toBeVisible({ timeout: 60000 });
   await box.fill('Ada');
