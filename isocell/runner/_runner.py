@@ -197,9 +197,9 @@ class CellRunner:
         for name in deleted:
             namespace.pop(name, None)
         label, pid = child.environment.label, child.kernel.pid
+        step = functools.partial(step_in_child, self.pool)
         for name, (type_name, reason) in held.items():
             # It stays in the child, which holds it: later cells there use the real object.
-            step = functools.partial(step_in_child, self.pool)
             values[name] = HeldInChild(name, type_name, reason, label, pid, step)
             namespace[name] = values[name]
         for name, value in values.items():

@@ -174,10 +174,12 @@ def _before_cell(*_):  # type: ignore[no-untyped-def]
     _keep_before()
 
 
-def _keep_before():  # type: ignore[no-untyped-def]
-    """What the tracked names refer to now, and matplotlib's settings."""
-    settings.apply_pending()  # a library imported since its settings came
-    _state["settings"] = settings.current()
+def _keep_before(with_settings=True):  # type: ignore[no-untyped-def]
+    """What the tracked names refer to now, and (``with_settings``) the libraries'
+    settings."""
+    if with_settings:
+        settings.apply_pending()  # a library imported since its settings came
+        _state["settings"] = settings.current()
     _BEFORE.keep(_namespace(), _state["tracked"])
 
 
@@ -252,7 +254,8 @@ def load(path, candidates, secrets=(), changes=None):  # type: ignore[no-untyped
     for name in candidates:
         if name in namespace:
             digests[name] = exchange.fingerprint(namespace[name])
-    _keep_before()  # the inputs are the values the cell starts from
+    # the inputs are the values the cell starts from, and the settings it followed
+    _keep_before(with_settings=bool((changes or {}).get("settings")))
     return json.dumps({"loaded": True})
 
 

@@ -35,6 +35,7 @@ __all__ = ["apply", "apply_pending", "changed", "changed_by_cell", "current", "d
 # Which backend draws is each kernel's own (the child draws inline images).
 _OWN = frozenset({"backend", "backend_fallback", "interactive"})
 _SIMPLE = (str, int, float, bool)
+_MISSING = object()
 _pending: dict = {}
 
 
@@ -173,7 +174,7 @@ def changed(before, after):  # type: ignore[no-untyped-def]
     found = {}
     for section, values in (after or {}).items():
         known = (before or {}).get(section) or {}
-        differing = {k: v for k, v in values.items() if known.get(k, _OWN) != v}
+        differing = {k: v for k, v in values.items() if known.get(k, _MISSING) != v}
         if differing:
             found[section] = differing
     return found
