@@ -23,6 +23,7 @@ from isocell._notebook_output import (
     relay_payloads,
     syntax_error_of_body,
 )
+from isocell._plain_cells import FetchKept
 from isocell.branching import (
     CHOICE,
     Branching,
@@ -35,7 +36,7 @@ from isocell.errors import CellError, IsocellError, OptionError, TransferError, 
 from isocell.options import OPTIONS, CellOptions, parse_branch_line, parse_cell_options
 
 if TYPE_CHECKING:  # the runner, its kernels and transfer load with the first isolated cell
-    from isocell.runner import CellRequest, CellResult, CellRunner
+    from isocell.runner import CellRequest, CellResult, CellRunner, KernelPool
 
 __all__ = ["IsolatedMagics", "register", "unregister"]
 
@@ -77,6 +78,10 @@ class IsolatedMagics(Magics):
 
             self._runner = CellRunner(between=CellOutput(self.shell, background=True))
         return self._runner
+
+    def pool(self) -> KernelPool | None:
+        """The kernel pool, or None while no isolated cell or command has needed one."""
+        return None if self._runner is None else self._runner.pool
 
     def close(self) -> None:
         """Stop every child kernel (``%unload_ext isocell``)."""
@@ -261,6 +266,10 @@ class IsolatedMagics(Magics):
                 f"%isocell kernels) or none for every child, not {' '.join(rest)!r}"
             )
         target = rest[0] if rest else None
+        from isocell.runner import fetch_before_restart
+
+        assert self.shell is not None
+        fetch_before_restart(self.runner.pool, self.shell.user_ns, target)
         stopped = self.runner.pool.stop(target)
         if target is not None and not stopped:
             running = ", ".join(record.environment for record in self.runner.pool.records())
@@ -359,6 +368,7 @@ def register(shell: Any) -> None:
     shell.register_magics(IsolatedMagics)
     magics = shell.magics_manager.registry["IsolatedMagics"]
     shell.ast_transformers.append(SkipPlainCells(magics.branching, shell.user_ns))
+    shell.ast_transformers.append(FetchKept(magics.pool, shell.user_ns))
 
 
 def unregister(shell: Any) -> None:
@@ -367,5 +377,5 @@ def unregister(shell: Any) -> None:
     if magics is not None:
         magics.close()
     shell.ast_transformers[:] = [
-        t for t in shell.ast_transformers if not isinstance(t, SkipPlainCells)
+        t for t in shell.ast_transformers if not isinstance(t, (SkipPlainCells, FetchKept))
     ]

@@ -576,3 +576,54 @@ def test_library_settings_and_random_seeds_follow_both_ways(kernel: NotebookKern
         assert kernel.value("pd.get_option('display.max_rows')") == "6"
     finally:
         kernel.execute("pd.reset_option('display.max_rows')\nnp.set_printoptions(precision=8)")
+
+
+def test_a_figure_stays_in_the_child_until_a_plain_cell_reads_it(kernel: NotebookKernel) -> None:
+    # issue #14, the realnb corpus (04.08): a drawn figure pickles slowly, and each cell that
+    # drew on `fig`/`ax` sent it back; it now stays in the child until the notebook needs it
+    host = f"%%isolated --python {sys.executable}\n"  # this interpreter: it has matplotlib
+    draw = (
+        "import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(2, 3)\nlines = ax[0, 0].plot([1, 2])"
+    )
+    assert kernel.execute(host + draw)["status"] == "ok"
+    assert "kept in the child kernel" in kernel.value("repr(fig)")
+    assert "kept in the child kernel" in kernel.value("repr(ax)")
+    # later isolated cells there use (and change) the child's objects, which stay there
+    assert kernel.execute(host + "ax[1, 2].set_title('t')\ntexts = len(fig.axes)")["status"] == "ok"
+    assert kernel.value("texts") == "6"
+    assert "kept in the child kernel" in kernel.value("repr(fig)")
+    # a plain cell that reads one gets them all, as one object graph, with the changes made
+    plain = (
+        "import matplotlib.figure\n"
+        "facts = (type(fig).__name__, ax[1, 2].get_title(), ax[0, 0].figure is fig,\n"
+        "         lines[0].axes is ax[0, 0])"
+    )
+    assert kernel.execute(plain)["status"] == "ok"
+    assert kernel.value("facts") == "('Figure', 't', True, True)"
+    # and an isolated cell after that sends what the plain cell changed
+    assert kernel.execute("ax[0, 1].set_xlabel('x')")["status"] == "ok"
+    assert kernel.execute(host + "label = ax[0, 1].get_xlabel()")["status"] == "ok"
+    assert kernel.value("label") == "'x'"
+    # another environment gets the real figure: it is fetched, then sent (this one has no
+    # matplotlib, so the child says it cannot load it, as for any figure sent there)
+    assert kernel.execute(host + "fig2 = plt.figure()")["status"] == "ok"
+    other = kernel.execute("%%isolated\nkind = type(fig2).__name__")
+    assert other["status"] == "error"
+    assert "No module named 'matplotlib'" in str(other["traceback"])
+    assert kernel.execute("kind = type(fig2).__name__")["status"] == "ok"
+    assert kernel.value("kind") == "'Figure'"
+    # a restart keeps the notebook's values: what the child kept is fetched first
+    assert kernel.execute(host + "fig3 = plt.figure(figsize=(2, 3))")["status"] == "ok"
+    restart = f"%%isolated --restart --python {sys.executable}\npass"
+    assert kernel.execute(restart)["status"] == "ok"
+    assert kernel.value("fig3.get_size_inches().tolist()") == "[2.0, 3.0]"
+    # so does `%isocell stop`; a child that dies takes what it kept with it, and says so
+    assert kernel.execute(host + "fig4 = plt.figure()")["status"] == "ok"
+    assert kernel.execute("%isocell stop")["status"] == "ok"  # every child
+    assert kernel.execute("size4 = fig4.get_size_inches().tolist()")["status"] == "ok"
+    assert kernel.execute(host + "fig5 = plt.figure()\nimport os")["status"] == "ok"
+    assert kernel.execute(host + "os.kill(os.getpid(), 9)")["status"] == "error"
+    lost = kernel.execute("fig5.savefig('never.png')")
+    assert lost["status"] == "error"
+    assert "ended before it came here" in str(lost["traceback"])

@@ -13,7 +13,7 @@ from isocell.analysis import analyze_cell, names_in_strings_passed_to
 from isocell.envs import Environment, EnvRequest
 from isocell.errors import CellError, TransferError
 
-__all__ = ["CellPlan", "CellRequest", "CellResult", "plan_cell"]
+__all__ = ["CellPlan", "CellRequest", "CellResult", "implicit_reads", "plan_cell"]
 
 # IPython's own bookkeeping names: never inputs.
 _IPYTHON_NAMES = re.compile(r"^(_+|_i+|_i\d+|_\d+|_dh|_oh|_ih|In|Out|get_ipython|exit|quit)$")
@@ -140,7 +140,7 @@ def plan_cell(
     """
     source = request.python_source if request.python_source is not None else request.code
     names = analyze_cell(source)
-    implicit = _implicit_reads(names.reads, source, namespace)
+    implicit = implicit_reads(names.reads, source, namespace)
     reads = (*names.reads, *implicit)
     inputs = _inputs(request, reads, namespace, hidden)
     if request.outputs is not None:
@@ -183,7 +183,7 @@ def _notebook_code(value: Any) -> list[types.CodeType]:
     return found
 
 
-def _implicit_reads(
+def implicit_reads(
     reads: tuple[str, ...], source: str, namespace: Mapping[str, Any]
 ) -> tuple[str, ...]:
     """What the notebook functions and classes a cell uses read when they run: the notebook

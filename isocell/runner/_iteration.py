@@ -16,7 +16,7 @@ from isocell.runner._payloads import read_outputs
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.transfer import payload_path, protocol
 
-__all__ = ["step_in_child"]
+__all__ = ["holder", "step_in_child"]
 
 
 def step_in_child(pool: KernelPool, held: HeldInChild, mode: str) -> Any:
@@ -31,7 +31,7 @@ def step_in_child(pool: KernelPool, held: HeldInChild, mode: str) -> Any:
     RuntimeError
         What the iteration raised in the child (its class and message).
     """
-    child = _holder(pool, held)
+    child = holder(pool, held)
     with payload_path("out") as outbox:
         reply = execute(
             child.kernel,
@@ -57,7 +57,14 @@ def step_in_child(pool: KernelPool, held: HeldInChild, mode: str) -> Any:
         return unpacked.apply({}, bind=False, child=False)["item"]
 
 
-def _holder(pool: KernelPool, held: HeldInChild) -> PooledKernel:
+def holder(pool: KernelPool, held: HeldInChild) -> PooledKernel:
+    """The child of ``pool`` that holds ``held``'s value.
+
+    Raises
+    ------
+    TransferError
+        If that child has ended (the value with it).
+    """
     for key in pool:
         pooled = pool.get_kernel(key)
         if pooled.kernel.pid == held.child_pid and pooled.environment.label == held.environment:

@@ -29,13 +29,13 @@ from isocell.runner._cell import (
     CellRequest,
     CellResult,
     interrupted_loading,
-    plan_cell,
     raise_load_errors,
     raise_transfer_errors,
 )
 from isocell.runner._cell_errors import cell_exception, notebook_traceback
-from isocell.runner._held import HeldInChild, keep_held
+from isocell.runner._held import keep_held
 from isocell.runner._iteration import step_in_child
+from isocell.runner._kept import fetch_before_restart, plan_around_kept, standins
 from isocell.runner._payloads import (
     bind_views,
     dump_call,
@@ -148,11 +148,14 @@ class CellRunner:
             Any other failure (environment, interpreter, requirement).
         """
         environment = self.environment(request.environment, progress)
+        if request.restart:
+            fetch_before_restart(self.pool, namespace, environment.label)
         child = self.pool.kernel_for(environment, restart=request.restart, progress=progress)
         try:
-            plan = plan_cell(request, namespace, hidden)
-            sent = {n: v for n, v in plan.inputs.items() if not child.unchanged(n, v)}
+            plan = plan_around_kept(self.pool, child, request, namespace, hidden)
+            sent = dict(plan.inputs)
             keep_held(sent, child.kernel.pid, environment.label)
+            sent = {n: v for n, v in sent.items() if not child.unchanged(n, v)}
             # Whatever happens next, the child's copy of what the cell may change is unknown.
             for name in {*plan.outputs, *plan.candidates, *plan.deletes, *plan.binds}:
                 child.holds.pop(name, None)
@@ -196,12 +199,10 @@ class CellRunner:
         deleted = list(summary.get("deleted", []))
         for name in deleted:
             namespace.pop(name, None)
-        label, pid = child.environment.label, child.kernel.pid
+        # What stays in the child, which holds it: later cells there use the real object.
         step = functools.partial(step_in_child, self.pool)
-        for name, (type_name, reason) in held.items():
-            # It stays in the child, which holds it: later cells there use the real object.
-            values[name] = HeldInChild(name, type_name, reason, label, pid, step)
-            namespace[name] = values[name]
+        for name, standin in standins(child, summary, held, step).items():
+            values[name] = namespace[name] = standin
         for name, value in values.items():
             child.remember(name, value)
         child.followed.shared.update(values)

@@ -59,6 +59,7 @@ WIRE_MODULES = (
     "settings",
     "views",
     "rebinding",
+    "kept",
     "agent",
 )
 WIRE_SOURCES = [

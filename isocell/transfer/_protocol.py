@@ -108,7 +108,8 @@ def dump_expressions(
 ) -> dict[str, str]:
     """Write ``outputs`` (and the names the ``star_modules`` bind), and the ``candidates``
     that changed, to the payload ``outbox``; answers ``errors``, ``deleted``, ``unchanged``,
-    ``held`` (values that stay in the child), ``secrets`` (those read in the child, which an
+    ``held`` (values that cannot leave the child), ``kept`` (values that stay there until
+    fetched, :func:`fetch_expressions`), ``secrets`` (those read in the child, which an
     output may hold) and ``path``: ``outbox``, or ``fallback`` (on disk) when ``outbox``'s
     file system had no room. After a cell that ``failed``: only the outputs it rebound
     before its error, as a local cell leaves them bound."""
@@ -124,6 +125,13 @@ def advance_expressions(outbox: Path, name: str, mode: str) -> dict[str, str]:
     ``continue``, ``next``); the item is written to the payload ``outbox``. Answers ``stop``,
     ``held`` or ``error`` ([class name, message])."""
     return {"advance": f"{_AGENT}.advance({str(outbox)!r}, {name!r}, {mode!r})"}
+
+
+def fetch_expressions(outbox: Path, names: Sequence[str]) -> dict[str, str]:
+    """Write the values the child kept under ``names`` (a figure: ``dump`` answered them as
+    ``kept``) to the payload ``outbox`` as one item, ``kept``, a dict of them; answers
+    ``missing``, the names the child no longer has."""
+    return {"fetch": f"{_AGENT}.fetch({str(outbox)!r}, {list(names)!r})"}
 
 
 def error_expressions(outbox: Path) -> dict[str, str]:

@@ -13,7 +13,7 @@ import os
 import sys
 import types
 
-from . import exchange, payload_file, rebinding, settings, variables, views
+from . import exchange, kept, payload_file, rebinding, settings, variables, views
 
 _state: dict = {"host": "", "digests": {}, "tracked": None}
 _BEFORE = rebinding.Before()
@@ -252,7 +252,8 @@ def load(path, candidates, secrets=(), changes=None):  # type: ignore[no-untyped
     digests = _state["digests"]
     digests.clear()
     for name in candidates:
-        if name in namespace:
+        # a value kept here (a figure) is never fingerprinted: it stays here changed or not
+        if name in namespace and not kept.keeps(namespace[name]):
             digests[name] = exchange.fingerprint(namespace[name])
     # the inputs are the values the cell starts from, and the settings it followed
     _keep_before(with_settings=bool((changes or {}).get("settings")))
@@ -286,6 +287,10 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
             unchanged.append(name)
         else:
             values[name] = namespace[name]
+    # what stays here until the notebook needs it (a figure): not encoded now
+    stays = {n: exchange.codec.type_name(v) for n, v in values.items() if kept.keeps(v)}
+    for name in stays:
+        del values[name]
     used = path
     held = {}
     try:
@@ -309,6 +314,7 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
     absent = [name for name in deletes if name not in namespace]
     written = sorted(name for name in values if name not in held)
     summary = {"written": written, "unchanged": unchanged, "deleted": absent, "held": held}
+    summary["kept"] = stays
     # the libraries' settings the cell changed (a style, a seed): the notebook's too
     summary["settings"] = settings.changed_by_cell(_state.get("settings") or {})
     # where a returned NumPy view lies in an array of this namespace: the notebook's is its base
@@ -358,6 +364,16 @@ def advance(path, name, mode):  # type: ignore[no-untyped-def]
     held = {}
     exchange.pack(path, {"item": item}, _cloudpickle(), namespace, held)
     return json.dumps({"held": held})
+
+
+def fetch(path, names):  # type: ignore[no-untyped-def]
+    """Write the values kept here under ``names`` (:mod:`kept`) to ``path`` as one item,
+    ``kept`` (a dict), so that what they share arrives shared; answers the names this
+    namespace no longer has (``missing``)."""
+    namespace = _namespace()
+    values = {name: namespace[name] for name in names if name in namespace}
+    exchange.pack(path, {"kept": values}, _cloudpickle(), namespace)
+    return json.dumps({"missing": [name for name in names if name not in values]})
 
 
 def last_error(path):  # type: ignore[no-untyped-def]
