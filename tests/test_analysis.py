@@ -489,6 +489,7 @@ def test_full_result() -> None:
         deletes=("scratch",),
         mutates=("frame", "rows"),
         star_import=False,
+        modules=("pandas",),
     )
 
 
@@ -598,3 +599,20 @@ def test_strings_given_to_a_function_that_evaluates_them_are_read_as_code() -> N
     assert names_in_strings_passed_to(cell, ["other"]) == ()
     assert names_in_strings_passed_to("show('1 +')", ["show"]) == ()
     assert names_in_strings_passed_to("broken (", ["show"]) == ()
+
+
+def test_the_modules_a_cell_imports_at_module_level() -> None:
+    # the notebook imports them while the child runs the cell (runner: import_ahead)
+    source = (
+        "import a.b as x, c\nfrom d.e import f\nfrom . import g\nfrom q import *\n"
+        "def h():\n    import z\nif flag:\n    import w\nimport c"
+    )
+    assert analyze_cell(source).modules == ("a.b", "c", "d.e", "q", "w")
+
+
+def test_import_ahead_imports_what_the_notebook_can_and_leaves_the_rest() -> None:
+    from isocell.runner._cell import import_ahead
+
+    sys.modules.pop("colorsys", None)
+    import_ahead(("isocell_no_such_module", "colorsys"))
+    assert "colorsys" in sys.modules and "isocell_no_such_module" not in sys.modules

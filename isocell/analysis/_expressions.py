@@ -35,6 +35,7 @@ class ExpressionWalker(ast.NodeVisitor):
         self.deleted: set[str] = set()
         self.star_import = False
         self.star_modules: list[str] = []
+        self.modules: list[str] = []
         self.mutated: set[Key] = set()
         self.called: set[Key] = set()
         self.aliases: dict[Key, set[Key]] = {}

@@ -43,6 +43,9 @@ class CellNames:
     star_modules : tuple of str
         The modules of those star imports (absolute ones), in order: what they bind is
         known only where they run (the module's ``__all__``, else its public names).
+    modules : tuple of str
+        The modules the cell imports at module level (absolute ones, dotted: ``import a.b``
+        and ``from a.b import c`` give ``a.b``), in order.
     """
 
     reads: tuple[str, ...] = ()
@@ -52,6 +55,7 @@ class CellNames:
     mutates: tuple[str, ...] = ()
     star_import: bool = False
     star_modules: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
 
 
 def analyze_cell(source: str) -> CellNames:
@@ -103,6 +107,7 @@ def analyze_cell(source: str) -> CellNames:
         mutates=tuple(sorted(walker.mutated_module_names() & walker.reads)),
         star_import=walker.star_import,
         star_modules=tuple(dict.fromkeys(walker.star_modules)),
+        modules=tuple(dict.fromkeys(walker.modules)),
     )
 
 

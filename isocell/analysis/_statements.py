@@ -117,6 +117,9 @@ class CellWalker(ExpressionWalker):
                     self.star_modules.append(module)
             else:
                 self._store(alias.asname or alias.name.partition(".")[0], "import")
+        if self.scope is self.module and not getattr(node, "level", 0):
+            module = getattr(node, "module", None)
+            self.modules.extend([module] if module else [alias.name for alias in node.names])
 
     visit_ImportFrom = visit_Import
 

@@ -107,6 +107,7 @@ def execute(
     timeout: float | None = None,
     metadata: dict[str, Any] | None = None,
     stdin: Stdin | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> ExecuteReply:
     """Execute ``code`` in ``child``, relaying its outputs to ``sink`` as they arrive.
 
@@ -134,6 +135,9 @@ def execute(
         Reads the line a child's ``input_request`` asks for (the request then has
         ``allow_stdin``); None: the child's ``input()`` raises ``StdinNotImplementedError``,
         as a local cell's does where the frontend allows no input.
+    meanwhile : callable or None
+        Work of the notebook's done once the request is sent, while the child runs it (its
+        outputs wait meanwhile); an interrupt in it interrupts the child.
 
     Raises
     ------
@@ -156,11 +160,25 @@ def execute(
     supervisor = Supervisor(child, time.monotonic(), timeout, INTERRUPT_GRACE)
     with child.requests_alone():  # the relay between requests leaves the channel to this one
         poll = _zmq_poll(client)
+        if meanwhile is not None:
+            poll = _first(meanwhile, poll)
         result = exchange(
             client, request, sink, supervisor, poll, stdin=stdin, forward=forward_to(client)
         )
     result.interrupted, result.timed_out = supervisor.interrupted, supervisor.timed_out
     return result
+
+
+def _first(work: Callable[[], None], poll: Poll) -> Poll:
+    """``poll``, which does ``work`` before its first wait (the request is sent by then)."""
+    pending = [work]
+
+    def first_then_poll(milliseconds: int) -> tuple[bool, bool]:
+        while pending:
+            pending.pop()()
+        return poll(milliseconds)
+
+    return first_then_poll
 
 
 def _zmq_poll(client: Any) -> Poll:

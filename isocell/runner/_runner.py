@@ -28,6 +28,7 @@ from isocell.runner._cell import (
     CellPlan,
     CellRequest,
     CellResult,
+    import_ahead,
     interrupted_loading,
     raise_load_errors,
     raise_transfer_errors,
@@ -288,6 +289,7 @@ class CellRunner:
             timeout=request.timeout,
             metadata=metadata,
             stdin=stdin,
+            meanwhile=functools.partial(import_ahead, plan.modules),
         )
         child.followed = followed
         loaded_inline = inline and loads
