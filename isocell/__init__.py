@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from isocell._about import __version__
+
 __all__ = [
     "Connection",
     "ConnectionNotFound",
@@ -32,6 +33,12 @@ def unload_ipython_extension(ipython: Any) -> None:
     from isocell.magics import unregister
 
     unregister(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt extension (the wheel also installs it under
+    ``share/jupyter/labextensions/isocell``)."""
+    return [{"src": "labextension", "dest": "isocell"}]
 
 
 def __getattr__(name: str) -> Any:

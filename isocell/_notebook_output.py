@@ -92,6 +92,7 @@ class BuildLine:
         self.shown = 0.0
         self.phases_shown: set[str] = set()
         self.cutoff = ""
+        self.built = False  # an environment was built (not reused) for the cell
 
     def __call__(self, event: BuildProgress) -> None:
         packages = f", {event.packages} packages" if event.packages is not None else ""
@@ -99,6 +100,7 @@ class BuildLine:
         if event.message.startswith("resolving as of"):
             self.cutoff = "; " + event.message
         if event.phase == "done":
+            self.built = True
             line = f"isocell: environment ready ({event.message}{packages}{self.cutoff})"
         if not self.live:
             # One line per phase (pip alternates between them), the cut-off date, the summary.

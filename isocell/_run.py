@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from isocell._cell_facts import COMM_TARGET, lasting
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -73,6 +75,7 @@ def run_notebook(
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
+    _record_where_cells_ran(client)
     started = time.monotonic()
     failed = None
     # The kernel learns which notebook it runs, as under Jupyter Server (%isocell context reads
@@ -96,6 +99,26 @@ def run_notebook(
         return 1
     print(f"\nisocell: {path} ran in {seconds:.1f} s")
     return 0
+
+
+def _record_where_cells_ran(client: Any) -> None:
+    """Save in each isolated cell's metadata (``isocell``) where it ran, as the JupyterLab
+    extension does: the facts its magic tells the frontend (:mod:`isocell._cell_facts`) come
+    as a comm during the cell, and are kept for the cell whose request they answer."""
+    told: dict[str, dict[str, Any]] = {}
+
+    def on_comm_open(message: dict[str, Any]) -> None:
+        request = message.get("parent_header", {}).get("msg_id")
+        if request:
+            told[request] = lasting(message["content"].get("data") or {})
+
+    def on_cell_executed(cell: Any, execute_reply: dict[str, Any], **_: Any) -> None:
+        facts = told.pop(execute_reply.get("parent_header", {}).get("msg_id", ""), None)
+        if facts is not None:
+            cell.metadata["isocell"] = facts
+
+    client.comm_open_handlers[COMM_TARGET] = on_comm_open
+    client.on_cell_executed = on_cell_executed
 
 
 def _set_parameters(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from isocell import envs
+from isocell._about import __version__
 from isocell.envs import BuildProgress, EnvStore, Registry, find_interpreters
 from isocell.errors import IsocellError, OptionError
 from isocell.kernel import running_kernels
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Environments for isolated notebook cells, the interpreters found, a "
         "notebook exported to an Airflow DAG, and notebooks run headless.",
     )
+    parser.add_argument("--version", action="version", version=f"isocell {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     env = commands.add_parser("env", help="named environments").add_subparsers(
         dest="env_command", required=True, parser_class=_Parser
@@ -172,6 +174,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {result.dag_file} (DAG {result.dag_id}: {', '.join(result.tasks)})")
         for path in result.files[1:]:
             print(f"  and {path}")
+        for notice in result.notices:
+            print(f"isocell: warning: {notice}", file=sys.stderr)
         return 0
     if args.command == "run":
         from isocell._run import run_notebook

@@ -14,6 +14,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from isocell._cell_facts import tell_where
+from isocell._completion import register_completer
 from isocell._notebook_output import (
     BuildLine,
     CellOutput,
@@ -68,6 +70,7 @@ class IsolatedMagics(Magics):
         super().__init__(shell)
         self._runner: CellRunner | None = None
         self.branching = Branching()
+        self.completer: Callable[..., Any] | None = None  # the option completer, once added
 
     @property
     def runner(self) -> CellRunner:
@@ -163,15 +166,20 @@ class IsolatedMagics(Magics):
         exception (its class, message and traceback), as a local cell raises it."""
         shell = self.shell
         assert shell is not None
+        progress = BuildLine(shell)
+        self.runner.last_environment = None
+        ok = False
         try:
-            return self.runner.run(
+            result = self.runner.run(
                 request,
                 shell.user_ns,
                 sink=CellOutput(shell),
-                progress=BuildLine(shell),
+                progress=progress,
                 hidden=shell.user_ns_hidden.__contains__,
                 stdin=notebook_stdin(shell),
             )
+            ok = True
+            return result
         except CellError as error:
             if error.exception is None:
                 raise
@@ -179,6 +187,9 @@ class IsolatedMagics(Magics):
                 header = int(request.code_with_header() != request.code)
                 syntax_error_of_body(error.exception, shell, request.code, header)
             raise error.exception from None
+        finally:
+            runner = self.runner
+            tell_where(runner.last_environment, runner.pool.records(), progress.built, ok)
 
     @no_var_expand
     @cell_magic
@@ -369,6 +380,7 @@ def register(shell: Any) -> None:
     magics = shell.magics_manager.registry["IsolatedMagics"]
     shell.ast_transformers.append(SkipPlainCells(magics.branching, shell.user_ns))
     shell.ast_transformers.append(FetchKept(magics.pool, shell.user_ns))
+    magics.completer = register_completer(shell)
 
 
 def unregister(shell: Any) -> None:
@@ -376,6 +388,9 @@ def unregister(shell: Any) -> None:
     magics = shell.magics_manager.registry.get("IsolatedMagics")
     if magics is not None:
         magics.close()
+        matchers = getattr(getattr(shell, "Completer", None), "custom_matchers", [])
+        if magics.completer in matchers:
+            matchers.remove(magics.completer)
     shell.ast_transformers[:] = [
         t for t in shell.ast_transformers if not isinstance(t, (SkipPlainCells, FetchKept))
     ]

@@ -50,6 +50,9 @@ class NotebookCell:
     requirement_templates : tuple of str
         Its ``--req`` values that IPython expands (``pandas=={version}``), as written; they
         are not in ``options``.
+    recorded_lock : str or None
+        The hash of the lock of the environment it last ran in, as the notebook recorded it
+        (the cell's ``isocell`` metadata: ``isocell._cell_facts``).
     """
 
     index: int
@@ -61,6 +64,7 @@ class NotebookCell:
     markdown: str = ""
     branch: tuple[str, ...] = ()
     requirement_templates: tuple[str, ...] = ()
+    recorded_lock: str | None = None
 
     @property
     def holds_parameters(self) -> bool:
@@ -263,6 +267,7 @@ def read_cells(path: Path) -> list[NotebookCell]:
                     markdown,
                     targets,
                     templates,
+                    (cell.get("metadata", {}).get("isocell") or {}).get("lock"),
                 )
             )
         elif stripped.startswith("%%"):

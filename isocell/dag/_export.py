@@ -53,6 +53,9 @@ class ExportResult:
         Every file written, the DAG first.
     tasks : tuple of str
         The task ids, in cell order.
+    notices : tuple of str
+        What the user should know but did not stop the export: a cell whose environment's
+        lock is not the one the notebook recorded when the cell last ran.
     """
 
     dag_file: Path
@@ -60,6 +63,7 @@ class ExportResult:
     text: str
     files: tuple[Path, ...]
     tasks: tuple[str, ...]
+    notices: tuple[str, ...] = ()
 
 
 def _dag_id(notebook: Path) -> str:
@@ -230,7 +234,7 @@ def _per_run_environment(task: Task, extra: tuple[str, ...]) -> TaskEnvironment:
     return TaskEnvironment("virtualenv", spec.minor, requirements, index_urls=urls)
 
 
-def _environment(task: Task, remote: bool) -> TaskEnvironment:
+def _environment(task: Task, remote: bool, notices: list[str]) -> TaskEnvironment:
     cell = task.cell
     if not cell.isolated:
         return TaskEnvironment()
@@ -239,6 +243,14 @@ def _environment(task: Task, remote: bool) -> TaskEnvironment:
     if cell.requirement_templates:
         return _per_run_environment(task, ("fsspec",) if remote else ())
     environment = resolve_environment(_request(cell), EnvStore())
+    current = environment.lock_hash
+    if cell.recorded_lock and current and cell.recorded_lock != current:
+        notices.append(
+            f"cell {cell.index + 1} ({task.task_id}) last ran in {environment.label} with "
+            "other packages than it has now (its lock changed since: rebuilt, or other "
+            "versions resolved); the task gets the packages it has now. Run the cell again "
+            "to check it with them"
+        )
     minor = ".".join(environment.python_version.split(".")[:2])
     as_is = environment.interpreter_as_is
     if as_is is not None:
@@ -348,7 +360,8 @@ def export_notebook(
         if task.cell.isolated:
             _request(task.cell)
     remote = "://" in location
-    environments = {task.task_id: _environment(task, remote) for task in tasks}
+    notices: list[str] = []
+    environments = {task.task_id: _environment(task, remote, notices) for task in tasks}
     options = DagOptions(
         dag_id=identifier,
         notebook=path.name,
@@ -365,4 +378,5 @@ def export_notebook(
     for module in modules:  # refused before anything is written
         destination.inside(module, "the local module")
     files = write_export(destination, dag_file.name, text, modules, tasks, environments)
-    return ExportResult(files[0], identifier, text, tuple(files), tuple(t.task_id for t in tasks))
+    task_ids = tuple(t.task_id for t in tasks)
+    return ExportResult(files[0], identifier, text, tuple(files), task_ids, tuple(notices))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +46,16 @@ class Environment:
     exclude_newer: str | None = None
     name: str | None = None
     kernel_layer: Path | None = None
+
+    @property
+    def lock_hash(self) -> str | None:
+        """``sha256:<hex>`` of :attr:`lock` (its lines sorted, one a line), None without a
+        lock (an interpreter used as it is): what a notebook records of where a cell ran,
+        and ``isocell export`` compares."""
+        if not self.lock:
+            return None
+        text = "\n".join(sorted(self.lock)) + "\n"
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def key(self) -> str:

@@ -82,6 +82,7 @@ class CellRunner:
         self.registry = Registry(store.home)
         self.pool = KernelPool(store, between)
         self.last: CellResult | None = None
+        self.last_environment: Environment | None = None  # of the last cell, even a failed one
         remove_stale_payloads()
         end_orphans(store.home)
         self._environments: dict[EnvRequest, Environment] = {}
@@ -148,7 +149,7 @@ class CellRunner:
         IsocellError
             Any other failure (environment, interpreter, requirement).
         """
-        environment = self.environment(request.environment, progress)
+        environment = self.last_environment = self.environment(request.environment, progress)
         if request.restart:
             fetch_before_restart(self.pool, namespace, environment.label)
         child = self.pool.kernel_for(environment, restart=request.restart, progress=progress)

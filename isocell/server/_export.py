@@ -104,6 +104,7 @@ class ExportHandler(IsocellHandler):
                 "tasks": list(result.tasks),
                 "files": [_relative(path, root) for path in result.files],
                 "text": result.text,
+                "notices": list(result.notices),
             }
         )
 

@@ -15,6 +15,7 @@ import { IsocellAPI } from './api';
 import { addCommands, CommandIDs, PALETTE_CATEGORY } from './commands';
 import { EnvironmentsModel } from './model';
 import { EnvironmentsPanel, PANEL_ID } from './widgets/EnvironmentsPanel';
+import { followWhereCellsRan } from './where';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'isocell:plugin',
@@ -36,6 +37,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const panel = new EnvironmentsPanel(model, app.commands);
     app.shell.add(panel, 'left', { rank: 210 });
     restorer?.add(panel, 'isocell-environments');
+
+    // Where each isolated cell ran: a header on the cell, an entry in its metadata.
+    followWhereCellsRan(tracker);
 
     // An isolated cell that ran changes its environment's "last used" and kernel state.
     NotebookActions.executed.connect((_, { cell }) => {

@@ -122,6 +122,24 @@ test('the sidebar puts "%%isolated --env NAME" into a cell that then runs there'
     'six 1.16.0',
     { timeout: 120000 }
   );
+  // Where it ran: a header on the cell, and the cell's metadata (saved with the notebook).
+  const where = cell!.locator('.jp-isocell-Where');
+  await expect(where).toContainText(`ran in ${ENV}`);
+  await expect(where).toContainText(
+    /Python 3\.\d+\.\d+ · reused · child kernel \d+/
+  );
+  const recorded = await page.evaluate(() => {
+    const panel = window.jupyterapp.shell.currentWidget as unknown as {
+      content: { widgets: { model: { getMetadata(key: string): unknown } }[] };
+    };
+    return panel.content.widgets[2].model.getMetadata('isocell') as {
+      environment: string;
+      lock: string;
+    };
+  });
+  expect(recorded.environment).toBe(ENV);
+  expect(recorded.lock).toMatch(/^sha256:[0-9a-f]{64}$/);
+  await cell!.screenshot({ path: path.join(SHOTS, 'where-it-ran.png') });
   await page.notebook.save();
 
   // The child kernel now runs in that environment, and the kernels list shows it with
