@@ -29,7 +29,7 @@ if [ ! -x "$PYTHON" ]; then
 fi
 if ! "$PYTHON" -c 'import isocell.server, jupyterlab' 2>/dev/null || [ ! -x "$bin/jlpm" ]; then
     # Builds the extension too, through the hatch-jupyter-builder hook.
-    "$PYTHON" -m pip install --quiet -e "$repo"
+    "$PYTHON" -m pip install --quiet -e "$repo[lab]"
 fi
 
 step "Browser ($CHROMIUM_PATH)"
