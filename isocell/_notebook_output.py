@@ -1,23 +1,20 @@
 """What an ``%%isolated`` cell shows in the notebook: the child's outputs as a local cell's
-(:class:`CellOutput`), a live line while an environment builds (:class:`BuildLine`), and the
-cell's last value as the child rendered it (:class:`Displayed`)."""
+(:class:`CellOutput`) and the cell's last value as the child rendered it (:class:`Displayed`).
+A build's progress is :mod:`isocell._build_progress`."""
 
 from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from isocell._notebook_comms import relay_comm
 
 if TYPE_CHECKING:
-    from isocell.envs import BuildProgress
     from isocell.kernel import CommForward
 
 __all__ = [
-    "BuildLine",
     "CellOutput",
     "Displayed",
     "cell_count",
@@ -79,45 +76,6 @@ class CellOutput:
         comm (:mod:`isocell._notebook_comms`)."""
         self._flush()
         relay_comm(kind, content, metadata, buffers, forward)
-
-
-class BuildLine:
-    """A live line while an environment builds (phase, packages, seconds), then a summary."""
-
-    def __init__(self, shell: Any) -> None:
-        # Only a kernel can update a display in place; a terminal gets one line per phase.
-        self.live = type(shell).__name__ == "ZMQInteractiveShell"
-        self.handle: Any = None
-        self.phase = ""
-        self.shown = 0.0
-        self.phases_shown: set[str] = set()
-        self.cutoff = ""
-        self.built = False  # an environment was built (not reused) for the cell
-
-    def __call__(self, event: BuildProgress) -> None:
-        packages = f", {event.packages} packages" if event.packages is not None else ""
-        line = f"isocell: {event.phase}{packages}, {event.elapsed:.1f} s: {event.message}"
-        if event.message.startswith("resolving as of"):
-            self.cutoff = "; " + event.message
-        if event.phase == "done":
-            self.built = True
-            line = f"isocell: environment ready ({event.message}{packages}{self.cutoff})"
-        if not self.live:
-            # One line per phase (pip alternates between them), the cut-off date, the summary.
-            if event.phase not in self.phases_shown or "resolving as of" in line:
-                print(line, file=sys.stderr, flush=True)
-                self.phases_shown.add(event.phase)
-            return
-        from IPython.display import display
-
-        now = time.monotonic()
-        if self.handle is None:
-            self.handle = display({"text/plain": line}, raw=True, display_id=True)
-        elif event.phase != self.phase or now - self.shown > 0.2 or event.phase == "done":
-            self.handle.update({"text/plain": line}, raw=True)
-        else:
-            return
-        self.phase, self.shown = event.phase, now
 
 
 class Displayed:

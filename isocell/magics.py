@@ -7,6 +7,7 @@ Options are declared with IPython's ``magic_arguments`` (bad options raise ``Usa
 from __future__ import annotations
 
 import shlex
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +15,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from isocell._build_progress import BuildLine
 from isocell._cell_facts import tell_where
 from isocell._completion import register_completer
 from isocell._notebook_output import (
-    BuildLine,
     CellOutput,
     Displayed,
     cell_count,
@@ -188,6 +189,7 @@ class IsolatedMagics(Magics):
                 syntax_error_of_body(error.exception, shell, request.code, header)
             raise error.exception from None
         finally:
+            progress.finish(sys.exc_info()[1])
             runner = self.runner
             tell_where(runner.last_environment, runner.pool.records(), progress.built, ok)
 

@@ -318,3 +318,36 @@ test('a widget and input() from isolated cells work as from local cells', async 
     'hello Ada'
   );
 });
+
+test('a build a cell starts shows its steps and a bar, then one summary line', async ({
+  page
+}) => {
+  await page.notebook.createNew('build.ipynb');
+  await page.notebook.setCell(0, 'code', '%load_ext isocell');
+  await page.notebook.runCell(0, true);
+  // virtualenv + pip: a build of several seconds, so the live view can be seen.
+  await page.notebook.addCell(
+    'code',
+    '%%isolated --req six==1.15.0 --builder virtualenv\nimport six\nprint(six.__version__)'
+  );
+  const running = page.notebook.runCell(1, true);
+  const cell = (await page.notebook.getCellLocator(1))!;
+  const build = cell.locator('.jp-isocell-Build');
+  await expect(build.locator('li[data-status="active"]')).toHaveCount(1, {
+    timeout: 60000
+  });
+  await expect(
+    build.getByRole('progressbar', { name: 'Build progress' })
+  ).toBeVisible();
+  await build.screenshot({ path: path.join(SHOTS, 'build-progress.png') });
+  await running;
+  await expect(build.locator('.jp-isocell-Build-summary')).toContainText(
+    'isocell: environment ready',
+    { timeout: 120000 }
+  );
+  await expect(build.locator('ol')).toHaveCount(0);
+  await expect(build.locator('details summary')).toContainText('Build log');
+  await expect(cell.locator('.jp-OutputArea-output').last()).toContainText(
+    '1.15.0'
+  );
+});
