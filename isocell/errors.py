@@ -114,6 +114,10 @@ class InterpreterNotFoundError(IsocellError, LookupError):
 class BuildError(IsocellError):
     """Building an environment failed; nothing of it was kept.
 
+    Read cause first: the builder's own message (:attr:`cause`), then what failed and where
+    the full log is; the commands it ran and their temporary paths stay in :attr:`log` (the
+    sidebar folds it, the log file keeps it).
+
     Parameters
     ----------
     message : str
@@ -127,10 +131,26 @@ class BuildError(IsocellError):
         self.message = message
         self.log = log
 
+    @property
+    def cause(self) -> str:
+        """The builder's message of why it failed, from :attr:`log`: uv's ``error:`` line
+        and the lines under it, else pip's ``ERROR:`` lines, else the log's last line that
+        is not a command; empty without a log."""
+        lines = [line.rstrip() for line in self.log.splitlines() if line.strip()]
+        for index, line in enumerate(lines):
+            if line.startswith("error: "):  # uv: the error, its causes indented below
+                found = [line[len("error: ") :]]
+                found += [more.strip() for more in lines[index + 1 :] if more.startswith(" ")]
+                return "\n".join(found)
+        pip = [line[len("ERROR: ") :] for line in lines if line.startswith("ERROR: ")]
+        if pip:
+            return "\n".join(pip)
+        others = [line for line in lines if not line.startswith("$ ")]
+        return others[-1].strip() if others else ""
+
     def __str__(self) -> str:
-        if not self.log.strip():
-            return self.message
-        return f"{self.message}\n{self.log.rstrip()}"
+        cause = self.cause
+        return f"{cause}\n{self.message}" if cause else self.message
 
 
 class BrokenEnvironmentError(IsocellError):

@@ -68,3 +68,34 @@ def test_a_terminal_gets_one_line_per_step(capsys) -> None:
     ]
     line.finish(None)  # a finished build: nothing more
     assert capsys.readouterr().err == ""
+
+
+def test_a_build_error_reads_cause_first_with_the_commands_left_in_the_log() -> None:
+    from isocell.errors import BuildError
+
+    uv = (
+        "$ /usr/bin/uv venv /tmp/xyz/.build-abc/env\n"
+        "$ /usr/bin/uv pip install -r /tmp/xyz/.build-abc/env/.requirements.own.in\n"
+        "Using Python 3.11.7 environment at: env\n"
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because no version of pandas==0.0.1, the requirements are unsatisfiable.\n"
+    )
+    error = BuildError("building ... failed: uv exited with code 1 (full log: /h/x.log)", uv)
+    text = str(error)
+    assert text.splitlines() == [
+        "No solution found when resolving dependencies",
+        "cause: Because no version of pandas==0.0.1, the requirements are unsatisfiable.",
+        "building ... failed: uv exited with code 1 (full log: /h/x.log)",
+    ]
+    assert "/tmp/xyz" not in text and error.log == uv
+    pip = (
+        "$ pip install six==0.0.1\n"
+        "ERROR: Could not find a version that satisfies the requirement six==0.0.1\n"
+        "ERROR: No matching distribution found for six==0.0.1\n"
+    )
+    assert str(BuildError("failed", pip)).splitlines()[:2] == [
+        "Could not find a version that satisfies the requirement six==0.0.1",
+        "No matching distribution found for six==0.0.1",
+    ]
+    assert str(BuildError("failed", "$ cmd\nKilled\n")) == "Killed\nfailed"
+    assert str(BuildError("failed")) == "failed"

@@ -35,6 +35,7 @@ from isocell.envs._builders import builder_for
 from isocell.envs._environment import Environment
 from isocell.envs._files import private_home, tree_size, write_atomic
 from isocell.envs._installed import installed
+from isocell.envs._redact import redact_url
 from isocell.envs._spec import EnvSpec
 from isocell.errors import BuildError
 
@@ -349,8 +350,12 @@ def _out_of_space(error: BaseException, log: list[str]) -> bool:
 
 
 def _describe(spec: EnvSpec) -> str:
+    """``Python 3.9.18 with pandas==1.4.4``, and the package indexes when not PyPI's (a
+    package "not found in the package registry" may be missing from that index only)."""
     reqs = ", ".join(spec.requirements) or "no extra packages"
-    return f"Python {spec.python_version} with {reqs}"
+    indexes = [redact_url(url) for url in (spec.index_url, *spec.extra_index_urls) if url]
+    where = f" from {' and '.join(indexes)}" if indexes else ""
+    return f"Python {spec.python_version} with {reqs}{where}"
 
 
 def _tail(log: list[str], lines: int = 40) -> str:
