@@ -14,6 +14,7 @@ __all__ = [
     "BuildError",
     "CellError",
     "ChildDiedError",
+    "DagFileExistsError",
     "EnvironmentNotFoundError",
     "ExportError",
     "InterpreterNotFoundError",
@@ -382,3 +383,20 @@ class ExportError(IsocellError):
         if self.cell is not None:
             where = f"cell {self.cell + 1}" + (f", line {self.line}" if self.line else "") + ": "
         return f"cannot export: {where}{self.reason}"
+
+
+class DagFileExistsError(ExportError):
+    """The DAG file an export would write exists, and the export was asked not to replace
+    it (the JupyterLab dialog asks the user first).
+
+    Parameters
+    ----------
+    path : str
+        The DAG file.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            None, None, f"{path} exists; replace it, or export to another folder or DAG id"
+        )
+        self.path = path

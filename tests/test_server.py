@@ -355,6 +355,26 @@ async def test_export_writes_the_dag_beside_the_notebook(jp_fetch, jp_root_dir, 
     assert (jp_root_dir / "out" / "other.py").is_file()
 
 
+async def test_an_existing_dag_file_is_replaced_only_when_asked(jp_fetch, jp_root_dir, home):
+    # the JupyterLab dialog asks first (issue #15: it overwrote silently)
+    write_notebook(jp_root_dir / "work", "x = 1")
+    body = {"path": "work/nb.ipynb", "overwrite": False, "start_date": "2025-03-04"}
+    code, reply = await call(jp_fetch, "export", method="POST", body=body)
+    assert code == 200 and "pendulum.datetime(2025, 3, 4" in reply["text"]
+    dag = jp_root_dir / "work" / "dags" / "nb.py"
+    dag.write_text("# mine\n", encoding="utf-8")
+    code, reply = await call(jp_fetch, "export", method="POST", body=body)
+    assert code == 409, reply
+    assert reply["error"] == "DagFileExistsError" and reply["dag_file"] == "work/dags/nb.py"
+    assert reply["message"].startswith("work/dags/nb.py exists")
+    assert dag.read_text(encoding="utf-8") == "# mine\n"
+    code, reply = await call(
+        jp_fetch, "export", method="POST", body={**body, "overwrite": True, "data_dir": "/data"}
+    )
+    assert code == 200 and dag.read_text(encoding="utf-8") == reply["text"]
+    assert "/data" in reply["text"]
+
+
 async def test_export_error_names_the_cell_and_line(jp_fetch, jp_root_dir, home):
     write_notebook(jp_root_dir, "x = 1", "y = 2\n!pip install x", name="bad.ipynb")
     code, reply = await call(jp_fetch, "export", method="POST", body={"path": "bad.ipynb"})

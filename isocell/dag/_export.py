@@ -29,6 +29,7 @@ from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
 from isocell.dag._requirements import link_requirements, templated_requirements
 from isocell.dag._write import Destination
 from isocell.errors import (
+    DagFileExistsError,
     EnvironmentNotFoundError,
     ExportError,
     InterpreterNotFoundError,
@@ -293,6 +294,7 @@ def export_notebook(
     airflow: int = 3,
     data_dir: str | None = None,
     confine: str | Path | None = None,
+    overwrite: bool = True,
 ) -> ExportResult:
     """Export ``notebook`` to an Airflow DAG file and its companions.
 
@@ -317,6 +319,9 @@ def export_notebook(
     confine : str or Path or None
         A folder nothing may be written or copied from outside of (the Jupyter server's
         root); the output folder's real path must be in it. Default: the output folder.
+    overwrite : bool
+        Replace a DAG file that exists (the default, as the command does); False: raise
+        :class:`~isocell.errors.DagFileExistsError` instead, before anything is built.
 
     Returns
     -------
@@ -355,6 +360,8 @@ def export_notebook(
             "markdown, empty cells or set-up magics)",
         )
     dag_file = _dag_file(path, output, identifier)
+    if not overwrite and dag_file.exists():
+        raise DagFileExistsError(str(dag_file))
     # Every isolated cell's options are checked before any environment is built.
     for task in tasks:
         if task.cell.isolated:

@@ -19,6 +19,7 @@ from tornado.web import HTTPError
 
 from isocell.envs import check_name
 from isocell.errors import (
+    DagFileExistsError,
     EnvironmentNotFoundError,
     ExportError,
     InterpreterNotFoundError,
@@ -54,6 +55,7 @@ T = TypeVar("T")
 
 # What an error means for a route: bad input, or an unknown name; anything else is a 500.
 _STATUS: dict[type[IsocellError], int] = {
+    DagFileExistsError: 409,  # before ExportError, which it is
     RequirementError: 400,
     InterpreterNotFoundError: 400,
     ExportError: 400,
@@ -88,6 +90,8 @@ class ApiError(HTTPError):
         extra: dict[str, Any] = {"error": type(error).__name__}
         if isinstance(error, ExportError):
             extra.update(cell=error.cell, line=error.line)
+        if isinstance(error, DagFileExistsError):
+            extra.update(dag_file=error.path)
         elif isinstance(error, RequirementError):
             extra.update(requirement=error.requirement)
         elif isinstance(error, EnvironmentNotFoundError):

@@ -71,7 +71,9 @@ class ExportHandler(IsocellHandler):
     @authorized
     async def post(self) -> None:
         body = await self.body()
-        body.expect("path", "output", "dag_id", "schedule", "start_date", "airflow", "data_dir")
+        body.expect(
+            "path", "output", "dag_id", "schedule", "start_date", "airflow", "data_dir", "overwrite"
+        )
         root = str(self.settings["server_root_dir"])
         path = body.text("path", required=True, limit=MAX_PATH) or ""
         output = body.text("output", limit=MAX_PATH)
@@ -89,6 +91,9 @@ class ExportHandler(IsocellHandler):
             "data_dir": data_dir,
             # Nothing is written, or copied in, from outside the root (isocell.dag._write).
             "confine": root,
+            # An existing DAG file is replaced only when asked (409 otherwise: the dialog asks
+            # the user, then sends overwrite: true); absent: replaced, as the command does.
+            "overwrite": body.flag("overwrite") if "overwrite" in body.data else True,
         }
         try:
             result = await self.call(_export, notebook, target, options)
@@ -96,6 +101,10 @@ class ExportHandler(IsocellHandler):
             # The export's errors always say where, if only that it is nowhere in particular.
             error.extra.setdefault("cell", None)
             error.extra.setdefault("line", None)
+            if error.extra.get("dag_file"):  # 409: it exists; the path as the client names it
+                error.extra["dag_file"] = _relative(Path(error.extra["dag_file"]), root)
+                error.message = f"{error.extra['dag_file']} exists; replace it, or export to "
+                error.message += "another folder or DAG id"
             raise
         self.reply(
             {

@@ -118,6 +118,14 @@ export interface IExportRequest {
   /** `null`/absent for no schedule, a preset such as `@daily`, or a cron expression. */
   schedule?: string | null;
   airflow?: 3 | 2;
+  /** A folder (or a `.py` path) relative to the server root; default `dags/` beside it. */
+  output?: string;
+  /** `YYYY-MM-DD`, the DAG's start date. */
+  start_date?: string;
+  /** Where the tasks' values are kept between tasks (a folder or a URL). */
+  data_dir?: string;
+  /** Replace a DAG file that exists; `false`: a `DagFileExistsError` instead. */
+  overwrite?: boolean;
 }
 
 /** The answer of a successful export. */
@@ -146,6 +154,20 @@ export class ExportError extends IsocellRequestError {
   ) {
     super(message, status, body);
     this.name = 'ExportError';
+  }
+}
+
+/** The DAG file an export would write exists, and it was asked not to replace it. */
+export class DagFileExistsError extends IsocellRequestError {
+  constructor(
+    message: string,
+    status: number,
+    body: Readonly<Record<string, unknown>>,
+    /** The DAG file, relative to the server root. */
+    readonly dagFile: string
+  ) {
+    super(message, status, body);
+    this.name = 'DagFileExistsError';
   }
 }
 
@@ -239,6 +261,15 @@ export class IsocellAPI {
     try {
       answer = await this._call('export', post(request));
     } catch (error) {
+      if (error instanceof IsocellRequestError && error.status === 409) {
+        const file = error.body.dag_file;
+        throw new DagFileExistsError(
+          error.message,
+          error.status,
+          error.body,
+          typeof file === 'string' ? file : ''
+        );
+      }
       if (error instanceof IsocellRequestError && error.status === 400) {
         const { cell, line } = error.body;
         throw new ExportError(

@@ -6,10 +6,16 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { CommandRegistry } from '@lumino/commands';
 
-import { ExportError, IExportResult, IsocellAPI } from './api';
+import {
+  DagFileExistsError,
+  ExportError,
+  IExportRequest,
+  IExportResult,
+  IsocellAPI
+} from './api';
 import { messageOf } from './model';
 import { describeLocation } from './widgets/format';
-import { dagIdFor, ExportOptionsBody } from './widgets/ExportDialog';
+import { dagIdFor, ExportOptionsBody, outputFor } from './widgets/ExportDialog';
 
 /**
  * Run the export of `panel`'s notebook.
@@ -25,7 +31,7 @@ export async function exportNotebookToDag(
   const path = panel.context.path;
   const choice = await showDialog({
     title: 'Export to Airflow DAG',
-    body: new ExportOptionsBody(dagIdFor(path)),
+    body: new ExportOptionsBody(dagIdFor(path), outputFor(path)),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Export' })],
     focusNodeSelector: 'input'
   });
@@ -43,12 +49,20 @@ export async function exportNotebookToDag(
   try {
     // The server reads the notebook from disk: what is on screen must be there first.
     await panel.context.save();
-    const result = await api.exportNotebook({
+    const request: IExportRequest = {
       path,
       dag_id: options.dag_id || undefined,
       schedule: options.schedule,
-      airflow: options.airflow
-    });
+      airflow: options.airflow,
+      output: options.output || undefined,
+      start_date: options.start_date || undefined,
+      data_dir: options.data_dir || undefined
+    };
+    const result = await exportAskingFirst(api, request);
+    if (result === null) {
+      Notification.dismiss(toast);
+      return null;
+    }
     const open = () =>
       commands.execute('docmanager:open', { path: result.dag_file });
     await open();
@@ -80,6 +94,42 @@ export async function exportNotebookToDag(
     });
     return null;
   }
+}
+
+/**
+ * Export without replacing a DAG file that exists; if one does, ask, and replace it only if
+ * the user agrees.
+ *
+ * @returns the result, or `null` when the user kept the file
+ */
+export async function exportAskingFirst(
+  api: IsocellAPI,
+  request: IExportRequest,
+  confirm: (file: string) => Promise<boolean> = confirmReplace
+): Promise<IExportResult | null> {
+  try {
+    return await api.exportNotebook({ ...request, overwrite: false });
+  } catch (error) {
+    if (!(error instanceof DagFileExistsError)) {
+      throw error;
+    }
+    if (!(await confirm(error.dagFile))) {
+      return null;
+    }
+    return api.exportNotebook({ ...request, overwrite: true });
+  }
+}
+
+async function confirmReplace(file: string): Promise<boolean> {
+  const answer = await showDialog({
+    title: 'Replace the DAG file?',
+    body: `${file} exists. Replace it with this export?`,
+    buttons: [
+      Dialog.cancelButton({ label: 'Keep it' }),
+      Dialog.warnButton({ label: 'Replace' })
+    ]
+  });
+  return answer.button.accept;
 }
 
 function plural(count: number, noun: string): string {

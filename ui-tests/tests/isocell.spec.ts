@@ -188,6 +188,8 @@ test('the toolbar button exports the notebook and opens the DAG file', async ({
   await expect(dialog.getByLabel('DAG id')).toHaveValue('demo');
   await dialog.getByLabel('Schedule').selectOption('@daily');
   await dialog.getByLabel('Airflow version').selectOption('3');
+  await expect(dialog.getByLabel('Output folder')).toHaveValue('dags');
+  await dialog.getByLabel('Start date').fill('2025-03-04');
   await dialog.getByRole('button', { name: 'Export' }).click();
 
   const editor = page.locator('.jp-FileEditor');
@@ -200,12 +202,27 @@ test('the toolbar button exports the notebook and opens the DAG file', async ({
     '.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current'
   );
   await expect(tab).toContainText('.py');
+  await expect(editor).toContainText('pendulum.datetime(2025, 3, 4');
   await page.screenshot({ path: path.join(SHOTS, 'export-dag.png') });
+
+  // Exporting again asks before replacing the DAG file, and keeps it when told to.
+  await openNotebook(page);
+  await button.click();
+  await page
+    .locator('.jp-Dialog')
+    .getByRole('button', { name: 'Export' })
+    .click();
+  const confirm = page
+    .locator('.jp-Dialog')
+    .filter({ hasText: 'Replace the DAG file?' });
+  await expect(confirm).toContainText('dags/demo.py exists');
+  await confirm.getByRole('button', { name: 'Keep it' }).click();
+  await expect(confirm).toHaveCount(0);
 });
 
 test('an export error names the cell it concerns', async ({ page }) => {
   await openNotebook(page);
-  // A fourth cell (index 3, as the server counts) whose code does not parse.
+  // A fourth cell (index 3 on the wire) whose code does not parse: "cell 4", as people count.
   await page.notebook.addCell('code', '%%isolated\nbroken = (1 +');
   await page
     .locator('.jp-NotebookPanel-toolbar [data-command="isocell:export-dag"]')
@@ -218,7 +235,8 @@ test('an export error names the cell it concerns', async ({ page }) => {
     .locator('.jp-toast-message')
     .filter({ hasText: 'Export to Airflow failed' });
   await expect(toast).toBeVisible();
-  await expect(toast).toContainText('cell 3');
+  await expect(toast).toContainText('cell 4');
+  await expect(toast).not.toContainText('cell 3');
   await page.getByRole('button', { name: 'Show cell' }).click();
   await expect(
     page.locator('.jp-Notebook .jp-Cell.jp-mod-active')

@@ -27,17 +27,21 @@ describe('export helpers', () => {
     expect(dagIdFor('-.ipynb')).toBe('notebook');
   });
 
-  it('adds the location only when the message lacks it', () => {
+  it('adds the location, counting cells from 1, only when the message lacks it', () => {
+    // the server's index 2 is the third cell, as its message and `isocell export` say
     expect(
       describeLocation({
         cell: 2,
         line: 3,
-        message: 'cannot export: cell 2, line 3: x'
+        message: 'cannot export: cell 3, line 3: x'
       })
     ).toBe('');
     expect(describeLocation({ cell: 2, line: 3, message: 'bad' })).toBe(
-      ' (cell 2, line 3)'
+      ' (cell 3, line 3)'
     );
+    expect(
+      describeLocation({ cell: 2, line: null, message: 'cell 30 is fine' })
+    ).toBe(' (cell 3)');
     expect(describeLocation({ cell: null, line: null, message: 'bad' })).toBe(
       ''
     );

@@ -1,5 +1,6 @@
 /**
- * The body of the "Export to Airflow DAG" dialog: DAG id, schedule and Airflow version.
+ * The body of the "Export to Airflow DAG" dialog: DAG id, schedule, Airflow version, output
+ * folder, start date and data dir (the command's options).
  */
 import { Dialog } from '@jupyterlab/apputils';
 import { HTMLSelect, InputGroup, ReactWidget } from '@jupyterlab/ui-components';
@@ -11,6 +12,21 @@ export interface IExportOptions {
   /** `null` for no schedule, `@daily`, or a cron expression. */
   schedule: string | null;
   airflow: 3 | 2;
+  /** The output folder relative to the server root (`dags` beside the notebook). */
+  output: string;
+  /** `YYYY-MM-DD`. */
+  start_date: string;
+  /** Empty for the default (a folder beside the DAG). */
+  data_dir: string;
+}
+
+/** The default start date, as the command's. */
+export const DEFAULT_START = '2024-01-01';
+
+/** The default output folder: `dags` beside the notebook. */
+export function outputFor(notebookPath: string): string {
+  const slash = notebookPath.lastIndexOf('/');
+  return slash === -1 ? 'dags' : `${notebookPath.slice(0, slash)}/dags`;
 }
 
 type ScheduleChoice = 'none' | '@daily' | 'cron';
@@ -27,10 +43,17 @@ export class ExportOptionsBody
   extends ReactWidget
   implements Dialog.IBodyWidget<IExportOptions>
 {
-  constructor(dagId: string) {
+  constructor(dagId: string, output: string) {
     super();
     this.addClass('jp-isocell-ExportDialog');
-    this._options = { dag_id: dagId, schedule: null, airflow: 3 };
+    this._options = {
+      dag_id: dagId,
+      schedule: null,
+      airflow: 3,
+      output,
+      start_date: DEFAULT_START,
+      data_dir: ''
+    };
   }
 
   getValue(): IExportOptions {
@@ -60,12 +83,22 @@ function ExportForm(props: {
   const [choice, setChoice] = React.useState<ScheduleChoice>('none');
   const [cron, setCron] = React.useState('0 6 * * *');
   const [airflow, setAirflow] = React.useState<3 | 2>(props.initial.airflow);
+  const [output, setOutput] = React.useState(props.initial.output);
+  const [start, setStart] = React.useState(props.initial.start_date);
+  const [dataDir, setDataDir] = React.useState(props.initial.data_dir);
 
   React.useEffect(() => {
     const schedule =
       choice === 'none' ? null : choice === 'cron' ? cron.trim() : choice;
-    props.onChange({ dag_id: dagId.trim(), schedule, airflow });
-  }, [dagId, choice, cron, airflow]);
+    props.onChange({
+      dag_id: dagId.trim(),
+      schedule,
+      airflow,
+      output: output.trim(),
+      start_date: start.trim(),
+      data_dir: dataDir.trim()
+    });
+  }, [dagId, choice, cron, airflow, output, start, dataDir]);
 
   return (
     <div className="jp-isocell-Form">
@@ -106,6 +139,30 @@ function ExportForm(props: {
           { value: '2', label: 'Airflow 2' }
         ]}
         onChange={event => setAirflow(event.target.value === '2' ? 2 : 3)}
+      />
+      <label htmlFor={`${id}-output`}>Output folder</label>
+      <InputGroup
+        id={`${id}-output`}
+        aria-label="Output folder"
+        value={output}
+        onChange={event => setOutput(event.target.value)}
+      />
+      <label htmlFor={`${id}-start`}>Start date</label>
+      <input
+        id={`${id}-start`}
+        className="jp-mod-styled"
+        type="date"
+        aria-label="Start date"
+        value={start}
+        onChange={event => setStart(event.target.value)}
+      />
+      <label htmlFor={`${id}-data`}>Data dir</label>
+      <InputGroup
+        id={`${id}-data`}
+        aria-label="Data dir"
+        placeholder="default: a folder beside the DAG"
+        value={dataDir}
+        onChange={event => setDataDir(event.target.value)}
       />
     </div>
   );

@@ -101,17 +101,21 @@ export function parseRequirementLines(text: string): string[] {
 /**
  * Where an export error is, when its message does not say it already: ` (cell 3, line 2)`.
  *
- * Cells are counted as the server counts them, from 0 (nbformat's index), so the words
- * match those of `isocell export` on the command line.
+ * The server gives the cell's index (from 0, nbformat's); people, `isocell export` and the
+ * server's own messages count cells from 1, and so does this.
  */
 export function describeLocation(error: {
   cell: number | null;
   line: number | null;
   message: string;
 }): string {
-  if (error.cell === null || error.message.includes(`cell ${error.cell}`)) {
+  if (error.cell === null) {
+    return '';
+  }
+  const cell = error.cell + 1;
+  if (new RegExp(`\\bcell ${cell}\\b`).test(error.message)) {
     return '';
   }
   const line = error.line === null ? '' : `, line ${error.line}`;
-  return ` (cell ${error.cell}${line})`;
+  return ` (cell ${cell}${line})`;
 }
