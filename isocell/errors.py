@@ -386,14 +386,8 @@ class ExportError(IsocellError):
 
 
 class DagFileExistsError(ExportError):
-    """The DAG file an export would write exists, and the export was asked not to replace
-    it (the JupyterLab dialog asks the user first).
-
-    Parameters
-    ----------
-    path : str
-        The DAG file.
-    """
+    """The DAG file an export would write exists, and it was asked not to replace it (the
+    JupyterLab dialog asks the user first); ``path`` is the DAG file."""
 
     def __init__(self, path: str) -> None:
         super().__init__(
