@@ -16,6 +16,7 @@ import { addCommands, CommandIDs, PALETTE_CATEGORY } from './commands';
 import { EnvironmentsModel } from './model';
 import { EnvironmentsPanel, PANEL_ID } from './widgets/EnvironmentsPanel';
 import { followWhereCellsRan } from './where';
+import { addCellMenu } from './cellmenu';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'isocell:plugin',
@@ -37,6 +38,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const panel = new EnvironmentsPanel(model, app.commands);
     app.shell.add(panel, 'left', { rank: 210 });
     restorer?.add(panel, 'isocell-environments');
+
+    // Pick a cell's environment from its context menu or toolbar.
+    addCellMenu(app, model, tracker, () => {
+      app.shell.activateById(PANEL_ID);
+      requestAnimationFrame(() =>
+        document
+          .querySelector<HTMLInputElement>(
+            `#${PANEL_ID} input[aria-label="Environment name"]`
+          )
+          ?.focus()
+      );
+    });
+    tracker.widgetAdded.connect(() => {
+      if (!model.environments.length && !model.loading) {
+        void model.refresh();
+      }
+      if (!model.pythons.length) {
+        void model.loadPythons();
+      }
+    });
 
     // Where each isolated cell ran: a header on the cell, an entry in its metadata.
     followWhereCellsRan(tracker);

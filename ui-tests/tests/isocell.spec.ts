@@ -29,10 +29,10 @@ async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
 
 async function openNotebook(page: IJupyterLabPageFixture): Promise<void> {
   // The notebook sits at the server's root, outside the folder Galata gives each test.
-  await page.evaluate(
-    path => window.jupyterapp.commands.execute('docmanager:open', { path }),
-    NOTEBOOK
-  );
+  await page.evaluate(async path => {
+    // nothing comes back: a widget is no value to serialize
+    await window.jupyterapp.commands.execute('docmanager:open', { path });
+  }, NOTEBOOK);
   await expect(
     page
       .locator(`.jp-NotebookPanel[aria-label="${NOTEBOOK}"], .jp-NotebookPanel`)
@@ -158,6 +158,37 @@ test('the sidebar puts "%%isolated --env NAME" into a cell that then runs there'
   await panel
     .locator('.jp-isocell-Kernels')
     .screenshot({ path: path.join(SHOTS, 'kernels.png') });
+});
+
+test("a cell's context menu and toolbar pick the environment it runs in", async ({
+  page
+}) => {
+  await page.notebook.createNew('pick.ipynb');
+  await page.notebook.setCell(0, 'code', 'x = 1');
+  const cell = (await page.notebook.getCellLocator(0))!;
+  const editor = cell.locator('.jp-InputArea-editor');
+  await cell.locator('.jp-InputArea-editor').click({ button: 'right' });
+  // Lumino shows a submenu's entry as a list item, not a menuitem.
+  await page
+    .locator('.lm-Menu-item', { hasText: 'Run in Environment' })
+    .hover();
+  // The interpreters found are there (and the named environments, when there are some).
+  await page
+    .getByRole('menuitem', { name: /^Python 3\.\d+\.\d+ \(/ })
+    .first()
+    .click();
+  await expect(editor).toContainText('%%isolated --python /');
+  await expect(editor).toContainText('x = 1');
+  await cell.screenshot({ path: path.join(SHOTS, 'cell-environment.png') });
+
+  // The cell toolbar's button opens the same menu: back to the notebook's own kernel.
+  await cell.click();
+  await cell.locator('[data-command="isocell:pick-environment"]').click();
+  await page
+    .getByRole('menuitem', { name: "The Notebook's Kernel (no %%isolated)" })
+    .click();
+  await expect(editor).not.toContainText('%%isolated');
+  await expect(editor).toContainText('x = 1');
 });
 
 test('the copy button puts the line on the clipboard', async ({
