@@ -6,6 +6,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import {
   Clipboard,
   Dialog,
+  InputDialog,
   Notification,
   showDialog
 } from '@jupyterlab/apputils';
@@ -49,6 +50,32 @@ function nameOf(args: Record<string, unknown>): string {
   return args.name;
 }
 
+/**
+ * The environment name a command was given, or, from the palette (no name), the one the
+ * user picks among `model`'s; `null` when they cancel or there is none.
+ */
+async function askName(
+  args: Record<string, unknown>,
+  model: EnvironmentsModel,
+  title: string
+): Promise<string | null> {
+  if (typeof args.name === 'string' && args.name) {
+    return args.name;
+  }
+  if (!model.environments.length) {
+    await model.refresh();
+  }
+  const names = model.environments.map(e => e.name);
+  if (!names.length) {
+    Notification.info('There is no named environment yet.', {
+      autoClose: 4000
+    });
+    return null;
+  }
+  const answer = await InputDialog.getItem({ title, items: names });
+  return answer.button.accept && answer.value ? answer.value : null;
+}
+
 export function addCommands(context: ICommandContext): void {
   const { app, model, api, tracker, panelId } = context;
   const { commands, shell } = app;
@@ -71,8 +98,15 @@ export function addCommands(context: ICommandContext): void {
         ? `Insert "${isolatedLine(nameOf(args))}"`
         : 'Insert %%isolated Line',
     caption: 'Make the active cell run in this environment (its first line)',
-    execute: args => {
-      const name = nameOf(args);
+    execute: async args => {
+      const name = await askName(
+        args,
+        model,
+        'Insert the line of which environment?'
+      );
+      if (name === null) {
+        return;
+      }
       const notebook = tracker.currentWidget;
       const cell = tracker.activeCell;
       if (!notebook || !cell) {
@@ -94,8 +128,16 @@ export function addCommands(context: ICommandContext): void {
         ? `Copy "${isolatedLine(nameOf(args))}"`
         : 'Copy %%isolated Line',
     caption: 'Copy the magic line that runs a cell in this environment',
-    execute: args => {
-      const line = isolatedLine(nameOf(args));
+    execute: async args => {
+      const name = await askName(
+        args,
+        model,
+        'Copy the line of which environment?'
+      );
+      if (name === null) {
+        return;
+      }
+      const line = isolatedLine(name);
       Clipboard.copyToSystem(line);
       Notification.info(`Copied "${line}" to the clipboard.`, {
         autoClose: 3000
@@ -109,7 +151,10 @@ export function addCommands(context: ICommandContext): void {
         ? `Remove Environment ${String(args.name)}…`
         : 'Remove Environment…',
     execute: async args => {
-      const name = nameOf(args);
+      const name = await askName(args, model, 'Remove which environment?');
+      if (name === null) {
+        return;
+      }
       const answer = await showDialog({
         title: `Remove environment "${name}"?`,
         body:
@@ -138,7 +183,10 @@ export function addCommands(context: ICommandContext): void {
         ? `Rebuild Environment ${String(args.name)}`
         : 'Rebuild Environment',
     execute: async args => {
-      const name = nameOf(args);
+      const name = await askName(args, model, 'Rebuild which environment?');
+      if (name === null) {
+        return;
+      }
       try {
         await model.rebuild(name);
       } catch (error) {

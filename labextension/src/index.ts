@@ -10,13 +10,15 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { IsocellAPI } from './api';
 import { addCommands, CommandIDs, PALETTE_CATEGORY } from './commands';
 import { EnvironmentsModel } from './model';
 import { EnvironmentsPanel, PANEL_ID } from './widgets/EnvironmentsPanel';
 import { followWhereCellsRan } from './where';
-import { addCellMenu } from './cellmenu';
+import { addCellMenu, CellMenuIDs } from './cellmenu';
+import { followSettings } from './settings';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'isocell:plugin',
@@ -24,15 +26,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     'Isolated environments for notebook cells, and the export to an Airflow DAG.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null
   ) => {
     const api = new IsocellAPI();
     const model = new EnvironmentsModel(api);
+    if (settingRegistry) {
+      void settingRegistry
+        .load(plugin.id)
+        .then(settings => followSettings(settings, model))
+        .catch(reason => console.warn('isocell: settings not read', reason));
+    }
     addCommands({ app, model, api, tracker, panelId: PANEL_ID });
 
     const panel = new EnvironmentsPanel(model, app.commands);
@@ -72,9 +81,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    // Every sidebar action is in the palette too (those of one environment ask which).
     for (const command of [
       CommandIDs.showEnvironments,
       CommandIDs.refreshEnvironments,
+      CellMenuIDs.newEnvironment,
+      CellMenuIDs.pick,
+      CommandIDs.insertIsolatedLine,
+      CommandIDs.copyIsolatedLine,
+      CommandIDs.rebuildEnvironment,
+      CommandIDs.removeEnvironment,
       CommandIDs.exportDag
     ]) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });

@@ -13,6 +13,7 @@ import {
   ITask
 } from './api';
 import { watchTask } from './tasks';
+import { IFormDefaults, NO_DEFAULTS } from './settings';
 
 /** A build started from the sidebar, with its whole log so far. */
 export interface IBuild {
@@ -28,6 +29,19 @@ export class EnvironmentsModel {
     /** Milliseconds between two polls of a build. */
     readonly pollInterval = 500
   ) {}
+
+  /** The create form's starting values (the extension's settings). */
+  get defaults(): IFormDefaults {
+    return this._defaults;
+  }
+
+  set defaults(value: IFormDefaults) {
+    this._defaults = value;
+    this._changed.emit();
+  }
+
+  /** Seconds between two reads of the list while the sidebar shows; 0: only on demand. */
+  refreshSeconds = 0;
 
   /** Emitted whenever anything below changes. */
   get changed(): ISignal<this, void> {
@@ -190,6 +204,7 @@ export class EnvironmentsModel {
   }
 
   private _changed = new Signal<this, void>(this);
+  private _defaults: IFormDefaults = NO_DEFAULTS;
   private _environments: IEnvironment[] = [];
   private _kernels: IKernel[] = [];
   private _pythons: IPython[] = [];

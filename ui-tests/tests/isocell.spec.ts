@@ -400,3 +400,31 @@ test('a build a cell starts shows its steps and a bar, then one summary line', a
     '1.15.0'
   );
 });
+
+test('a shortcut opens the sidebar, whose form starts from the settings', async ({
+  page
+}) => {
+  await page.keyboard.press('Control+Alt+I');
+  await expect(page.locator('#isocell-environments')).toBeVisible();
+  // The Settings Editor's "isocell" (schema/plugin.json), set through the settings API.
+  await page.evaluate(async () => {
+    const registry = window.jupyterapp.serviceManager.settings;
+    const raw = JSON.stringify({
+      defaultBuilder: 'virtualenv',
+      indexUrl: 'https://example.org/simple'
+    });
+    await registry.save('isocell:plugin', raw);
+  });
+  await page.reload();
+  const panel = await openSidebar(page);
+  await expect(panel.getByLabel('Builder')).toHaveValue('virtualenv');
+  await expect(panel.getByLabel('Index URL')).toHaveValue(
+    'https://example.org/simple'
+  );
+  await page.evaluate(async () => {
+    await window.jupyterapp.serviceManager.settings.save(
+      'isocell:plugin',
+      '{}'
+    );
+  });
+});

@@ -6,26 +6,57 @@ import * as React from 'react';
 
 import { ICreateRequest, IPython } from '../api';
 import { messageOf } from '../model';
+import { IFormDefaults, NO_DEFAULTS } from '../settings';
 import { parseRequirementLines } from './format';
 
 /** The picker's value for "the server's own interpreter". */
 const SERVER_PYTHON = '';
 
+/** The picker value for `wanted` (a version such as `3.9`, or a path) among `pythons`. */
+export function pickPython(
+  wanted: string,
+  pythons: ReadonlyArray<IPython>
+): string {
+  if (!wanted) {
+    return SERVER_PYTHON;
+  }
+  const found =
+    pythons.find(p => p.path === wanted) ??
+    pythons.find(
+      p => p.version === wanted || p.version.startsWith(`${wanted}.`)
+    );
+  return found ? found.path : SERVER_PYTHON;
+}
+
 export interface ICreateFormProps {
   pythons: ReadonlyArray<IPython>;
   /** Send the request; a rejection's message shows under the form. */
   onSubmit: (request: ICreateRequest) => Promise<void>;
+  defaults?: IFormDefaults;
 }
 
 export function CreateForm(props: ICreateFormProps): JSX.Element {
   const id = React.useId();
+  const defaults = props.defaults ?? NO_DEFAULTS;
   const [name, setName] = React.useState('');
-  const [python, setPython] = React.useState(SERVER_PYTHON);
+  const [python, setPython] = React.useState(
+    pickPython(defaults.python, props.pythons)
+  );
+  const [pythonChosen, setPythonChosen] = React.useState(false);
   const [requirements, setRequirements] = React.useState('');
   const [systemSite, setSystemSite] = React.useState(false);
-  const [indexUrl, setIndexUrl] = React.useState('');
+  const [indexUrl, setIndexUrl] = React.useState(defaults.indexUrl);
   const [excludeNewer, setExcludeNewer] = React.useState('');
-  const [builder, setBuilder] = React.useState<'uv' | 'virtualenv'>('uv');
+  const [builder, setBuilder] = React.useState<'uv' | 'virtualenv'>(
+    defaults.builder
+  );
+  // The interpreters arrive after the form: the default Python is picked once they do,
+  // unless the user picked one already.
+  React.useEffect(() => {
+    if (!pythonChosen) {
+      setPython(pickPython(defaults.python, props.pythons));
+    }
+  }, [props.pythons, defaults.python]);
   const [error, setError] = React.useState<string | null>(null);
   const [sending, setSending] = React.useState(false);
 
@@ -81,7 +112,10 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
         aria-label="Python interpreter"
         value={python}
         options={pythonOptions}
-        onChange={event => setPython(event.target.value)}
+        onChange={event => {
+          setPythonChosen(true);
+          setPython(event.target.value);
+        }}
       />
       <label htmlFor={`${id}-requirements`}>Requirements, one per line</label>
       <textarea

@@ -50,6 +50,7 @@ export class EnvironmentsPanel extends SidePanel {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     void this._model.refresh();
+    this._poll();
     if (!this._pythonsLoaded) {
       this._pythonsLoaded = true;
       void this._model.loadPythons();
@@ -57,8 +58,27 @@ export class EnvironmentsPanel extends SidePanel {
     }
   }
 
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    window.clearTimeout(this._timer);
+  }
+
+  /** While it shows, read the list again every `refreshSeconds` (the settings). */
+  private _poll(): void {
+    window.clearTimeout(this._timer);
+    const seconds = this._model.refreshSeconds;
+    if (seconds > 0) {
+      this._timer = window.setTimeout(() => {
+        if (this.isVisible) {
+          void this._model.refresh().then(() => this._poll());
+        }
+      }, seconds * 1000);
+    }
+  }
+
   private _model: EnvironmentsModel;
   private _pythonsLoaded = false;
+  private _timer = 0;
 }
 
 /**
@@ -114,7 +134,11 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
             ))}
             <details className="jp-isocell-Section" open>
               <summary>New environment</summary>
-              <CreateForm pythons={model.pythons} onSubmit={create} />
+              <CreateForm
+                pythons={model.pythons}
+                onSubmit={create}
+                defaults={model.defaults}
+              />
             </details>
             <details className="jp-isocell-Section">
               <summary>Register an interpreter</summary>
