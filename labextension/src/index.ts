@@ -11,6 +11,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { IsocellAPI } from './api';
 import { addCommands, CommandIDs, PALETTE_CATEGORY } from './commands';
@@ -19,6 +20,7 @@ import { EnvironmentsPanel, PANEL_ID } from './widgets/EnvironmentsPanel';
 import { followWhereCellsRan } from './where';
 import { addCellMenu, CellMenuIDs } from './cellmenu';
 import { followSettings } from './settings';
+import { addStatusItem } from './status';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'isocell:plugin',
@@ -26,13 +28,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     'Isolated environments for notebook cells, and the export to an Airflow DAG.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILayoutRestorer, ICommandPalette, ISettingRegistry],
+  optional: [ILayoutRestorer, ICommandPalette, ISettingRegistry, IStatusBar],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    statusBar: IStatusBar | null
   ) => {
     const api = new IsocellAPI();
     const model = new EnvironmentsModel(api);
@@ -67,6 +70,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void model.loadPythons();
       }
     });
+
+    if (statusBar) {
+      addStatusItem(statusBar, model, () => app.shell.activateById(PANEL_ID));
+    }
 
     // Where each isolated cell ran: a header on the cell, an entry in its metadata.
     followWhereCellsRan(tracker);

@@ -155,6 +155,10 @@ test('the sidebar puts "%%isolated --env NAME" into a cell that then runs there'
   await expect(child).toContainText(NOTEBOOK);
   await expect(child).toContainText(/\d+ cells? run/);
   await expect(child).toContainText(/pid \d+/);
+  // The status bar counts the child kernels too; a click shows the sidebar.
+  await expect(page.locator('.jp-isocell-Status')).toContainText(
+    /isocell: \d+ kernels?/
+  );
   await panel
     .locator('.jp-isocell-Kernels')
     .screenshot({ path: path.join(SHOTS, 'kernels.png') });
