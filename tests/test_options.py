@@ -227,3 +227,13 @@ def test_the_magic_expands_variables_as_ipython_does(
     # {{ and }} stand for braces, as in str.format.
     with pytest.raises(UsageError, match=r"'\{x\}'"):
         ip.run_cell("%%isolated --in {{x}}\nx = 1", store_history=False).raise_error()
+
+
+def test_the_sidebar_checks_names_by_the_rule_the_server_applies() -> None:
+    # labextension/src/widgets/format.ts checks a new name as it is typed (issue #15)
+    from pathlib import Path
+
+    from isocell.envs._names import _NAME
+
+    source = (Path(__file__).parents[1] / "labextension/src/widgets/format.ts").read_text()
+    assert f"NAME_PATTERN = /{_NAME.pattern}/;" in source

@@ -55,7 +55,14 @@ test('the sidebar builds an environment and shows its live log', async ({
   await expect(picker.locator('option').first()).toHaveText(
     "The server's Python"
   );
+  // The name is checked as it is typed.
+  await panel.getByLabel('Environment name').fill('bad name');
+  await expect(panel.getByText('Use 1-64 letters')).toBeVisible();
+  await expect(
+    panel.getByRole('button', { name: 'Create environment' })
+  ).toBeDisabled();
   await panel.getByLabel('Environment name').fill(ENV);
+  await expect(panel.getByText('Use 1-64 letters')).toHaveCount(0);
   await panel.getByLabel('Requirements, one per line').fill('six==1.16.0');
   // virtualenv + pip rather than uv: a build of several seconds whose log streams in, so
   // the screenshot below catches it running.

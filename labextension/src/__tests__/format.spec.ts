@@ -2,6 +2,7 @@ import { parseTask } from '../api';
 import {
   describeProgress,
   formatBytes,
+  nameProblem,
   formatElapsed,
   formatRelative,
   parseRequirementLines,
@@ -83,5 +84,20 @@ describe('plainLogLine', () => {
   it('drops terminal colour codes', () => {
     expect(plainLogLine('\x1b[33mWARNING: x\x1b[0m')).toBe('WARNING: x');
     expect(plainLogLine(' + six==1.16.0')).toBe(' + six==1.16.0');
+  });
+});
+
+describe('a new environment name, as it is typed', () => {
+  it('says what is wrong, or nothing', () => {
+    expect(nameProblem('', [])).toBeNull();
+    expect(nameProblem('analytics-2.1_x', [])).toBeNull();
+    expect(nameProblem('-leading', [])).toContain(
+      'starting with a letter or digit'
+    );
+    expect(nameProblem('has space', [])).toContain('1-64 letters');
+    expect(nameProblem('a'.repeat(65), [])).toContain('1-64 letters');
+    expect(nameProblem('taken', ['taken'])).toBe(
+      'An environment named "taken" exists already.'
+    );
   });
 });

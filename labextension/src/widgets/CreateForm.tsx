@@ -7,7 +7,7 @@ import * as React from 'react';
 import { ICreateRequest, IPython } from '../api';
 import { messageOf } from '../model';
 import { IFormDefaults, NO_DEFAULTS } from '../settings';
-import { parseRequirementLines } from './format';
+import { nameProblem, parseRequirementLines } from './format';
 
 /** The picker's value for "the server's own interpreter". */
 const SERVER_PYTHON = '';
@@ -33,6 +33,8 @@ export interface ICreateFormProps {
   /** Send the request; a rejection's message shows under the form. */
   onSubmit: (request: ICreateRequest) => Promise<void>;
   defaults?: IFormDefaults;
+  /** The names in use: a new name must be another. */
+  taken?: ReadonlyArray<string>;
 }
 
 export function CreateForm(props: ICreateFormProps): JSX.Element {
@@ -58,6 +60,7 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
     }
   }, [props.pythons, defaults.python]);
   const [error, setError] = React.useState<string | null>(null);
+  const problem = nameProblem(name, props.taken ?? []);
   const [sending, setSending] = React.useState(false);
 
   const submit = async (event: React.FormEvent) => {
@@ -104,8 +107,17 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
         placeholder="e.g. analytics"
         value={name}
         required
+        aria-invalid={problem !== null}
+        aria-describedby={`${id}-name-problem`}
         onChange={event => setName(event.target.value)}
       />
+      <p
+        id={`${id}-name-problem`}
+        className="jp-isocell-Hint"
+        aria-live="polite"
+      >
+        {problem ?? ''}
+      </p>
       <label htmlFor={`${id}-python`}>Python</label>
       <HTMLSelect
         id={`${id}-python`}
@@ -173,7 +185,7 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
       <Button
         type="submit"
         aria-label="Create environment"
-        disabled={sending || !name.trim()}
+        disabled={sending || !name.trim() || problem !== null}
       >
         {sending ? 'Starting…' : 'Create'}
       </Button>

@@ -138,6 +138,7 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
                 pythons={model.pythons}
                 onSubmit={create}
                 defaults={model.defaults}
+                taken={model.environments.map(e => e.name)}
               />
             </details>
             <details className="jp-isocell-Section">

@@ -119,3 +119,27 @@ export function describeLocation(error: {
   const line = error.line === null ? '' : `, line ${error.line}`;
   return ` (cell ${cell}${line})`;
 }
+
+/** An environment name's rule, as the server's (isocell/envs/_names.py). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * What is wrong with `name` as a new environment's name, as it is typed: `null` when it
+ * is fine (or still empty).
+ */
+export function nameProblem(
+  name: string,
+  taken: ReadonlyArray<string>
+): string | null {
+  const trimmed = name.trim();
+  if (!trimmed) {
+    return null;
+  }
+  if (!NAME_PATTERN.test(trimmed)) {
+    return "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.";
+  }
+  if (taken.includes(trimmed)) {
+    return `An environment named "${trimmed}" exists already.`;
+  }
+  return null;
+}
