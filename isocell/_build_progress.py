@@ -163,7 +163,7 @@ class BuildLine:
     def finish(self, error: BaseException | None) -> None:
         """The cell is done: a build that started and did not end says why it stopped
         (``error``, the cause, first); a display not yet current is brought up to date."""
-        if self.state.reached < 0 and self.state.step is None and not self.state.log:
+        if self.state.step is None and not self.state.log:
             return  # nothing was built
         if self.state.summary is None and error is not None:
             self.state.fail(str(error).split("\n", 1)[0])

@@ -168,7 +168,6 @@ class IsolatedMagics(Magics):
         shell = self.shell
         assert shell is not None
         progress = BuildLine(shell)
-        self.runner.last_environment = None
         ok = False
         try:
             result = self.runner.run(

@@ -16,7 +16,7 @@ from isocell.runner._payloads import read_outputs
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.transfer import payload_path, protocol
 
-__all__ = ["holder", "step_in_child"]
+__all__ = ["ask_agent", "holder", "step_in_child"]
 
 
 def step_in_child(pool: KernelPool, held: HeldInChild, mode: str) -> Any:
@@ -33,15 +33,8 @@ def step_in_child(pool: KernelPool, held: HeldInChild, mode: str) -> Any:
     """
     child = holder(pool, held)
     with payload_path("out") as outbox:
-        reply = execute(
-            child.kernel,
-            "",
-            pool.between,
-            silent=True,
-            store_history=False,
-            user_expressions=protocol.advance_expressions(outbox, held.name, mode),
-        )
-        answer = protocol.answer(reply.user_expressions, "advance", held.environment, reply)
+        expressions = protocol.advance_expressions(outbox, held.name, mode)
+        answer = ask_agent(pool, child, expressions)
         if answer.get("stop"):
             raise StopIteration
         if answer.get("error"):
@@ -55,6 +48,28 @@ def step_in_child(pool: KernelPool, held: HeldInChild, mode: str) -> Any:
             )
         unpacked = read_outputs(child, answer, outbox)
         return unpacked.apply({}, bind=False, child=False)["item"]
+
+
+def ask_agent(pool: KernelPool, child: PooledKernel, expressions: dict[str, str]) -> Any:
+    """The answer of ``child``'s agent to the one call of ``expressions``, asked in a silent
+    request of its own between cells (what the child prints meanwhile goes to the pool's
+    sink).
+
+    Raises
+    ------
+    IsocellError
+        If the child did not answer or the agent raised (``protocol.answer``).
+    """
+    reply = execute(
+        child.kernel,
+        "",
+        pool.between,
+        silent=True,
+        store_history=False,
+        user_expressions=expressions,
+    )
+    (key,) = expressions
+    return protocol.answer(reply.user_expressions, key, child.environment.label, reply)
 
 
 def holder(pool: KernelPool, held: HeldInChild) -> PooledKernel:

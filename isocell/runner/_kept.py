@@ -18,10 +18,9 @@ from typing import Any
 
 from isocell.analysis import analyze_cell
 from isocell.errors import IsocellError
-from isocell.kernel import execute
 from isocell.runner._cell import CellPlan, CellRequest, implicit_reads, plan_cell
 from isocell.runner._held import HeldInChild, Step
-from isocell.runner._iteration import holder
+from isocell.runner._iteration import ask_agent, holder
 from isocell.runner._payloads import read_outputs
 from isocell.runner._pool import KernelPool, PooledKernel
 from isocell.transfer import payload_path, protocol
@@ -76,28 +75,19 @@ def fetch_kept(pool: KernelPool, namespace: MutableMapping[str, Any], names: Ite
             and (value.environment, value.child_pid) == (label, pid)
         }
         try:
-            values = _fetch(pool, standins[next(iter(standins))], list(standins))
-        except (IsocellError, StopIteration):
+            child = holder(pool, next(iter(standins.values())))
+            values = _fetch(pool, child, list(standins))
+        except IsocellError:
             continue
-        child = holder(pool, next(iter(standins.values())))
         for name, value in values.items():
             if namespace.get(name) is standins[name]:
                 namespace[name] = value
                 child.remember(name, value)
 
 
-def _fetch(pool: KernelPool, standin: KeptInChild, names: list[str]) -> dict[str, Any]:
-    child = holder(pool, standin)
+def _fetch(pool: KernelPool, child: PooledKernel, names: list[str]) -> dict[str, Any]:
     with payload_path("out") as outbox:
-        reply = execute(
-            child.kernel,
-            "",
-            pool.between,
-            silent=True,
-            store_history=False,
-            user_expressions=protocol.fetch_expressions(outbox, names),
-        )
-        protocol.answer(reply.user_expressions, "fetch", standin.environment, reply)
+        ask_agent(pool, child, protocol.fetch_expressions(outbox, names))
         unpacked = read_outputs(child, {}, outbox)
         return dict(unpacked.apply({}, bind=False, child=False)["kept"])
 

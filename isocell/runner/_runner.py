@@ -149,6 +149,7 @@ class CellRunner:
         IsocellError
             Any other failure (environment, interpreter, requirement).
         """
+        self.last_environment = None  # until this cell has one
         environment = self.last_environment = self.environment(request.environment, progress)
         if request.restart:
             fetch_before_restart(self.pool, namespace, environment.label)

@@ -15,6 +15,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from isocell.errors import DagFileExistsError
 from isocell.server._base import MAX_PATH, ApiError, IsocellHandler, shown
 
 __all__ = ["ExportHandler", "inside_root"]
@@ -103,8 +104,7 @@ class ExportHandler(IsocellHandler):
             error.extra.setdefault("line", None)
             if error.extra.get("dag_file"):  # 409: it exists; the path as the client names it
                 error.extra["dag_file"] = _relative(Path(error.extra["dag_file"]), root)
-                error.message = f"{error.extra['dag_file']} exists; replace it, or export to "
-                error.message += "another folder or DAG id"
+                error.message = DagFileExistsError(error.extra["dag_file"]).reason
             raise
         self.reply(
             {
