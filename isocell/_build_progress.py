@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from isocell.envs import BuildProgress
+    from isocell.envs import BuildProgress, BuildPublisher
 
 __all__ = ["MIME_TYPE", "STEPS", "BuildLine", "BuildState"]
 
@@ -34,6 +34,9 @@ _LOG_LINES = 400
 
 # Seconds between two updates of the display.
 _EVERY = 0.2
+
+# Seconds between two writes of the published state.
+_PUBLISH_EVERY = 0.5
 
 
 def step_of(event: BuildProgress) -> str | None:
@@ -60,7 +63,9 @@ class BuildState:
         self.log: list[str] = []
         self.summary: str | None = None
         self.failed = False
+        self.reason: str | None = None
         self.cutoff = ""
+        self.lines = 0  # log lines seen, of which ``log`` keeps the last
 
     def take(self, event: BuildProgress) -> None:
         """Account for one event."""
@@ -69,6 +74,7 @@ class BuildState:
             self.cutoff = "; " + event.message
         if event.message and (not self.log or self.log[-1] != event.message):
             self.log = [*self.log[-(_LOG_LINES - 1) :], event.message]
+            self.lines += 1
         step = step_of(event)
         if step is not None:
             self.step = step
@@ -81,9 +87,11 @@ class BuildState:
             counted = f", {event.packages} packages" if event.packages is not None else ""
             self.summary = f"isocell: environment ready ({event.message}{counted}{self.cutoff})"
 
-    def fail(self, reason: str) -> None:
-        """The build failed: the summary says why (the cause first)."""
+    def fail(self, reason: str, detail: str | None = None) -> None:
+        """The build failed: the summary says why (the cause first, one line); ``detail``:
+        the whole error, cause first, for the sidebar (default: ``reason``)."""
         self.failed = True
+        self.reason = detail or reason
         self.summary = f"isocell: the environment could not be built: {reason}"
 
     def line(self) -> str:
@@ -93,6 +101,22 @@ class BuildState:
         packages = f", {self.packages} packages" if self.packages is not None else ""
         return (
             f"isocell: {self.step or 'preparing'}{packages}, {self.elapsed:.1f} s: {self.message}"
+        )
+
+    def publish(self, publisher: BuildPublisher, *, ended: bool = False) -> None:
+        """Write this state where the Jupyter server lists builds (the sidebar follows it);
+        ``ended``: the cell is done, so is the build (without a summary: it got what it
+        needed before one, as a reused environment)."""
+        running = self.summary is None and not ended
+        publisher.publish(
+            state="running" if running else "failed" if self.failed else "done",
+            phase=self.step or "preparing",
+            packages=self.packages,
+            total=self.total,
+            elapsed=self.elapsed,
+            log=self.log,
+            log_total=self.lines,
+            error=self.reason,
         )
 
     def bundle(self) -> dict[str, Any]:
@@ -125,9 +149,16 @@ class BuildState:
 class BuildLine:
     """The progress of a build a cell started, shown in the cell (a kernel: one display
     updated in place; a terminal: a line per step). Call it with each
-    :class:`~isocell.envs.BuildProgress`; :meth:`finish` when the cell is done."""
+    :class:`~isocell.envs.BuildProgress`; :meth:`finish` when the cell is done.
 
-    def __init__(self, shell: Any) -> None:
+    Parameters
+    ----------
+    shell : InteractiveShell
+    publisher : BuildPublisher or None
+        Where the build is also published for the Jupyter server's listing (the sidebar).
+    """
+
+    def __init__(self, shell: Any, publisher: BuildPublisher | None = None) -> None:
         # Only a kernel can update a display in place; a terminal gets one line per phase.
         self.live = type(shell).__name__ == "ZMQInteractiveShell"
         self.handle: Any = None
@@ -135,11 +166,14 @@ class BuildLine:
         self.shown = 0.0
         self.phases_shown: set[str] = set()
         self.built = False  # an environment was built (not reused) for the cell
+        self.publisher = publisher
+        self.published = 0.0
 
     def __call__(self, event: BuildProgress) -> None:
         self.state.take(event)
         if event.phase == "done":
             self.built = True
+        self._publish(event.phase == "done")
         if not self.live:
             # One line per phase (pip alternates between them), the cut-off date, the summary.
             line = self.state.line()
@@ -151,6 +185,12 @@ class BuildLine:
         if self.handle is None or now - self.shown > _EVERY or event.phase == "done":
             self._show()
             self.shown = now
+
+    def _publish(self, now: bool, *, ended: bool = False) -> None:
+        clock = time.monotonic()
+        if self.publisher is not None and (now or clock - self.published > _PUBLISH_EVERY):
+            self.state.publish(self.publisher, ended=ended)
+            self.published = clock
 
     def _show(self) -> None:
         from IPython.display import display
@@ -166,8 +206,10 @@ class BuildLine:
         if self.state.step is None and not self.state.log:
             return  # nothing was built
         if self.state.summary is None and error is not None:
-            self.state.fail(str(error).split("\n", 1)[0])
+            text = str(error) or type(error).__name__
+            self.state.fail(text.split("\n", 1)[0], text)
             if not self.live:
                 print(self.state.line(), file=sys.stderr, flush=True)
+        self._publish(True, ended=True)
         if self.live:
             self._show()

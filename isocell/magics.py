@@ -35,6 +35,7 @@ from isocell.branching import (
     cell_facts,
     run_branch_here,
 )
+from isocell.envs import BuildPublisher
 from isocell.errors import CellError, IsocellError, OptionError, TransferError, shown
 from isocell.options import OPTIONS, CellOptions, parse_branch_line, parse_cell_options
 
@@ -167,7 +168,7 @@ class IsolatedMagics(Magics):
         exception (its class, message and traceback), as a local cell raises it."""
         shell = self.shell
         assert shell is not None
-        progress = BuildLine(shell)
+        progress = BuildLine(shell, BuildPublisher(self.runner.store.home, request.header))
         ok = False
         try:
             result = self.runner.run(

@@ -12,9 +12,15 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from isocell._build_progress import BuildLine
+from isocell.envs import BuildProgress, BuildPublisher, published_build, published_builds
+from isocell.envs._published_builds import MAX_BYTES as BUILDS_MAX_BYTES
+from isocell.envs._published_builds import builds_folder
+from isocell.errors import BuildError
 from isocell.runner import KernelRecord, published_kernels
 from isocell.runner._published import MAX_BYTES, kernels_folder, publish
 
@@ -125,3 +131,120 @@ def test_an_unwritable_home_does_not_stop_a_cell(tmp_path):
     blocker.write_text("")
     publish(blocker, [record(os.getpid())])  # kernels/ cannot be made under a file
     assert published_kernels(blocker) == []
+
+
+# ---- builds a cell started (isocell.envs._published_builds) -----------------------------------
+
+
+def _build_line(home: Path) -> BuildLine:
+    return BuildLine(object(), BuildPublisher(home, "%%isolated --req six"))
+
+
+def test_a_cells_build_is_published_as_it_goes_and_stays_listed_once_ended(tmp_path, capsys):
+    home = tmp_path / "home"
+    line = _build_line(home)
+    line(BuildProgress("resolve", "Resolved 2 packages", 0.1, 2))
+    (task,) = published_builds(home)
+    assert task["state"] == "running" and task["kind"] == "cell" and task["phase"] == "resolve"
+    assert task["name"] == "%%isolated --req six" and task["log"] == []
+    assert task["log_offset"] == 1 and task["packages"] == 2
+    assert stat.S_IMODE(os.stat(home / "builds").st_mode) == 0o700
+    line(BuildProgress("done", "built in 0.5 s", 0.5, 2))
+    line.finish(None)
+    (task,) = published_builds(home)
+    assert task["state"] == "done" and task["error"] is None
+    whole = published_build(home, task["id"])
+    assert whole is not None and whole["log"] == ["Resolved 2 packages", "built in 0.5 s"]
+    later = published_build(home, task["id"], since=1)
+    assert later is not None and later["log"] == ["built in 0.5 s"] and later["log_offset"] == 1
+
+
+def test_a_failed_build_publishes_its_whole_error_cause_first(tmp_path, capsys):
+    home = tmp_path / "home"
+    line = _build_line(home)
+    line(BuildProgress("resolve", "resolving", 0.1))
+    line.finish(BuildError("building failed; the log is in /x", "$ uv pip\nerror: no six==0"))
+    (task,) = published_builds(home)
+    assert task["state"] == "failed" and task["error"].startswith("no six==0\nbuilding failed")
+
+
+def test_a_cell_that_built_nothing_publishes_nothing(tmp_path):
+    home = tmp_path / "home"
+    _build_line(home).finish(None)
+    assert not (home / "builds").exists() and published_builds(home) == []
+
+
+def test_only_the_last_log_lines_are_kept_and_since_reads_from_the_first_kept(tmp_path, capsys):
+    home = tmp_path / "home"
+    line = _build_line(home)
+    for number in range(1000):
+        line(BuildProgress("install", f"line {number}", 1.0))
+    line.finish(None)
+    (task,) = published_builds(home)
+    assert task["log_offset"] == 1000
+    start = published_build(home, task["id"], since=0)
+    assert start is not None and start["log_offset"] == 600 and start["log"][0] == "line 600"
+
+
+def test_ended_builds_and_those_of_dead_kernels_are_removed(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    ended = BuildPublisher(home, "old")
+    ended.publish(**_STATE, state="done")
+    dead = BuildPublisher(home, "orphan")
+    dead.publish(**_STATE, state="running")
+    path = builds_folder(home) / f"{dead.id}.json"
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "pid": _dead_pid()}))
+    assert [task["name"] for task in published_builds(home)] == ["old"]
+    assert not path.exists()
+    monkeypatch.setattr(time, "time", lambda: 10**12)
+    assert published_builds(home) == [] and not list(builds_folder(home).iterdir())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_text("{not json"),
+        lambda path: path.write_text(json.dumps({"id": "x"})),
+        lambda path: path.write_bytes(b" " * (BUILDS_MAX_BYTES + 1)),
+        lambda path: path.write_text(json.dumps({**json.loads(path.read_text()), "log": [1, 2]})),
+        lambda path: path.write_text(
+            json.dumps({**json.loads(path.read_text()), "state": "hacked"})
+        ),
+    ],
+)
+def test_a_damaged_build_file_is_skipped(tmp_path, damage):
+    home = tmp_path / "home"
+    publisher = BuildPublisher(home, "one")
+    publisher.publish(**_STATE, state="running")
+    damage(builds_folder(home) / f"{publisher.id}.json")
+    assert published_builds(home) == []
+    assert published_build(home, publisher.id) is None
+
+
+@pytest.mark.parametrize("build_id", ["../kernels/1", "cell-1-2", "cell-1-2-3/../../x", ""])
+def test_only_a_build_id_names_a_file(tmp_path, build_id):
+    home = tmp_path / "home"
+    secret = tmp_path / "cell-1-2-3.json"
+    secret.write_text("{}")
+    assert published_build(home, build_id) is None
+
+
+def test_files_not_named_as_builds_are_not_read(tmp_path):
+    home = tmp_path / "home"
+    publisher = BuildPublisher(home, "one")
+    publisher.publish(**_STATE, state="running")
+    source = builds_folder(home) / f"{publisher.id}.json"
+    source.rename(builds_folder(home) / "planted.json")
+    assert published_builds(home) == []
+
+
+_STATE: dict[str, Any] = dict(
+    phase="install", packages=None, total=None, elapsed=1.0, log=[], log_total=0, error=None
+)
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

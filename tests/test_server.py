@@ -309,6 +309,67 @@ async def test_kernels_lists_every_notebooks_children_from_their_pools(jp_fetch,
         kernel.manager.restart_kernel(now=True)  # for the context's close()
 
 
+SLOW_PACKAGE = """\
+import time
+
+from setuptools import setup
+
+time.sleep(6)  # the build must last long enough to be seen running
+setup(name="slowbuild", version="1.0", py_modules=["slowbuild"])
+"""
+
+
+@pytest.mark.slow
+async def test_a_build_a_cell_started_is_listed_live_with_its_log(
+    jp_fetch, jp_root_dir, home, tmp_path
+):
+    from tests.test_faults import notebook_kernel
+
+    package = tmp_path / "slowbuild"
+    package.mkdir()
+    (package / "setup.py").write_text(SLOW_PACKAGE)
+    (package / "slowbuild.py").write_text("VALUE = 1\n")
+    notebook = str(write_notebook(jp_root_dir, "x = 1"))
+    line = f"%%isolated --python {HOST_PYTHON} --req 'slowbuild @ {package.as_uri()}'"
+    with notebook_kernel(home, JPY_SESSION_NAME=notebook) as kernel:
+        request = kernel.send(f"{line}\nimport slowbuild\nvalue = slowbuild.VALUE")
+        deadline = time.monotonic() + 300
+        running: list[dict[str, Any]] = []
+        while not running:
+            assert time.monotonic() < deadline, "the cell's build never showed"
+            await asyncio.sleep(0.1)
+            code, reply = await call(jp_fetch, "tasks")
+            assert code == 200
+            running = [t for t in reply["tasks"] if t["kind"] == "cell"]
+        task = running[0]
+        assert task["state"] == "running" and task["notebook"] == notebook
+        assert task["name"] == line and task["log"] == []
+        task = await finished(jp_fetch, task)
+        assert kernel.reply(request)["status"] == "ok"
+        assert task["state"] == "done" and task["error"] is None
+        assert any("slowbuild" in entry for entry in task["all_lines"]), task["all_lines"]
+        # still listed once it ended, with its whole log behind ?since=0
+        code, reply = await call(jp_fetch, "tasks", task["id"])
+        assert code == 200 and reply["task"]["log"] == task["all_lines"]
+        # a cell that reuses the environment builds nothing and publishes nothing
+        assert kernel.execute(f"{line}\nimport slowbuild")["status"] == "ok"
+        assert len(list((home / "builds").glob("*.json"))) == 1
+
+
+@pytest.mark.slow
+async def test_a_failed_cell_build_is_listed_with_its_cause(jp_fetch, jp_root_dir, home):
+    from tests.test_faults import notebook_kernel
+
+    with notebook_kernel(home) as kernel:
+        cell = f"%%isolated --python {HOST_PYTHON} --req isocell-no-such-package-xyz==1\nx = 1"
+        assert kernel.execute(cell)["status"] == "error"
+    code, reply = await call(jp_fetch, "tasks")
+    assert code == 200
+    (task,) = [t for t in reply["tasks"] if t["kind"] == "cell"]
+    assert task["state"] == "failed" and task["notebook"] is None
+    assert "isocell-no-such-package-xyz" in task["error"], task["error"]
+
+
 def test_the_task_board_keeps_the_last_tasks_and_every_running_one():
     import logging
     import threading

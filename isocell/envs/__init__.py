@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from isocell.envs._environment import Environment
     from isocell.envs._files import private_home
     from isocell.envs._lock import task_requirements
+    from isocell.envs._processes import process_alive, process_exists
+    from isocell.envs._published_builds import BuildPublisher, published_build, published_builds
     from isocell.envs._registry import NamedEnvironment, Registry
     from isocell.envs._resolve import (
         check_request,
@@ -77,11 +79,17 @@ _LAZY = {
     "EnvStore": "_store",
     "isocell_home": "_store",
     "private_home": "_files",
+    "process_alive": "_processes",
+    "process_exists": "_processes",
+    "BuildPublisher": "_published_builds",
+    "published_build": "_published_builds",
+    "published_builds": "_published_builds",
 }
 
 __all__ = [
     "BUILDER_NAMES",
     "BuildProgress",
+    "BuildPublisher",
     "EnvRequest",
     "EnvSpec",
     "EnvStore",
@@ -104,6 +112,10 @@ __all__ = [
     "parse_requirements",
     "plan",
     "private_home",
+    "process_alive",
+    "process_exists",
+    "published_build",
+    "published_builds",
     "rebuild",
     "rebuild_kernel",
     "register_external",

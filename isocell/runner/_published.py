@@ -28,9 +28,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from isocell.envs import private_home
+from isocell.envs import private_home, process_alive, process_exists
 from isocell.runner._record import KernelRecord, resident_bytes
-from isocell.transfer import process_alive
 
 __all__ = [
     "MAX_BYTES",
@@ -143,7 +142,7 @@ def end_orphans(home: Path) -> list[tuple[int, Path]]:
         owner = entry.name.removesuffix(".json")
         if not owner.isdigit() or entry.name == owner:
             continue
-        if _process_exists(int(owner)):
+        if process_exists(int(owner)):
             live.append((int(owner), Path(entry.path)))
         else:
             _end_leftovers(Path(entry.path))
@@ -156,7 +155,7 @@ def _end_leftovers(path: Path) -> None:
     child) is gone: whatever is left in it was started by the child's cells."""
     document = _read(path) or {}
     for record in _records(document.get("kernels")):
-        if record.pid is not None and not _process_exists(record.pid):
+        if record.pid is not None and not process_exists(record.pid):
             for member in _session_members(record.pid):
                 with contextlib.suppress(OSError):
                     os.kill(member, signal.SIGKILL)
@@ -225,18 +224,6 @@ def _records(rows: Any) -> list[KernelRecord]:
     return records
 
 
-def _process_exists(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            state = stream.read().rsplit(b")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return not os.path.isdir("/proc") and process_alive(pid)
-    except (OSError, IndexError):
-        return False
-    return state != b"Z"
-
-
 def _runs(pid: int, interpreter: str) -> bool:
     """Whether process ``pid`` runs ``interpreter`` (its ``argv[0]``, as the child was
     launched); where there is no ``/proc``, whether it exists."""
@@ -247,6 +234,6 @@ def _runs(pid: int, interpreter: str) -> bool:
         return not os.path.isdir("/proc") and process_alive(pid)
     except OSError:
         return False
-    return _process_exists(pid) and os.path.normpath(os.fsdecode(argv[0])) == os.path.normpath(
+    return process_exists(pid) and os.path.normpath(os.fsdecode(argv[0])) == os.path.normpath(
         interpreter
     )

@@ -19,7 +19,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from isocell.envs import BuildProgress
+from isocell.envs import BuildProgress, isocell_home, published_build, published_builds
 from isocell.errors import IsocellError
 from isocell.server._base import ApiError, IsocellHandler
 
@@ -98,6 +98,7 @@ class Task:
                 "log_offset": offset,
                 "error": self.error,
                 "environment": self.environment,
+                "notebook": None,
             }
 
 
@@ -169,13 +170,17 @@ class TaskBoard:
 
 
 class TasksHandler(IsocellHandler):
-    """``GET /isocell/tasks``: every task kept, without their logs (``log_offset`` = lines)."""
+    """``GET /isocell/tasks``: every task kept, then the builds notebook kernels run for their
+    cells (:func:`isocell.envs.published_builds`, ``kind`` ``"cell"``), without their logs
+    (``log_offset`` = lines)."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
         board: TaskBoard = self.settings["isocell_tasks"]
-        self.reply({"tasks": [task.to_json(None) for task in board.all()]})
+        # Read per request: ISOCELL_HOME is the server process's, and tests change it.
+        cells = await self.call(published_builds, isocell_home())
+        self.reply({"tasks": [task.to_json(None) for task in board.all()] + cells})
 
 
 class TaskHandler(IsocellHandler):
@@ -185,14 +190,18 @@ class TaskHandler(IsocellHandler):
     @authorized
     async def get(self, task_id: str) -> None:
         board: TaskBoard = self.settings["isocell_tasks"]
+        since = self.get_query_argument("since", "0")
+        if not since.isdigit():
+            raise ApiError(400, f"'since' must be a log line index (0 or more), not {since!r}")
         task = board.get(task_id)
-        if task is None:
+        if task is not None:
+            self.reply({"task": task.to_json(int(since))})
+            return
+        cell = await self.call(published_build, isocell_home(), task_id, int(since))
+        if cell is None:
             raise ApiError(
                 404,
                 f"no task {task_id!r}: it never existed, or is older than the last {board.keep} "
                 "tasks, or the server restarted; list the environments to see the outcome",
             )
-        since = self.get_query_argument("since", "0")
-        if not since.isdigit():
-            raise ApiError(400, f"'since' must be a log line index (0 or more), not {since!r}")
-        self.reply({"task": task.to_json(int(since))})
+        self.reply({"task": cell})

@@ -7,7 +7,7 @@
     GET    isocell/envs/{name}           one, with its lock
     DELETE isocell/envs/{name}           unregister it and delete what isocell built (204)
     POST   isocell/envs/{name}/rebuild   build it again (202 + task)
-    GET    isocell/tasks                 the builds this server remembers
+    GET    isocell/tasks                 the builds this server remembers, and cells' builds
     GET    isocell/tasks/{id}?since=N    one build's state and its log from line N
     GET    isocell/pythons               the interpreters found on this machine
     GET    isocell/kernels               the child kernels of every notebook

@@ -9,6 +9,7 @@ kernels follow them.
 
 from __future__ import annotations
 
+from isocell.envs import process_alive
 from isocell.transfer import _protocol as protocol
 from isocell.transfer._host import (
     WIRE_MODULES,
@@ -19,7 +20,7 @@ from isocell.transfer._host import (
     payload_path,
     remove_stale_payloads,
 )
-from isocell.transfer._scratch import process_alive, scratch
+from isocell.transfer._scratch import scratch
 from isocell.transfer._wire import settings as library_settings
 from isocell.transfer._wire import variables as lookups
 from isocell.transfer._wire import views as array_views

@@ -26,7 +26,9 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["NO_ROOM", "ScratchSpace", "process_alive", "remove_stale", "scratch"]
+from isocell.envs import process_alive
+
+__all__ = ["NO_ROOM", "ScratchSpace", "remove_stale", "scratch"]
 
 #: What a write that does not fit raises: no space on the device, or no memory to map it.
 NO_ROOM = (errno.ENOSPC, errno.ENOMEM, errno.EDQUOT, errno.EFBIG)
@@ -140,15 +142,3 @@ def remove_stale() -> list[Path]:
                     os.unlink(entry.path)
             removed.append(Path(entry.path))
     return removed
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (one of another user's counts: it may not be signalled,
-    but it runs)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -37,12 +37,17 @@ export interface IEnvironmentDetail extends IEnvironment {
   lock: string[];
 }
 
-/** A build or rebuild running on the server (`GET /isocell/tasks/{id}`). */
+/**
+ * A build or rebuild running on the server (`GET /isocell/tasks/{id}`), or a build a
+ * notebook's cell started (`kind` `cell`).
+ */
 export interface ITask {
   id: string;
-  kind: 'build' | 'rebuild';
-  /** The environment's name. */
+  kind: 'build' | 'rebuild' | 'cell';
+  /** The environment's name; for a cell's build, the cell's magic line. */
   name: string;
+  /** The notebook whose cell started the build, when its kernel knows it. */
+  notebook: string | null;
   state: 'running' | 'done' | 'failed';
   /** What the build is doing now, e.g. `resolving`, `installing`. */
   phase: string;
@@ -360,11 +365,16 @@ export function parseTask(raw: unknown, where = 'task'): ITask {
   if (state !== 'running' && state !== 'done' && state !== 'failed') {
     throw shapeError(`${where}.state`, '"running", "done" or "failed"', state);
   }
-  const kind = task.kind === 'rebuild' ? 'rebuild' : 'build';
+  const kind =
+    task.kind === 'rebuild' || task.kind === 'cell' ? task.kind : 'build';
   return {
     id: String(task.id ?? ''),
     kind,
     name: asString(task.name, `${where}.name`),
+    notebook:
+      task.notebook == null
+        ? null
+        : asString(task.notebook, `${where}.notebook`),
     state,
     phase: typeof task.phase === 'string' ? task.phase : '',
     packages:

@@ -78,13 +78,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // Where each isolated cell ran: a header on the cell, an entry in its metadata.
     followWhereCellsRan(tracker);
 
-    // An isolated cell that ran changes its environment's "last used" and kernel state.
+    // A build an isolated cell starts shows in the sidebar while it runs; a cell that ran
+    // changes its environment's "last used" and kernel state.
+    const isolated = (cell: {
+      model: { sharedModel: { getSource(): string } };
+    }) => cell.model.sharedModel.getSource().startsWith('%%isolated');
+    NotebookActions.executionScheduled.connect((_, { cell }) => {
+      if (isolated(cell)) {
+        model.cellStarted();
+      }
+    });
     NotebookActions.executed.connect((_, { cell }) => {
-      if (
-        panel.isVisible &&
-        cell.model.sharedModel.getSource().startsWith('%%isolated')
-      ) {
-        void model.refresh();
+      if (isolated(cell)) {
+        model.cellEnded();
+        if (panel.isVisible) {
+          void model.refresh();
+        }
       }
     });
 

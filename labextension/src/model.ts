@@ -138,10 +138,49 @@ export class EnvironmentsModel {
     }
     for (const task of tasks) {
       const followed = this._builds.some(build => build.task.id === task.id);
-      if (task.state === 'running' && !followed) {
+      const seen = this._seen.has(task.id);
+      this._seen.add(task.id);
+      // A cell's build that failed since the last look shows once, with its cause.
+      const failedLately =
+        this._looked &&
+        !seen &&
+        task.kind === 'cell' &&
+        task.state === 'failed';
+      if (!followed && (task.state === 'running' || failedLately)) {
         this._follow(task);
       }
     }
+    this._looked = true;
+  }
+
+  /**
+   * An isolated cell started running in some notebook: until it ends, look for the build
+   * it may start (`resume`) every other poll interval.
+   */
+  cellStarted(): void {
+    this._cellsRunning += 1;
+    if (this._cellsRunning === 1) {
+      this._lookForCellBuilds();
+    }
+  }
+
+  /** An isolated cell ended: one last look catches a build that ended with it. */
+  cellEnded(): void {
+    this._cellsRunning = Math.max(0, this._cellsRunning - 1);
+    void this.resume();
+  }
+
+  private _lookForCellBuilds(): void {
+    window.clearTimeout(this._cellTimer);
+    if (this._cellsRunning === 0 || this._watches.signal.aborted) {
+      return;
+    }
+    void this.resume().then(() => {
+      this._cellTimer = window.setTimeout(
+        () => this._lookForCellBuilds(),
+        this.pollInterval * 2
+      );
+    });
   }
 
   /** Rebuild a spec environment and follow the build. */
@@ -164,6 +203,7 @@ export class EnvironmentsModel {
   /** Stop following every build (the builds go on on the server). */
   dispose(): void {
     this._watches.abort();
+    window.clearTimeout(this._cellTimer);
     Signal.clearData(this);
   }
 
@@ -212,6 +252,11 @@ export class EnvironmentsModel {
   private _error: string | null = null;
   private _loading = false;
   private _watches = new AbortController();
+  /** Tasks listed so far, and whether the list was read once. */
+  private _seen = new Set<string>();
+  private _looked = false;
+  private _cellsRunning = 0;
+  private _cellTimer = 0;
 }
 
 /** The message of an error of any kind. */

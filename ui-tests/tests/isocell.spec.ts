@@ -390,6 +390,7 @@ test('a build a cell starts shows its steps and a bar, then one summary line', a
     'code',
     '%%isolated --req six==1.15.0 --builder virtualenv\nimport six\nprint(six.__version__)'
   );
+  const panel = await openSidebar(page);
   const running = page.notebook.runCell(1, true);
   const cell = (await page.notebook.getCellLocator(1))!;
   const build = cell.locator('.jp-isocell-Build');
@@ -409,6 +410,19 @@ test('a build a cell starts shows its steps and a bar, then one summary line', a
   await expect(build.locator('details summary')).toContainText('Build log');
   await expect(cell.locator('.jp-OutputArea-output').last()).toContainText(
     '1.15.0'
+  );
+  // The sidebar followed the cell's build too, with its log. (The notebook's name is the
+  // one its kernel started with: Galata names a new notebook after starting its kernel.)
+  const inSidebar = panel.getByRole('region', {
+    name: /^Building for a cell of .*\.ipynb$/
+  });
+  await expect(inSidebar).toBeVisible();
+  await expect(inSidebar.locator('.jp-isocell-Build-cell')).toHaveText(
+    '%%isolated --req six==1.15.0 --builder virtualenv'
+  );
+  await expect(inSidebar.getByRole('log')).toContainText('six');
+  await expect(inSidebar.locator('.jp-isocell-Build-status')).toContainText(
+    'built'
   );
 });
 

@@ -158,4 +158,56 @@ describe('EnvironmentsModel', () => {
     await model.resume();
     expect(model.builds).toHaveLength(0);
   });
+
+  it('follows the build a running isolated cell starts, and shows a failed one once', async () => {
+    let listed: Record<string, unknown>[] = [
+      task({ id: 'old', kind: 'cell', state: 'failed' })
+    ];
+    server.on('GET tasks', () => ({ json: { tasks: listed } }));
+    server.on('GET envs', { json: { environments: [] } });
+    server.on('GET kernels', { json: { kernels: [] } });
+    server.on('GET tasks/cell-1', {
+      json: {
+        task: task({
+          id: 'cell-1',
+          kind: 'cell',
+          state: 'done',
+          notebook: 'a/nb.ipynb',
+          log: ['Resolved 1 package']
+        })
+      }
+    });
+    server.on('GET tasks/cell-2', {
+      json: {
+        task: task({
+          id: 'cell-2',
+          kind: 'cell',
+          state: 'failed',
+          error: 'no six==0'
+        })
+      }
+    });
+    await model.resume(); // a failure from before this page looked is not shown
+    expect(model.builds).toHaveLength(0);
+
+    model.cellStarted();
+    listed = [
+      ...listed,
+      task({ id: 'cell-1', kind: 'cell', notebook: 'a/nb.ipynb' })
+    ];
+    await until(() => model.builds[0]?.task.state === 'done');
+    expect(model.builds[0].task.notebook).toBe('a/nb.ipynb');
+    expect(model.builds[0].log).toEqual(['Resolved 1 package']);
+
+    listed = [
+      ...listed,
+      task({ id: 'cell-2', kind: 'cell', state: 'failed', error: 'no six==0' })
+    ];
+    model.cellEnded();
+    await until(() => model.builds.length === 2);
+    expect(model.builds[0].task.error).toBe('no six==0');
+    model.dismiss('cell-2');
+    await model.resume();
+    expect(model.builds.map(build => build.task.id)).toEqual(['cell-1']);
+  });
 });

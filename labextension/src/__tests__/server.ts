@@ -133,6 +133,7 @@ export function task(
     id: 't1',
     kind: 'build',
     name: 'analytics',
+    notebook: null,
     state: 'running',
     phase: 'resolving',
     packages: null,

@@ -4,6 +4,7 @@
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { ITask } from '../api';
 import { IBuild } from '../model';
 import { describeProgress, plainLogLine } from './format';
 
@@ -23,7 +24,7 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
   }, [log.length]);
 
   const running = task.state === 'running' && !error;
-  const title = `${task.kind === 'rebuild' ? 'Rebuilding' : 'Building'} ${task.name}`;
+  const title = titleOf(task);
   return (
     <section
       className={`jp-isocell-Build jp-mod-${error ? 'failed' : task.state}`}
@@ -36,6 +37,11 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
           {describeProgress(task)}
         </span>
       </div>
+      {task.kind === 'cell' && (
+        <code className="jp-isocell-Build-cell" title={task.notebook ?? ''}>
+          {task.name}
+        </code>
+      )}
       {running ? (
         <progress
           className="jp-isocell-Progress"
@@ -53,7 +59,7 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
         className="jp-isocell-Log"
         ref={logRef}
         role="log"
-        aria-label={`Build log of ${task.name}`}
+        aria-label={`Build log of ${task.kind === 'cell' ? title : task.name}`}
       >
         {log.length > 0
           ? log.map(plainLogLine).join('\n')
@@ -69,11 +75,22 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
           minimal
           small
           onClick={props.onDismiss}
-          aria-label={`Dismiss the build of ${task.name}`}
+          aria-label={`Dismiss the build of ${task.kind === 'cell' ? 'a cell' : task.name}`}
         >
           Dismiss
         </Button>
       )}
     </section>
   );
+}
+
+/** "Building analytics", "Rebuilding analytics", "Building for a cell of nb.ipynb". */
+export function titleOf(task: ITask): string {
+  if (task.kind === 'cell') {
+    const notebook = task.notebook?.split('/').pop();
+    return notebook
+      ? `Building for a cell of ${notebook}`
+      : 'Building for a cell';
+  }
+  return `${task.kind === 'rebuild' ? 'Rebuilding' : 'Building'} ${task.name}`;
 }
