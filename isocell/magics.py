@@ -283,16 +283,15 @@ class IsolatedMagics(Magics):
 
         assert self.shell is not None
         fetch_before_restart(self.runner.pool, self.shell.user_ns, target)
-        stopped = self.runner.pool.stop(target)
+        pool = self.runner.pool
+        stopped = pool.stop(target) if command == "stop" else pool.restart(target)
         if target is not None and not stopped:
             running = ", ".join(record.environment for record in self.runner.pool.records())
             raise UsageError(
                 f"%isocell {command} {target}: no child kernel runs in an environment "
                 f"{target!r} (running: {running or 'none'}); see %isocell kernels"
             )
-        verb = (
-            "stopped" if command == "stop" else "restarted (a new child starts with the next cell)"
-        )
+        verb = "stopped" if command == "stop" else "restarted"
         print(f"{verb}: {', '.join(stopped) or 'nothing'}")
 
     def _context(self, words: list[str]) -> None:

@@ -314,11 +314,19 @@ def test_kernels_stop_and_restart_commands(ip, ns, capsys):
     run(ip, "", "import os\nfirst = os.getpid()")
     ip.run_line_magic("isocell", "kernels")
     assert "pid" in capsys.readouterr().out
+    pool = ip.magics_manager.registry["IsolatedMagics"].runner.pool
     ip.run_line_magic("isocell", "restart")
     assert "restarted" in capsys.readouterr().out
     assert not pid_alive(ns["first"]) or sys.platform != "linux"
-    run(ip, "--restart", "import os\nsecond = os.getpid()")
-    assert ns["second"] != ns["first"]
+    # a fresh child runs at once, before any cell asks for it
+    (record,) = pool.records()
+    assert record.alive and record.pid != ns["first"] and record.cells_run == 0
+    run(ip, "", "import os\nsecond = os.getpid()")
+    assert ns["second"] == record.pid
+    run(ip, "--restart", "import os\nthird = os.getpid()")
+    assert ns["third"] != ns["second"]
+    ip.run_line_magic("isocell", "stop")
+    assert "stopped" in capsys.readouterr().out and pool.records() == ()
 
 
 # -- the notebook kernel restarted, the output flood ------------------------------------------

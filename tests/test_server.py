@@ -309,6 +309,78 @@ async def test_kernels_lists_every_notebooks_children_from_their_pools(jp_fetch,
         kernel.manager.restart_kernel(now=True)  # for the context's close()
 
 
+@pytest.mark.slow
+async def test_a_child_kernel_is_stopped_and_its_notebook_starts_a_fresh_one(
+    jp_fetch, jp_root_dir, home
+):
+    from tests.test_faults import notebook_kernel, pid_alive, wait_for
+
+    cell = f"%%isolated --python {sys.executable}\nimport os\nchild = os.getpid()"
+    with notebook_kernel(home) as kernel:
+        assert kernel.execute(cell)["status"] == "ok"
+        child = int(kernel.value("child"))
+        # only a pid the listing gives now is signalled: not the notebook kernel, not junk
+        for pid, status in [(str(kernel.pid), 404), ("999999999", 404), ("12ab", 400)]:
+            code, reply = await call(jp_fetch, "kernels", pid, method="DELETE")
+            assert code == status, reply
+        assert pid_alive(kernel.pid) and pid_alive(child)
+        code, _ = await call(jp_fetch, "kernels", str(child), method="DELETE")
+        assert code == 204
+        wait_for(lambda: not pid_alive(child), 30, "the child to end")
+        assert (await call(jp_fetch, "kernels")) == (200, {"kernels": []})
+        # the notebook goes on: its next isolated cell starts a fresh child
+        assert kernel.execute(cell)["status"] == "ok"
+        assert int(kernel.value("child")) != child
+        # a cell running in the child when it is stopped fails as when a child dies
+        busy = kernel.send(f"%%isolated --python {sys.executable}\nimport time\ntime.sleep(60)")
+        time.sleep(1.5)
+        (row,) = (await call(jp_fetch, "kernels"))[1]["kernels"]
+        assert (await call(jp_fetch, "kernels", str(row["pid"]), method="DELETE"))[0] == 204
+        reply = kernel.reply(busy, timeout=60)
+        assert reply["status"] == "error" and reply["ename"] == "ChildDiedError", reply
+
+
+@pytest.mark.slow
+async def test_a_child_kernel_is_restarted_through_the_notebook_kernel_this_server_runs(
+    jp_fetch, jp_serverapp, home
+):
+    from tests.test_faults import notebook_kernel, pid_alive
+
+    cell = f"%%isolated --python {sys.executable}\nimport os\nchild = os.getpid()\nkept = 41"
+    manager = jp_serverapp.kernel_manager
+    kernel_id = await manager.start_kernel(kernel_name="python3")
+    client = manager.get_kernel(kernel_id).client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=120)
+        for code in ("%load_ext isocell", cell):
+            reply = await client.execute_interactive(code, timeout=120)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        (row,) = (await call(jp_fetch, "kernels"))[1]["kernels"]
+        restart = ("kernels", str(row["pid"]), "restart")
+        code, reply = await call(jp_fetch, *restart, method="POST", body={})
+        assert code == 200 and reply["state"] == "restarted", reply
+        fresh = reply["kernel"]
+        assert fresh["pid"] != row["pid"] and fresh["key"] == row["key"]
+        assert fresh["cells_run"] == 0 and not pid_alive(row["pid"])
+        # the notebook's values stay; the next cell runs in the fresh child
+        done = await client.execute_interactive(
+            f"%%isolated --python {sys.executable}\nimport os\nnow = (os.getpid(), kept)",
+            timeout=120,
+        )
+        assert done["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(kernel_id, now=True)
+    # a notebook kernel this server does not run: a 409 that says what to do instead
+    with notebook_kernel(home) as kernel:
+        assert kernel.execute(cell)["status"] == "ok"
+        (row,) = (await call(jp_fetch, "kernels"))[1]["kernels"]
+        restart = ("kernels", str(row["pid"]), "restart")
+        code, reply = await call(jp_fetch, *restart, method="POST", body={})
+        assert code == 409 and "%isocell restart" in reply["message"]
+
+
 SLOW_PACKAGE = """\
 import time
 

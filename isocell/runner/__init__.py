@@ -6,7 +6,7 @@ from __future__ import annotations
 from isocell.runner._cell import CellRequest, CellResult
 from isocell.runner._kept import KeptInChild, fetch_before_restart, fetch_read_kept
 from isocell.runner._pool import KernelPool, PooledKernel
-from isocell.runner._published import PublishedKernel, published_kernels
+from isocell.runner._published import PublishedKernel, published_kernels, stop_published
 from isocell.runner._record import KernelRecord
 from isocell.runner._runner import CellRunner
 
@@ -22,4 +22,5 @@ __all__ = [
     "fetch_before_restart",
     "fetch_read_kept",
     "published_kernels",
+    "stop_published",
 ]

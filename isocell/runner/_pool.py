@@ -200,6 +200,23 @@ class KernelPool:
                 stopped.append(environment.label)
         return stopped
 
+    def restart(self, target: str | None = None) -> list[str]:
+        """Stop the child whose environment's key, label or name is ``target`` (every child:
+        None) and start a fresh one in its environment now; returns the labels restarted.
+
+        Raises
+        ------
+        BrokenEnvironmentError, ChildDiedError
+            As :meth:`kernel_for`, if a fresh child does not start.
+        """
+        restarted = []
+        for key, pooled in list(self._kernels.items()):
+            environment = pooled.environment
+            if target is None or target in (key, environment.label, environment.name):
+                self.kernel_for(environment, restart=True)
+                restarted.append(environment.label)
+        return restarted
+
     def stop_all(self) -> list[str]:
         """Stop every child (the notebook kernel is going away); their labels."""
         return self.stop()

@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "kernels_folder",
     "publish",
     "published_kernels",
+    "stop_published",
 ]
 
 #: Larger files are not read: a pool of a hundred kernels writes about 50 kB.
@@ -123,6 +125,32 @@ def published_kernels(home: Path) -> list[PublishedKernel]:
                 )
     found.sort(key=lambda kernel: kernel.record.started)
     return found
+
+
+def stop_published(kernel: PublishedKernel, grace: float = 5.0) -> None:
+    """End a child kernel another process's pool holds (the sidebar's Stop): ``SIGTERM``,
+    ``SIGKILL`` after ``grace`` seconds, then what its cells left running in its session.
+    Its pool finds it ended and starts a fresh one for the next cell that needs it; a cell
+    running in it now fails as when the child dies (:class:`~isocell.errors.ChildDiedError`).
+    What the child kept (figures) is lost, as with a child that dies.
+
+    ``kernel`` must come from :func:`published_kernels` just now: its process was checked to
+    run the record's interpreter, so no other program is signalled.
+    """
+    pid = kernel.record.pid
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while process_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process_exists(pid):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    for member in _session_members(pid):
+        with contextlib.suppress(OSError):
+            os.kill(member, signal.SIGKILL)
 
 
 def end_orphans(home: Path) -> list[tuple[int, Path]]:

@@ -11,6 +11,8 @@
     GET    isocell/tasks/{id}?since=N    one build's state and its log from line N
     GET    isocell/pythons               the interpreters found on this machine
     GET    isocell/kernels               the child kernels of every notebook
+    DELETE isocell/kernels/{pid}         stop one (its notebook starts a fresh one when needed)
+    POST   isocell/kernels/{pid}/restart restart one through its notebook kernel
     POST   isocell/export                a notebook to an Airflow DAG file
 """
 
@@ -25,7 +27,7 @@ from jupyter_server.utils import url_path_join
 from isocell.server._base import ApiError, IsocellHandler
 from isocell.server._envs import EnvHandler, EnvsHandler, PythonsHandler, RebuildHandler
 from isocell.server._export import ExportHandler
-from isocell.server._kernels import KernelsHandler
+from isocell.server._kernels import KernelHandler, KernelRestartHandler, KernelsHandler
 from isocell.server._tasks import TaskHandler, TasksHandler
 
 __all__ = ["setup_handlers"]
@@ -83,6 +85,8 @@ def setup_handlers(web_app: tornado.web.Application) -> None:
         (url_path_join(base, "tasks", r"(?P<task_id>[^/]+)"), TaskHandler),
         (url_path_join(base, "pythons"), PythonsHandler),
         (url_path_join(base, "kernels"), KernelsHandler),
+        (url_path_join(base, "kernels", r"(?P<pid>[^/]+)"), KernelHandler),
+        (url_path_join(base, "kernels", r"(?P<pid>[^/]+)", "restart"), KernelRestartHandler),
         (url_path_join(base, "export"), ExportHandler),
         (url_path_join(base, r"(.*)"), NotFoundHandler),
     ]

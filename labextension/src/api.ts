@@ -247,6 +247,27 @@ export class IsocellAPI {
     });
   }
 
+  /** Stop a child kernel (`DELETE /isocell/kernels/{pid}`); its notebook starts a fresh
+   * one for its next isolated cell in that environment. */
+  async stopKernel(pid: number): Promise<void> {
+    await this._call(`kernels/${pid}`, { method: 'DELETE' });
+  }
+
+  /**
+   * Restart a child kernel through its notebook kernel (`%isocell restart` there).
+   *
+   * @returns `restarted`, or `queued` when that notebook is busy (the restart runs when
+   *   its cell ends)
+   * @throws {IsocellRequestError} 409 when this server does not run that notebook kernel
+   */
+  async restartKernel(pid: number): Promise<'restarted' | 'queued'> {
+    const body = asObject(
+      await this._call(`kernels/${pid}/restart`, post({})),
+      'answer'
+    );
+    return body.state === 'queued' ? 'queued' : 'restarted';
+  }
+
   /** The child kernels of every notebook, oldest first. */
   async listKernels(): Promise<IKernel[]> {
     const body = asObject(await this._call('kernels'), 'answer');

@@ -11,6 +11,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IRunningSessionManagers } from '@jupyterlab/running';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { IsocellAPI } from './api';
@@ -21,6 +22,11 @@ import { followWhereCellsRan } from './where';
 import { addCellMenu, CellMenuIDs } from './cellmenu';
 import { followSettings } from './settings';
 import { addStatusItem } from './status';
+import {
+  addKernelCommands,
+  addRunningKernels,
+  KernelCommandIDs
+} from './kernels';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'isocell:plugin',
@@ -28,14 +34,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
     'Isolated environments for notebook cells, and the export to an Airflow DAG.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILayoutRestorer, ICommandPalette, ISettingRegistry, IStatusBar],
+  optional: [
+    ILayoutRestorer,
+    ICommandPalette,
+    ISettingRegistry,
+    IStatusBar,
+    IRunningSessionManagers
+  ],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    running: IRunningSessionManagers | null
   ) => {
     const api = new IsocellAPI();
     const model = new EnvironmentsModel(api);
@@ -46,6 +59,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .catch(reason => console.warn('isocell: settings not read', reason));
     }
     addCommands({ app, model, api, tracker, panelId: PANEL_ID });
+    addKernelCommands(app, model);
+    if (running) {
+      // The child kernels in Lab's Running panel, beside the notebooks' own kernels.
+      addRunningKernels(running, model, app);
+    }
 
     const panel = new EnvironmentsPanel(model, app.commands);
     app.shell.add(panel, 'left', { rank: 210 });
@@ -91,9 +109,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     NotebookActions.executed.connect((_, { cell }) => {
       if (isolated(cell)) {
         model.cellEnded();
-        if (panel.isVisible) {
-          void model.refresh();
-        }
+        void model.refresh(); // the sidebar, the Running panel, the status bar
       }
     });
 
@@ -107,6 +123,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.copyIsolatedLine,
       CommandIDs.rebuildEnvironment,
       CommandIDs.removeEnvironment,
+      KernelCommandIDs.restart,
+      KernelCommandIDs.stop,
       CommandIDs.exportDag
     ]) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });

@@ -194,6 +194,24 @@ export class EnvironmentsModel {
     await this.refresh();
   }
 
+  /** Stop a child kernel (the caller asks for confirmation first, if at all). */
+  async stopKernel(pid: number): Promise<void> {
+    try {
+      await this.api.stopKernel(pid);
+    } finally {
+      await this.refresh();
+    }
+  }
+
+  /** Restart a child kernel: `queued` when its notebook is busy. */
+  async restartKernel(pid: number): Promise<'restarted' | 'queued'> {
+    try {
+      return await this.api.restartKernel(pid);
+    } finally {
+      await this.refresh();
+    }
+  }
+
   /** Forget a finished build. */
   dismiss(taskId: string): void {
     this._builds = this._builds.filter(build => build.task.id !== taskId);

@@ -453,3 +453,63 @@ test('a shortcut opens the sidebar, whose form starts from the settings', async 
     );
   });
 });
+
+test('child kernels show in the Running panel and restart and stop from there and the sidebar', async ({
+  page
+}) => {
+  await page.notebook.createNew('kernels.ipynb');
+  await page.notebook.setCell(0, 'code', '%load_ext isocell');
+  await page.notebook.runCell(0, true);
+  await page.notebook.addCell(
+    'code',
+    `%%isolated --env ${ENV}\nimport os\nprint("child", os.getpid())`
+  );
+  await page.notebook.runCell(1, true);
+  const output = (await page.notebook.getCellLocator(1))!.locator(
+    '.jp-OutputArea-output'
+  );
+  await expect(output).toContainText(/child \d+/, { timeout: 120000 });
+  const first = Number((await output.innerText()).match(/child (\d+)/)![1]);
+
+  // Restart from the sidebar: through the notebook's kernel, a fresh child at once.
+  const panel = await openSidebar(page);
+  const kernels = panel.getByRole('list', { name: 'Running kernels' });
+  const mine = kernels.locator(`.jp-isocell-KernelItem[data-pid="${first}"]`);
+  await expect(mine).toHaveCount(1);
+  await mine.getByRole('button', { name: /^Restart / }).click();
+  await expect(page.locator('.Toastify')).toContainText('Restarted');
+  await expect(mine).toHaveCount(0);
+  // (The notebook is named as its kernel was told at start: Galata names it afterwards.)
+  const fresh = kernels.locator('.jp-isocell-KernelItem', {
+    hasText: '0 cells run'
+  });
+  await expect(fresh).toHaveCount(1);
+  await expect(fresh).toContainText(ENV);
+  const second = await fresh.getAttribute('data-pid');
+
+  // Lab's Running panel lists it beside the notebooks' kernels; Stop ends it.
+  await page.sidebar.openTab('jp-running-sessions');
+  const running = page.locator('#jp-running-sessions');
+  const section = running.getByRole('region', {
+    name: 'Isolated Cell Kernels Section'
+  });
+  const row = section.locator(`.jp-isocell-pid-${second}`);
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText(`${ENV} (Python 3.`);
+  await page.sidebar.setWidth(360);
+  await running.screenshot({ path: path.join(SHOTS, 'running-kernels.png') });
+  await page.theme.setDarkTheme();
+  await running.screenshot({
+    path: path.join(SHOTS, 'running-kernels-dark.png')
+  });
+  await page.theme.setLightTheme();
+  await row.hover();
+  await row.getByTitle('Stop').click();
+  await expect(row).toHaveCount(0);
+
+  // The notebook goes on in a fresh child.
+  await page.notebook.runCell(1, true);
+  await expect(output).toContainText(/child \d+/, { timeout: 120000 });
+  const third = Number((await output.innerText()).match(/child (\d+)/)![1]);
+  expect(third).not.toBe(first);
+});

@@ -210,4 +210,32 @@ describe('EnvironmentsModel', () => {
     await model.resume();
     expect(model.builds.map(build => build.task.id)).toEqual(['cell-1']);
   });
+
+  it('stops and restarts a child kernel, then reads the kernels again', async () => {
+    const calls: string[] = [];
+    let kernels = [kernel({ pid: 5 })];
+    server.on('GET envs', { json: { environments: [] } });
+    server.on('GET kernels', () => ({ json: { kernels } }));
+    server.on('POST kernels/5/restart', () => {
+      calls.push('restart');
+      kernels = [kernel({ pid: 6 })];
+      return { json: { state: 'restarted', kernel: kernels[0] } };
+    });
+    server.on('POST kernels/6/restart', {
+      status: 202,
+      json: { state: 'queued' }
+    });
+    server.on('DELETE kernels/6', () => {
+      calls.push('stop');
+      kernels = [];
+      return { status: 204 };
+    });
+    await model.refresh();
+    expect(await model.restartKernel(5)).toBe('restarted');
+    expect(model.kernels.map(k => k.pid)).toEqual([6]);
+    expect(await model.restartKernel(6)).toBe('queued');
+    await model.stopKernel(6);
+    expect(calls).toEqual(['restart', 'stop']);
+    expect(model.kernels).toHaveLength(0);
+  });
 });

@@ -124,7 +124,7 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
               commands={this._commands}
               loading={model.loading}
             />
-            <KernelList kernels={model.kernels} />
+            <KernelList kernels={model.kernels} commands={this._commands} />
             {model.builds.map(build => (
               <BuildLog
                 key={build.task.id}

@@ -1,17 +1,21 @@
 /**
  * The child kernels running now, in every notebook: what `%isocell kernels` prints in each.
  */
+import { Button } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
 import { IKernel } from '../api';
+import { KernelCommandIDs, kernelLabel } from '../kernels';
 import { formatBytes, formatRelative } from './format';
 
 export interface IKernelListProps {
   kernels: ReadonlyArray<IKernel>;
+  commands: CommandRegistry;
 }
 
 export function KernelList(props: IKernelListProps): JSX.Element {
-  const { kernels } = props;
+  const { kernels, commands } = props;
   return (
     <details className="jp-isocell-Section jp-isocell-Kernels" open>
       <summary>Running kernels ({kernels.length})</summary>
@@ -25,6 +29,7 @@ export function KernelList(props: IKernelListProps): JSX.Element {
             <KernelItem
               key={`${kernel.owner_pid}-${kernel.pid}`}
               kernel={kernel}
+              commands={commands}
             />
           ))}
         </ul>
@@ -33,8 +38,18 @@ export function KernelList(props: IKernelListProps): JSX.Element {
   );
 }
 
-function KernelItem(props: { kernel: IKernel }): JSX.Element {
-  const { kernel } = props;
+function KernelItem(props: {
+  kernel: IKernel;
+  commands: CommandRegistry;
+}): JSX.Element {
+  const { kernel, commands } = props;
+  const [busy, setBusy] = React.useState(false);
+  const run = (command: string) => {
+    setBusy(true);
+    void commands
+      .execute(command, { pid: kernel.pid })
+      .finally(() => setBusy(false));
+  };
   const started = new Date(kernel.started * 1000).toISOString();
   const notebook = kernel.notebook ?? `notebook kernel ${kernel.owner_pid}`;
   return (
@@ -58,6 +73,28 @@ function KernelItem(props: { kernel: IKernel }): JSX.Element {
       </div>
       <div className="jp-isocell-Environment-requirements" title={notebook}>
         {basename(notebook)}
+      </div>
+      <div className="jp-isocell-Environment-actions">
+        <Button
+          minimal
+          small
+          disabled={busy}
+          onClick={() => run(KernelCommandIDs.restart)}
+          aria-label={`Restart ${kernelLabel(kernel)}`}
+          title="Start it afresh now, through its notebook (as %isocell restart)"
+        >
+          Restart
+        </Button>
+        <Button
+          minimal
+          small
+          disabled={busy}
+          onClick={() => run(KernelCommandIDs.stop)}
+          aria-label={`Stop ${kernelLabel(kernel)}`}
+          title="End it; its notebook starts a fresh one for the next cell"
+        >
+          Stop
+        </Button>
       </div>
     </li>
   );
