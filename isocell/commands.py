@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     remove = env.add_parser("remove", help="unregister a name and delete its environment")
     remove.add_argument("name")
+    prune = env.add_parser(
+        "prune", help="delete the cells' cached environments no kernel runs in (not named ones)"
+    )
+    prune.add_argument(
+        "--unused-days",
+        type=argparse_type(_days),
+        metavar="DAYS",
+        help="only those not used for DAYS days",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="say what would go; delete nothing")
     pythons = commands.add_parser("pythons", help="interpreters found on this machine")
     pythons.add_argument("--json", action="store_true")
     export = commands.add_parser("export", help="export a notebook to an Airflow DAG file")
@@ -237,7 +248,33 @@ def _env(args: argparse.Namespace) -> int:
         envs.remove(args.name, store=store)
         print(f"removed {args.name}")
         return 0
+    if args.env_command == "prune":
+        removed = envs.prune(
+            store,
+            registry,
+            running_kernels(),
+            unused_days=args.unused_days,
+            dry_run=args.dry_run,
+        )
+        verb = "would remove" if args.dry_run else "removed"
+        for row in removed:
+            packages = " ".join(row["requirements"]) or "no extra packages"
+            print(f"{verb} {row['key']}: Python {row['python_version']} with {packages}")
+        freed = sum(row["size_bytes"] or 0 for row in removed)
+        print(f"{verb} {len(removed)} cached environments, {_human(freed)}")
+        return 0
     return 2
+
+
+def _days(text: str) -> float:
+    """A number of days, 0 or more (``--unused-days``)."""
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not math.isfinite(days) or days < 0:
+        raise OptionError("", f"{text!r} is not a number of days (0 or more, for example 30)")
+    return days
 
 
 def _pythons(args: argparse.Namespace) -> int:

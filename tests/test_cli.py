@@ -45,6 +45,26 @@ def test_env_create_list_show_remove(fresh_home):
     assert json.loads(isocell("env", "list", "--json", home=fresh_home).stdout) == []
 
 
+def test_env_prune_deletes_the_cells_cached_environments_only(fresh_home):
+    from isocell.envs import EnvRequest, EnvStore, resolve_environment
+
+    isocell("env", "create", "tiny", "--req", "six==1.16.0", home=fresh_home)
+    request = EnvRequest(python=sys.executable, requirements=("six==1.15.0",))
+    cached = resolve_environment(request, EnvStore(fresh_home))
+    said = isocell("env", "prune", "--unused-days", "30", home=fresh_home).stdout
+    assert said.strip() == "removed 0 cached environments, 0 B"
+    dry = isocell("env", "prune", "--dry-run", home=fresh_home).stdout
+    assert f"would remove {cached.key}: Python" in dry and "six==1.15.0" in dry
+    assert cached.path.is_dir()
+    done = isocell("env", "prune", home=fresh_home).stdout
+    assert f"removed {cached.key}" in done and "removed 1 cached environments" in done
+    assert not cached.path.exists()
+    listing = json.loads(isocell("env", "list", "--all", "--json", home=fresh_home).stdout)
+    assert {row["kind"] for row in listing} == {"spec", "layer"}  # the name and the layer stay
+    bad = isocell("env", "prune", "--unused-days", "-1", home=fresh_home, ok=False)
+    assert bad.returncode == 2 and "not a number of days" in bad.stderr
+
+
 def test_named_environment_is_used_by_the_magic(fresh_home, ip, ns, monkeypatch):
     isocell("env", "create", "named", "--req", "six==1.16.0", home=fresh_home)
     # the magic's cell runner reads the registry of its own home: point it at this one

@@ -133,6 +133,7 @@ async def test_show_rebuild_and_delete(jp_fetch, home):
     assert code == 200
     environment = shown["environment"]
     assert "six==1.16.0" in environment["lock"] and environment["builder"] == "uv"
+    assert "six" in environment["build_log"]
     folder = Path(environment["path"])
     assert folder.is_dir() and folder.is_relative_to(home)
 
@@ -167,6 +168,76 @@ async def test_show_rebuild_and_delete(jp_fetch, home):
     code, missing = await call(jp_fetch, "envs", "tiny")
     assert code == 404 and "no environment named 'tiny'" in missing["message"]
     assert (await call(jp_fetch, "envs", "tiny", method="DELETE"))[0] == 404
+
+
+@pytest.mark.slow
+async def test_cells_cached_environments_are_listed_shown_and_removed(jp_fetch, home):
+    from isocell.envs import EnvRequest, EnvStore, resolve_environment
+
+    store = EnvStore(home)
+    built = {
+        version: resolve_environment(
+            EnvRequest(python=HOST_PYTHON, requirements=(f"six=={version}",)), store
+        )
+        for version in ("1.16.0", "1.15.0")
+    }
+    keys = {version: environment.key for version, environment in built.items()}
+    assert (await call(jp_fetch, "envs")) == (200, {"environments": []})  # named ones only
+    code, listing = await call(jp_fetch, "envs", params={"all": "1"})
+    assert code == 200
+    rows = {row["key"]: row for row in listing["environments"]}
+    # the two, and the kernel layer of that Python, which prune and remove leave alone
+    (layer,) = [row for row in rows.values() if row["kind"] == "layer"]
+    assert set(rows) == {*keys.values(), layer["key"]}
+    assert all(row["name"] == "" for row in rows.values())
+    assert {rows[key]["kind"] for key in keys.values()} == {"cached"}
+    assert all(row["size_bytes"] > 10_000 for row in rows.values())
+    # one with its lock, folder and build log
+    code, shown = await call(jp_fetch, "cache", keys["1.16.0"])
+    assert code == 200
+    detail = shown["environment"]
+    assert "six==1.16.0" in detail["lock"] and Path(detail["path"]).is_relative_to(home)
+    assert "six" in detail["build_log"]
+    # a child kernel runs in 1.16.0: neither removed alone nor pruned
+    kernel = subprocess.Popen(
+        [detail["python"], "-m", "ipykernel_launcher", "-f", str(home / "kernel.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (await call(jp_fetch, "cache", keys["1.16.0"]))[1]["environment"][
+            "kernel_running"
+        ]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        code, refused = await call(jp_fetch, "cache", keys["1.16.0"], method="DELETE")
+        assert code == 409 and "stop it first" in refused["message"]
+        # nothing is old enough; then a dry run says what would go and removes nothing
+        prune = ("cache", "prune")
+        code, reply = await call(jp_fetch, *prune, method="POST", body={"unused_days": 365})
+        assert code == 200 and reply["removed"] == [] and reply["freed_bytes"] == 0
+        code, reply = await call(jp_fetch, *prune, method="POST", body={"dry_run": True})
+        assert [row["key"] for row in reply["removed"]] == [keys["1.15.0"]]
+        assert reply["dry_run"] is True and reply["freed_bytes"] > 10_000
+        assert built["1.15.0"].path.is_dir()
+        code, reply = await call(jp_fetch, *prune, method="POST", body={})
+        assert [row["key"] for row in reply["removed"]] == [keys["1.15.0"]]
+        assert not built["1.15.0"].path.exists() and built["1.16.0"].path.is_dir()
+    finally:
+        kernel.kill()
+        kernel.wait()
+    code, _ = await call(jp_fetch, "cache", keys["1.16.0"], method="DELETE")
+    assert code == 204 and not built["1.16.0"].path.exists()
+    _, listing = await call(jp_fetch, "envs", params={"all": "1"})
+    assert [row["key"] for row in listing["environments"]] == [layer["key"]]
+    assert (await call(jp_fetch, "cache", keys["1.16.0"]))[0] == 404
+    assert (await call(jp_fetch, "cache", layer["key"], method="DELETE"))[0] == 404
+    for bad, status in [("..%2Fenvs", 400), ("XYZ", 400), ("0" * 8, 400)]:
+        assert (await call(jp_fetch, "cache", bad))[0] == status
+    for days in (-1, "7", True, None):
+        code, _ = await call(jp_fetch, *prune, method="POST", body={"unused_days": days})
+        assert code == (200 if days is None else 400)
 
 
 @pytest.mark.parametrize("requirement", ["pandas; rm -rf ~", "--index-url=x"])

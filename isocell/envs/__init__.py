@@ -20,6 +20,7 @@ from isocell.envs._request import EnvRequest
 if TYPE_CHECKING:
     from isocell.envs._build import BuildProgress, ProgressCallback
     from isocell.envs._builders import BUILDER_NAMES
+    from isocell.envs._cache import build_log, cached_environment, prune, remove_cached
     from isocell.envs._catalog import (
         catalog,
         create,
@@ -55,6 +56,10 @@ _LAZY = {
     "task_requirements": "_lock",
     "check_request": "_resolve",
     "BUILDER_NAMES": "_builders",
+    "build_log": "_cache",
+    "cached_environment": "_cache",
+    "prune": "_cache",
+    "remove_cached": "_cache",
     "catalog": "_catalog",
     "create": "_catalog",
     "create_named": "_catalog",
@@ -98,6 +103,8 @@ __all__ = [
     "NamedEnvironment",
     "ProgressCallback",
     "Registry",
+    "build_log",
+    "cached_environment",
     "catalog",
     "check_name",
     "check_request",
@@ -114,12 +121,14 @@ __all__ = [
     "private_home",
     "process_alive",
     "process_exists",
+    "prune",
     "published_build",
     "published_builds",
     "rebuild",
     "rebuild_kernel",
     "register_external",
     "remove",
+    "remove_cached",
     "resolve_environment",
     "spec_for",
     "task_requirements",

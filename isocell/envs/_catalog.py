@@ -92,15 +92,17 @@ def catalog(
     running : collection of str
         As for :func:`describe`.
     everything : bool
-        Add the built environments no name refers to (cells' own ``--req`` environments), as
-        rows of kind ``"cached"`` with an empty name.
+        Add the built environments no name refers to, with an empty name: cells' own
+        ``--req`` environments (kind ``"cached"``) and the kernel layer of each interpreter
+        (kind ``"layer"``: the child kernel's own packages, shared by every environment of
+        that interpreter, :mod:`isocell.envs._kernel_layer`).
     detail : bool
         Give :func:`describe`'s rows (with the lock) instead of the short ones.
 
     Returns
     -------
     list of dict
-        Rows with ``name``, ``kind`` (``"spec"``, ``"external"``, or ``"cached"``),
+        Rows with ``name``, ``kind`` (``"spec"``, ``"external"``, ``"cached"`` or ``"layer"``),
         ``python`` (the interpreter a kernel runs: the environment's own, or the external
         one), ``python_version``, ``requirements`` (list), ``packages`` (count), ``size_bytes``
         (None when unknown or not built), ``created`` and ``last_used`` (ISO 8601, UTC; None
@@ -127,7 +129,8 @@ def catalog(
             if spec.key in named:
                 continue
             created = str(facts.get("built_at") or "")
-            rows.append(_spec(store, spec, "", "cached", created, running, detail, facts))
+            kind = "layer" if spec.kernel_layer else "cached"
+            rows.append(_spec(store, spec, "", kind, created, running, detail, facts))
     return rows
 
 

@@ -74,8 +74,10 @@ def _refuse_if_kernel_runs(store: EnvStore, name: str, doing: str) -> None:
 
 # The rows of the routes, made in a worker thread (``IsocellHandler.call``): each scans
 # ``/proc`` for the kernels running now, one small read per process.
-def _listing(store: EnvStore) -> list[dict[str, Any]]:
-    return envs.catalog(store, Registry(store.home), running=running_kernels())
+def _listing(store: EnvStore, everything: bool) -> list[dict[str, Any]]:
+    return envs.catalog(
+        store, Registry(store.home), running=running_kernels(), everything=everything
+    )
 
 
 def _registered(store: EnvStore, name: str, python: str) -> dict[str, Any]:
@@ -83,17 +85,23 @@ def _registered(store: EnvStore, name: str, python: str) -> dict[str, Any]:
 
 
 def _described(store: EnvStore, entry: envs.NamedEnvironment) -> dict[str, Any]:
-    return envs.describe(store, entry, running_kernels())
+    row = envs.describe(store, entry, running_kernels())
+    row["build_log"] = envs.build_log(row["path"]) if entry.spec is not None else ""
+    return row
 
 
 class EnvsHandler(_EnvRoute):
-    """``GET /isocell/envs`` (the named environments); ``POST`` creates or registers one."""
+    """``GET /isocell/envs`` (the named environments; ``?all=1``: and the unnamed ones cells
+    built, ``kind`` ``"cached"``); ``POST`` creates or registers one."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        everything = self.get_query_argument("all", "0")
+        if everything not in ("0", "1"):
+            raise ApiError(400, f"'all' must be 0 or 1, not {everything!r}")
         store = self.store()
-        rows = await self.call(_listing, store)
+        rows = await self.call(_listing, store, everything == "1")
         self.reply({"environments": rows})
 
     @tornado.web.authenticated
@@ -187,7 +195,8 @@ def _request(body: Body) -> EnvRequest:
 
 
 class EnvHandler(_EnvRoute):
-    """``GET /isocell/envs/{name}`` (with its lock); ``DELETE`` unregisters and deletes it."""
+    """``GET /isocell/envs/{name}`` (with its lock and ``build_log``, the last
+    megabyte of it: :func:`~isocell.envs.build_log`); ``DELETE`` unregisters and deletes it."""
 
     @tornado.web.authenticated
     @authorized

@@ -2,11 +2,14 @@
 
 ::
 
-    GET    isocell/envs                  named environments
+    GET    isocell/envs[?all=1]          named environments (all=1: and the cells' cached ones)
     POST   isocell/envs                  create (202 + task) or register an external one (201)
-    GET    isocell/envs/{name}           one, with its lock
+    GET    isocell/envs/{name}           one, with its lock and build log
     DELETE isocell/envs/{name}           unregister it and delete what isocell built (204)
     POST   isocell/envs/{name}/rebuild   build it again (202 + task)
+    GET    isocell/cache/{key}           a cell's cached environment, with its lock and build log
+    DELETE isocell/cache/{key}           remove it (204)
+    POST   isocell/cache/prune           remove the unused ones ({"unused_days", "dry_run"})
     GET    isocell/tasks                 the builds this server remembers, and cells' builds
     GET    isocell/tasks/{id}?since=N    one build's state and its log from line N
     GET    isocell/pythons               the interpreters found on this machine
@@ -25,6 +28,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 
 from isocell.server._base import ApiError, IsocellHandler
+from isocell.server._cache import CachedHandler, PruneHandler
 from isocell.server._envs import EnvHandler, EnvsHandler, PythonsHandler, RebuildHandler
 from isocell.server._export import ExportHandler
 from isocell.server._kernels import KernelHandler, KernelRestartHandler, KernelsHandler
@@ -81,6 +85,8 @@ def setup_handlers(web_app: tornado.web.Application) -> None:
         (url_path_join(base, "envs"), EnvsHandler),
         (url_path_join(base, "envs", _NAME), EnvHandler),
         (url_path_join(base, "envs", _NAME, "rebuild"), RebuildHandler),
+        (url_path_join(base, "cache", "prune"), PruneHandler),
+        (url_path_join(base, "cache", r"(?P<key>[^/]+)"), CachedHandler),
         (url_path_join(base, "tasks"), TasksHandler),
         (url_path_join(base, "tasks", r"(?P<task_id>[^/]+)"), TaskHandler),
         (url_path_join(base, "pythons"), PythonsHandler),
