@@ -10,11 +10,18 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { IsocellRequestError, requestAPI } from './request';
 
-/** One environment, as listed by `GET /isocell/envs`. */
+/** One environment, as listed by `GET /isocell/envs` (`?all=1`: the cached ones too). */
 export interface IEnvironment {
+  /** Empty for an environment no name refers to (`cached`, `layer`). */
   name: string;
-  /** `spec`: built by isocell from requirements; `external`: a registered interpreter. */
-  kind: 'spec' | 'external';
+  /**
+   * `spec`: built by isocell from requirements; `external`: a registered interpreter;
+   * `cached`: built for a cell's own `--req`/`--python`, unnamed; `layer`: the child
+   * kernel's own packages for one Python, shared by its environments.
+   */
+  kind: 'spec' | 'external' | 'cached' | 'layer';
+  /** The content address of what isocell built (`null` for an external interpreter). */
+  key: string | null;
   /** The interpreter's absolute path. */
   python: string;
   python_version: string;
@@ -31,10 +38,27 @@ export interface IEnvironment {
   kernel_running: boolean;
 }
 
-/** One environment with its lock (`GET /isocell/envs/{name}`). */
+/** One environment with its lock (`GET /isocell/envs/{name}`, `GET /isocell/cache/{key}`). */
 export interface IEnvironmentDetail extends IEnvironment {
   /** The resolved, pinned requirements (`name==version` lines). */
   lock: string[];
+  /** Its folder (an external interpreter's prefix). */
+  path: string;
+  /** `uv` or `virtualenv`; `null` for an external interpreter. */
+  builder: string | null;
+  /** ISO 8601, when it was built. */
+  built_at: string | null;
+  /** The release-date cut-off the resolver used, if any. */
+  exclude_newer: string | null;
+  /** The end of the builder's log (empty for an external interpreter). */
+  build_log: string;
+}
+
+/** What `POST /isocell/cache/prune` removed (or would remove, in a dry run). */
+export interface IPruneResult {
+  removed: IEnvironment[];
+  freed_bytes: number;
+  dry_run: boolean;
 }
 
 /**
@@ -182,8 +206,12 @@ export class IsocellAPI {
     readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
 
-  async listEnvironments(): Promise<IEnvironment[]> {
-    const body = asObject(await this._call('envs'), 'answer');
+  /** The named environments; `all`: also those cells built and the kernel layers. */
+  async listEnvironments(all = false): Promise<IEnvironment[]> {
+    const body = asObject(
+      await this._call(all ? 'envs?all=1' : 'envs'),
+      'answer'
+    );
     return asArray(body.environments, 'environments').map((row, index) =>
       parseEnvironment(row, `environments[${index}]`)
     );
@@ -194,10 +222,37 @@ export class IsocellAPI {
       await this._call(`envs/${encodeURIComponent(name)}`),
       'answer'
     );
-    const environment = asObject(body.environment, 'environment');
+    return parseDetail(body.environment);
+  }
+
+  /** A cell's cached environment (`GET /isocell/cache/{key}`). */
+  async getCached(key: string): Promise<IEnvironmentDetail> {
+    const body = asObject(
+      await this._call(`cache/${encodeURIComponent(key)}`),
+      'answer'
+    );
+    return parseDetail(body.environment);
+  }
+
+  /** Delete a cell's cached environment; 409 while a child kernel runs in it. */
+  async removeCached(key: string): Promise<void> {
+    await this._call(`cache/${encodeURIComponent(key)}`, { method: 'DELETE' });
+  }
+
+  /** Remove the cached environments no kernel runs in (`dry_run`: only say which). */
+  async prune(
+    options: { unused_days?: number; dry_run?: boolean } = {}
+  ): Promise<IPruneResult> {
+    const body = asObject(
+      await this._call('cache/prune', post(options)),
+      'answer'
+    );
     return {
-      ...parseEnvironment(environment, 'environment'),
-      lock: asStrings(environment.lock, 'environment.lock')
+      removed: asArray(body.removed, 'removed').map((row, index) =>
+        parseEnvironment(row, `removed[${index}]`)
+      ),
+      freed_bytes: asNumber(body.freed_bytes, 'freed_bytes'),
+      dry_run: Boolean(body.dry_run)
     };
   }
 
@@ -334,12 +389,22 @@ export function parseEnvironment(
 ): IEnvironment {
   const row = asObject(raw, where);
   const kind = asString(row.kind, `${where}.kind`);
-  if (kind !== 'spec' && kind !== 'external') {
-    throw shapeError(`${where}.kind`, '"spec" or "external"', kind);
+  if (
+    kind !== 'spec' &&
+    kind !== 'external' &&
+    kind !== 'cached' &&
+    kind !== 'layer'
+  ) {
+    throw shapeError(
+      `${where}.kind`,
+      '"spec", "external", "cached" or "layer"',
+      kind
+    );
   }
   return {
     name: asString(row.name, `${where}.name`),
     kind,
+    key: row.key == null ? null : asString(row.key, `${where}.key`),
     python: asString(row.python, `${where}.python`),
     python_version: asString(row.python_version, `${where}.python_version`),
     requirements: asStrings(row.requirements ?? [], `${where}.requirements`),
@@ -355,6 +420,25 @@ export function parseEnvironment(
         : asString(row.last_used, `${where}.last_used`),
     built: Boolean(row.built),
     kernel_running: Boolean(row.kernel_running)
+  };
+}
+
+/** Check an environment with its details. */
+export function parseDetail(
+  raw: unknown,
+  where = 'environment'
+): IEnvironmentDetail {
+  const row = asObject(raw, where);
+  const text = (value: unknown, field: string): string | null =>
+    value == null ? null : asString(value, `${where}.${field}`);
+  return {
+    ...parseEnvironment(row, where),
+    lock: asStrings(row.lock ?? [], `${where}.lock`),
+    path: asString(row.path, `${where}.path`),
+    builder: text(row.builder, 'builder'),
+    built_at: text(row.built_at, 'built_at'),
+    exclude_newer: text(row.exclude_newer, 'exclude_newer'),
+    build_log: text(row.build_log, 'build_log') ?? ''
   };
 }
 

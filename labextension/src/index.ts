@@ -22,6 +22,7 @@ import { followWhereCellsRan } from './where';
 import { addCellMenu, CellMenuIDs } from './cellmenu';
 import { followSettings } from './settings';
 import { addStatusItem } from './status';
+import { addCacheCommands, CacheCommandIDs } from './cache';
 import {
   addKernelCommands,
   addRunningKernels,
@@ -60,6 +61,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
     addCommands({ app, model, api, tracker, panelId: PANEL_ID });
     addKernelCommands(app, model);
+    addCacheCommands(app, model);
     if (running) {
       // The child kernels in Lab's Running panel, beside the notebooks' own kernels.
       addRunningKernels(running, model, app);
@@ -123,6 +125,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.copyIsolatedLine,
       CommandIDs.rebuildEnvironment,
       CommandIDs.removeEnvironment,
+      CacheCommandIDs.prune,
       KernelCommandIDs.restart,
       KernelCommandIDs.stop,
       CommandIDs.exportDag

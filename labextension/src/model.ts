@@ -8,6 +8,7 @@ import {
   ICreateRequest,
   IEnvironment,
   IKernel,
+  IPruneResult,
   IPython,
   IsocellAPI,
   ITask
@@ -48,8 +49,14 @@ export class EnvironmentsModel {
     return this._changed;
   }
 
+  /** The named environments (built ones and registered interpreters). */
   get environments(): ReadonlyArray<IEnvironment> {
     return this._environments;
+  }
+
+  /** The environments cells built for themselves, and the kernel layers. */
+  get cached(): ReadonlyArray<IEnvironment> {
+    return this._cached;
   }
 
   /** The child kernels of every notebook on the server's machine. */
@@ -84,10 +91,13 @@ export class EnvironmentsModel {
     this._changed.emit();
     try {
       const [environments, kernels] = await Promise.all([
-        this.api.listEnvironments(),
+        this.api.listEnvironments(true),
         this.api.listKernels()
       ]);
-      this._environments = environments;
+      const named = (e: IEnvironment) =>
+        e.kind === 'spec' || e.kind === 'external';
+      this._environments = environments.filter(named);
+      this._cached = environments.filter(e => !named(e));
       this._kernels = kernels;
       this._error = null;
     } catch (error) {
@@ -194,6 +204,24 @@ export class EnvironmentsModel {
     await this.refresh();
   }
 
+  /** Delete a cell's cached environment. */
+  async removeCached(key: string): Promise<void> {
+    try {
+      await this.api.removeCached(key);
+    } finally {
+      await this.refresh();
+    }
+  }
+
+  /** Remove the cached environments no kernel runs in (`dryRun`: only say which). */
+  async prune(dryRun: boolean): Promise<IPruneResult> {
+    const result = await this.api.prune({ dry_run: dryRun });
+    if (!dryRun) {
+      await this.refresh();
+    }
+    return result;
+  }
+
   /** Stop a child kernel (the caller asks for confirmation first, if at all). */
   async stopKernel(pid: number): Promise<void> {
     try {
@@ -264,6 +292,7 @@ export class EnvironmentsModel {
   private _changed = new Signal<this, void>(this);
   private _defaults: IFormDefaults = NO_DEFAULTS;
   private _environments: IEnvironment[] = [];
+  private _cached: IEnvironment[] = [];
   private _kernels: IKernel[] = [];
   private _pythons: IPython[] = [];
   private _builds: IBuild[] = [];

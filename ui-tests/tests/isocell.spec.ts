@@ -513,3 +513,72 @@ test('child kernels show in the Running panel and restart and stop from there an
   const third = Number((await output.innerText()).match(/child (\d+)/)![1]);
   expect(third).not.toBe(first);
 });
+
+test("the sidebar lists the cells' own environments with their details, and removes unused ones", async ({
+  page
+}) => {
+  await page.notebook.createNew('cached.ipynb');
+  await page.notebook.setCell(0, 'code', '%load_ext isocell');
+  await page.notebook.runCell(0, true);
+  await page.notebook.addCell(
+    'code',
+    '%%isolated --req six==1.14.0\nimport six\nprint(six.__version__)'
+  );
+  await page.notebook.runCell(1, true);
+  const output = (await page.notebook.getCellLocator(1))!.locator(
+    '.jp-OutputArea-output'
+  );
+  await expect(output.last()).toContainText('1.14.0', { timeout: 120000 });
+
+  const panel = await openSidebar(page);
+  // A named environment's details: its folder, lock and build log, read when opened.
+  const named = environmentItem(panel, ENV);
+  await named.getByLabel(`Details of ${ENV}`).click();
+  await expect(named.getByLabel(`Lock of ${ENV}`)).toContainText('six==1.16.0');
+  await named.getByText(/^Build log \(\d+ lines\)$/).click();
+  await expect(
+    named.getByRole('log', { name: `Build log of ${ENV}` })
+  ).toContainText('six');
+
+  // The cell's own environment, unnamed, with its size and a kernel running in it.
+  const section = panel.locator('.jp-isocell-Cached');
+  await section.locator('summary').first().click();
+  const item = section.locator('.jp-isocell-CachedItem', {
+    hasText: 'six==1.14.0'
+  });
+  await expect(item).toHaveCount(1);
+  await expect(item).toContainText('kernel running');
+  await expect(
+    section.locator('.jp-isocell-CachedItem', { hasText: 'kernel layer' })
+  ).not.toHaveCount(0);
+  const label = /Details of Python 3\.\d+\.\d+ with six==1\.14\.0/;
+  await item.getByLabel(label).click();
+  await expect(item.getByLabel(/Lock of Python/)).toContainText('six==1.14.0');
+  await section.screenshot({
+    path: path.join(SHOTS, 'cached-environments.png')
+  });
+  await page.theme.setDarkTheme();
+  await section.screenshot({
+    path: path.join(SHOTS, 'cached-environments-dark.png')
+  });
+  await page.theme.setLightTheme();
+
+  // Once its kernel stops, "Remove Unused…" says what goes and removes it.
+  await page.notebook.addCell('code', '%isocell stop');
+  await page.notebook.runCell(2, true);
+  await panel
+    .getByRole('button', { name: 'Refresh the environments and kernels' })
+    .click();
+  await expect(item).not.toContainText('kernel running');
+  await section.getByRole('button', { name: 'Remove Unused…' }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toContainText(/Remove \d+ unused cached environments\?/);
+  await expect(dialog).toContainText('six==1.14.0');
+  await dialog.getByRole('button', { name: 'Remove' }).click();
+  await expect(page.locator('.Toastify')).toContainText(
+    /Removed \d+ cached environments/
+  );
+  await expect(item).toHaveCount(0);
+  // named environments stay
+  await expect(environmentItem(panel, ENV)).toHaveCount(1);
+});

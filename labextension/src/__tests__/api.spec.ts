@@ -60,7 +60,7 @@ describe('IsocellAPI', () => {
 
   it('rejects an unknown kind', () => {
     expect(() => parseEnvironment(row({ kind: 'conda' }))).toThrow(
-      /"spec" or "external"/
+      /"spec", "external", "cached" or "layer", got "conda"/
     );
   });
 
@@ -109,7 +109,17 @@ describe('IsocellAPI', () => {
 
   it('reads an environment with its lock, and the interpreters', async () => {
     server.on('GET envs/analytics', {
-      json: { environment: { ...row(), lock: ['six==1.16.0'] } }
+      json: {
+        environment: {
+          ...row(),
+          lock: ['six==1.16.0'],
+          path: '/home/u/.isocell/envs/abc',
+          builder: 'uv',
+          built_at: '2025-01-02T03:04:05+00:00',
+          exclude_newer: null,
+          build_log: 'Resolved 1 package\n'
+        }
+      }
     });
     server.on('GET pythons', {
       json: {
@@ -159,6 +169,38 @@ describe('IsocellAPI', () => {
     const error = await rejection(api.exportNotebook({ path: 'x.ipynb' }));
     expect(error).not.toBeInstanceOf(ExportError);
     expect(error.status).toBe(404);
+  });
+
+  it('lists the cached environments, reads one, removes it and prunes', async () => {
+    const cached = row({ name: '', kind: 'cached', key: 'ab12cd34ef56ab78' });
+    server.on('GET envs', { json: { environments: [row(), cached] } });
+    server.on('GET cache/ab12cd34ef56ab78', {
+      json: { environment: { ...cached, lock: [], path: '/e', build_log: '' } }
+    });
+    server.on('DELETE cache/ab12cd34ef56ab78', { status: 204 });
+    server.on('POST cache/prune', request => ({
+      json: {
+        removed: [cached],
+        freed_bytes: 2048,
+        dry_run: Boolean((request.body as { dry_run?: boolean }).dry_run)
+      }
+    }));
+    const all = await api.listEnvironments(true);
+    expect(all.map(e => e.kind)).toEqual(['spec', 'cached']);
+    expect(server.requests[0].path).toBe('envs?all=1');
+    const detail = await api.getCached('ab12cd34ef56ab78');
+    expect(detail.path).toBe('/e');
+    expect(detail.builder).toBeNull();
+    await api.removeCached('ab12cd34ef56ab78');
+    const plan = await api.prune({ dry_run: true });
+    expect(plan).toMatchObject({ freed_bytes: 2048, dry_run: true });
+    expect(plan.removed[0].key).toBe('ab12cd34ef56ab78');
+    server.on('GET envs', {
+      json: { environments: [{ ...cached, kind: 'other' }] }
+    });
+    await expect(api.listEnvironments(true)).rejects.toThrow(
+      'environments[0].kind'
+    );
   });
 });
 

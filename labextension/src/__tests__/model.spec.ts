@@ -238,4 +238,19 @@ describe('EnvironmentsModel', () => {
     expect(calls).toEqual(['restart', 'stop']);
     expect(model.kernels).toHaveLength(0);
   });
+
+  it('keeps the named environments apart from the cached ones', async () => {
+    server.on('GET envs', {
+      json: {
+        environments: [
+          row(),
+          row({ name: '', kind: 'cached', key: 'k1' }),
+          row({ name: '', kind: 'layer', key: 'k2' })
+        ]
+      }
+    });
+    await model.refresh();
+    expect(model.environments.map(e => e.name)).toEqual(['analytics']);
+    expect(model.cached.map(e => e.kind)).toEqual(['cached', 'layer']);
+  });
 });

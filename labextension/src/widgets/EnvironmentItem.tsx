@@ -13,14 +13,16 @@ import {
 import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
-import { IEnvironment } from '../api';
+import { IEnvironment, IsocellAPI } from '../api';
 import { isolatedLine } from '../cells';
 import { CommandIDs } from '../commands';
+import { EnvironmentDetails } from './EnvironmentDetails';
 import { formatBytes, formatRelative } from './format';
 
 export interface IEnvironmentItemProps {
   environment: IEnvironment;
   commands: CommandRegistry;
+  api: IsocellAPI;
 }
 
 export function EnvironmentItem(props: IEnvironmentItemProps): JSX.Element {
@@ -94,6 +96,10 @@ export function EnvironmentItem(props: IEnvironmentItemProps): JSX.Element {
           {environment.requirements.join(', ')}
         </div>
       )}
+      <EnvironmentDetails
+        label={name}
+        load={() => props.api.getEnvironment(name)}
+      />
     </li>
   );
 }

@@ -4,12 +4,13 @@
 import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
-import { IEnvironment } from '../api';
+import { IEnvironment, IsocellAPI } from '../api';
 import { EnvironmentItem } from './EnvironmentItem';
 
 export interface IEnvironmentListProps {
   environments: ReadonlyArray<IEnvironment>;
   commands: CommandRegistry;
+  api: IsocellAPI;
   loading: boolean;
 }
 
@@ -30,6 +31,7 @@ export function EnvironmentList(props: IEnvironmentListProps): JSX.Element {
           key={environment.name}
           environment={environment}
           commands={props.commands}
+          api={props.api}
         />
       ))}
     </ul>

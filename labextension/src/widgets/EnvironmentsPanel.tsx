@@ -17,6 +17,7 @@ import * as React from 'react';
 import { environmentsIcon } from '../icons';
 import { EnvironmentsModel } from '../model';
 import { BuildLog } from './BuildLog';
+import { CachedList } from './CachedList';
 import { CreateForm } from './CreateForm';
 import { EnvironmentList } from './EnvironmentList';
 import { ExternalForm } from './ExternalForm';
@@ -122,7 +123,13 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
             <EnvironmentList
               environments={model.environments}
               commands={this._commands}
+              api={model.api}
               loading={model.loading}
+            />
+            <CachedList
+              cached={model.cached}
+              commands={this._commands}
+              api={model.api}
             />
             <KernelList kernels={model.kernels} commands={this._commands} />
             {model.builds.map(build => (

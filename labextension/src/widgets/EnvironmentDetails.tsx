@@ -1,0 +1,94 @@
+/**
+ * An environment's details, read when first opened: its folder, how and when it was built,
+ * its lock, and the build log folded behind its own toggle.
+ */
+import * as React from 'react';
+
+import { IEnvironmentDetail } from '../api';
+import { messageOf } from '../model';
+import { plainLogLine } from './format';
+
+export interface IEnvironmentDetailsProps {
+  /** What the details are of, for the labels (a name, or a cell's requirements). */
+  label: string;
+  /** Reads the details from the server. */
+  load: () => Promise<IEnvironmentDetail>;
+}
+
+export function EnvironmentDetails(
+  props: IEnvironmentDetailsProps
+): JSX.Element {
+  const [detail, setDetail] = React.useState<IEnvironmentDetail | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const onToggle = (event: React.SyntheticEvent<HTMLDetailsElement>) => {
+    if (event.currentTarget.open && !detail) {
+      props.load().then(setDetail, reason => setError(messageOf(reason)));
+    }
+  };
+  return (
+    <details className="jp-isocell-Details" onToggle={onToggle}>
+      <summary aria-label={`Details of ${props.label}`}>Details</summary>
+      {error && (
+        <p className="jp-isocell-Error" role="alert">
+          {error}
+        </p>
+      )}
+      {!detail && !error && <p className="jp-isocell-Empty">Loading…</p>}
+      {detail && <DetailView detail={detail} label={props.label} />}
+    </details>
+  );
+}
+
+function DetailView(props: {
+  detail: IEnvironmentDetail;
+  label: string;
+}): JSX.Element {
+  const { detail, label } = props;
+  const log = detail.build_log.trimEnd();
+  const lines = log ? log.split('\n') : [];
+  return (
+    <div className="jp-isocell-Details-body">
+      <dl className="jp-isocell-Facts">
+        <dt>Folder</dt>
+        <dd>
+          <code>{detail.path}</code>
+        </dd>
+        <dt>Interpreter</dt>
+        <dd>
+          <code>{detail.python}</code>
+        </dd>
+        {detail.builder && (
+          <>
+            <dt>Built</dt>
+            <dd title={detail.built_at ?? undefined}>
+              with {detail.builder}
+              {detail.built_at ? `, ${detail.built_at}` : ''}
+            </dd>
+          </>
+        )}
+        {detail.exclude_newer && detail.exclude_newer !== 'none' && (
+          <>
+            <dt>Resolved as of</dt>
+            <dd>{detail.exclude_newer}</dd>
+          </>
+        )}
+      </dl>
+      <details className="jp-isocell-Lock">
+        <summary>Lock ({detail.lock.length})</summary>
+        <pre aria-label={`Lock of ${label}`}>{detail.lock.join('\n')}</pre>
+      </details>
+      {lines.length > 0 && (
+        <details className="jp-isocell-BuildLogToggle">
+          <summary>Build log ({lines.length} lines)</summary>
+          <pre
+            className="jp-isocell-Log"
+            role="log"
+            aria-label={`Build log of ${label}`}
+          >
+            {lines.map(plainLogLine).join('\n')}
+          </pre>
+        </details>
+      )}
+    </div>
+  );
+}
