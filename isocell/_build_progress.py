@@ -64,6 +64,7 @@ class BuildState:
         self.summary: str | None = None
         self.failed = False
         self.reason: str | None = None
+        self.cause: str | None = None
         self.cutoff = ""
         self.lines = 0  # log lines seen, of which ``log`` keeps the last
 
@@ -87,11 +88,13 @@ class BuildState:
             counted = f", {event.packages} packages" if event.packages is not None else ""
             self.summary = f"isocell: environment ready ({event.message}{counted}{self.cutoff})"
 
-    def fail(self, reason: str, detail: str | None = None) -> None:
+    def fail(self, reason: str, detail: str | None = None, cause: str | None = None) -> None:
         """The build failed: the summary says why (the cause first, one line); ``detail``:
-        the whole error, cause first, for the sidebar (default: ``reason``)."""
+        the whole error, starting with ``cause`` when known, for the sidebar (default:
+        ``reason``)."""
         self.failed = True
         self.reason = detail or reason
+        self.cause = cause or None
         self.summary = f"isocell: the environment could not be built: {reason}"
 
     def line(self) -> str:
@@ -117,6 +120,7 @@ class BuildState:
             log=self.log,
             log_total=self.lines,
             error=self.reason,
+            cause=self.cause,
         )
 
     def bundle(self) -> dict[str, Any]:
@@ -207,7 +211,9 @@ class BuildLine:
             return  # nothing was built
         if self.state.summary is None and error is not None:
             text = str(error) or type(error).__name__
-            self.state.fail(text.split("\n", 1)[0], text)
+            cause = getattr(error, "cause", None) or None
+            line = "; ".join(cause.splitlines()) if cause else text.split("\n", 1)[0]
+            self.state.fail(line, text, cause)
             if not self.live:
                 print(self.state.line(), file=sys.stderr, flush=True)
         self._publish(True, ended=True)

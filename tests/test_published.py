@@ -166,6 +166,7 @@ def test_a_failed_build_publishes_its_whole_error_cause_first(tmp_path, capsys):
     line.finish(BuildError("building failed; the log is in /x", "$ uv pip\nerror: no six==0"))
     (task,) = published_builds(home)
     assert task["state"] == "failed" and task["error"].startswith("no six==0\nbuilding failed")
+    assert task["cause"] == "no six==0"
 
 
 def test_a_cell_that_built_nothing_publishes_nothing(tmp_path):
@@ -241,7 +242,7 @@ def test_files_not_named_as_builds_are_not_read(tmp_path):
 
 _STATE: dict[str, Any] = dict(
     phase="install", packages=None, total=None, elapsed=1.0, log=[], log_total=0, error=None
-)
+)  # and no cause: the default
 
 
 def _dead_pid() -> int:

@@ -511,6 +511,7 @@ async def test_a_failed_cell_build_is_listed_with_its_cause(jp_fetch, jp_root_di
     (task,) = [t for t in reply["tasks"] if t["kind"] == "cell"]
     assert task["state"] == "failed" and task["notebook"] is None
     assert "isocell-no-such-package-xyz" in task["error"], task["error"]
+    assert task["error"].startswith(task["cause"]) and "not found" in task["cause"]
 
 
 def test_the_task_board_keeps_the_last_tasks_and_every_running_one():

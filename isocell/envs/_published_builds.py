@@ -64,6 +64,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "log": (list,),
     "log_total": (int,),
     "error": (str, type(None)),
+    "cause": (str, type(None)),
     "ended": (int, float, type(None)),
 }
 
@@ -100,10 +101,13 @@ class BuildPublisher:
         log: list[str],
         log_total: int,
         error: str | None,
+        cause: str | None = None,
     ) -> None:
         """Write the build's state now (``state``: running, done or failed; ``log``: the
-        last lines of ``log_total`` so far). Never raises for a folder it cannot write: the
-        listing is a convenience, the cell's run is not."""
+        last lines of ``log_total`` so far; ``error`` starts with ``cause`` when known).
+
+        Never raises for a folder it cannot write: the listing is a convenience, the cell's
+        run is not."""
         document = {
             "id": self.id,
             "kind": "cell",
@@ -118,6 +122,7 @@ class BuildPublisher:
             "log": log,
             "log_total": log_total,
             "error": error,
+            "cause": cause or None,
             "ended": None if state == "running" else time.time(),
         }
         try:
@@ -189,6 +194,7 @@ def _task(document: dict[str, Any], since: int | None) -> dict[str, Any]:
         "log": log[offset - first :],
         "log_offset": offset,
         "error": document["error"],
+        "cause": document["cause"],
         "environment": None,
     }
 

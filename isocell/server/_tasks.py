@@ -52,6 +52,7 @@ class Task:
         self.phase = "queued"
         self.packages: int | None = None
         self.error: str | None = None
+        self.cause: str | None = None
         self.environment: dict[str, Any] | None = None
         self._log: list[str] = []
         self._started = time.monotonic()
@@ -75,10 +76,11 @@ class Task:
             self.packages = environment.get("packages", self.packages)
             self._ended = time.monotonic()
 
-    def fail(self, message: str) -> None:
-        """Mark the task failed with a message a person can act on."""
+    def fail(self, message: str, cause: str | None = None) -> None:
+        """Mark the task failed with a message a person can act on, which starts with
+        ``cause`` when known (a build error's own words, :attr:`BuildError.cause`)."""
         with self._lock:
-            self.state, self.error = "failed", message
+            self.state, self.error, self.cause = "failed", message, cause or None
             self._ended = time.monotonic()
 
     def to_json(self, since: int | None = 0) -> dict[str, Any]:
@@ -97,6 +99,7 @@ class Task:
                 "log": self._log[offset:],
                 "log_offset": offset,
                 "error": self.error,
+                "cause": self.cause,
                 "environment": self.environment,
                 "notebook": None,
             }
@@ -143,7 +146,7 @@ class TaskBoard:
         try:
             task.finish(work(task.progress))
         except IsocellError as error:
-            task.fail(str(error))
+            task.fail(str(error), getattr(error, "cause", None))
         except Exception as error:
             self.log.exception("isocell: %s of %s failed", task.kind, task.name)
             task.fail(

@@ -83,7 +83,10 @@ export interface ITask {
   log: string[];
   /** The index of `log[0]` in the whole log. */
   log_offset: number;
+  /** Why it failed: a message a person can act on, starting with `cause` when known. */
   error: string | null;
+  /** The builder's own words of why it failed (the start of `error`), when known. */
+  cause: string | null;
   /** The environment, once built. */
   environment: IEnvironment | null;
 }
@@ -490,6 +493,7 @@ export function parseTask(raw: unknown, where = 'task'): ITask {
     log: asStrings(task.log ?? [], `${where}.log`),
     log_offset: asNumber(task.log_offset ?? 0, `${where}.log_offset`),
     error: task.error == null ? null : String(task.error),
+    cause: task.cause == null ? null : String(task.cause),
     environment:
       task.environment == null
         ? null

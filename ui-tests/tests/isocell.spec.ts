@@ -582,3 +582,39 @@ test("the sidebar lists the cells' own environments with their details, and remo
   // named environments stay
   await expect(environmentItem(panel, ENV)).toHaveCount(1);
 });
+
+test('a failed build shows its cause once, the log folded behind a toggle', async ({
+  page
+}) => {
+  const panel = await openSidebar(page);
+  await panel.getByLabel('Environment name').fill('e2e-broken');
+  await panel
+    .getByLabel('Requirements, one per line')
+    .fill('isocell-no-such-package-xyz==1');
+  await panel.getByRole('button', { name: 'Create environment' }).click();
+  const build = panel.getByRole('region', { name: 'Building e2e-broken' });
+  await expect(build).toHaveClass(/jp-mod-failed/, { timeout: 120000 });
+  const alert = build.getByRole('alert');
+  await expect(alert).toHaveCount(1);
+  // the cause first: the resolver's own words, naming the package
+  await expect(alert.locator('.jp-isocell-Error-cause')).toContainText(
+    'isocell-no-such-package-xyz'
+  );
+  const log = build.getByRole('log');
+  await expect(log).toBeHidden();
+  await expect(build.getByText(/^Build log \(\d+ lines\)$/)).toBeVisible();
+  // compact: the failure does not push the form out of the sidebar
+  const box = await build.boundingBox();
+  expect(box!.height).toBeLessThan(320);
+  await build.screenshot({ path: path.join(SHOTS, 'build-failed.png') });
+  await page.theme.setDarkTheme();
+  await build.screenshot({ path: path.join(SHOTS, 'build-failed-dark.png') });
+  await page.theme.setLightTheme();
+  await build.getByText(/^Build log \(\d+ lines\)$/).click();
+  await expect(log).toBeVisible();
+  await build
+    .getByRole('button', { name: 'Dismiss the build of e2e-broken' })
+    .click();
+  await expect(build).toHaveCount(0);
+  await expect(environmentItem(panel, 'e2e-broken')).toHaveCount(0);
+});

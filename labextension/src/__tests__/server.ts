@@ -141,6 +141,7 @@ export function task(
     log: [],
     log_offset: 0,
     error: null,
+    cause: null,
     environment: null,
     ...overrides
   };

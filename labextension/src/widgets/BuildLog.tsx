@@ -25,6 +25,20 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
 
   const running = task.state === 'running' && !error;
   const title = titleOf(task);
+  // Shown once, cause first (the server's message); the log, which also holds it, folds.
+  const failure = task.error ?? error;
+  const logView = (
+    <pre
+      className="jp-isocell-Log"
+      ref={logRef}
+      role="log"
+      aria-label={`Build log of ${task.kind === 'cell' ? title : task.name}`}
+    >
+      {log.length > 0
+        ? log.map(plainLogLine).join('\n')
+        : 'Waiting for the build log…'}
+    </pre>
+  );
   return (
     <section
       className={`jp-isocell-Build jp-mod-${error ? 'failed' : task.state}`}
@@ -55,20 +69,14 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
           value={1}
         />
       )}
-      <pre
-        className="jp-isocell-Log"
-        ref={logRef}
-        role="log"
-        aria-label={`Build log of ${task.kind === 'cell' ? title : task.name}`}
-      >
-        {log.length > 0
-          ? log.map(plainLogLine).join('\n')
-          : 'Waiting for the build log…'}
-      </pre>
-      {(task.error || error) && (
-        <p className="jp-isocell-Error" role="alert">
-          {task.error ?? error}
-        </p>
+      {failure && <BuildError message={failure} cause={task.cause} />}
+      {running ? (
+        logView
+      ) : (
+        <details className="jp-isocell-BuildLogToggle">
+          <summary>Build log ({log.length} lines)</summary>
+          {logView}
+        </details>
       )}
       {!running && (
         <Button
@@ -81,6 +89,26 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
         </Button>
       )}
     </section>
+  );
+}
+
+/**
+ * A failed build's message, once: its cause (the builder's own words, else the first line)
+ * stands out, what failed and where the full log is follows.
+ */
+function BuildError(props: {
+  message: string;
+  cause: string | null;
+}): JSX.Element {
+  const { message } = props;
+  const known = props.cause !== null && message.startsWith(props.cause);
+  const cause = known ? props.cause! : message.split('\n')[0];
+  const rest = message.slice(cause.length).replace(/^\n/, '');
+  return (
+    <div className="jp-isocell-Error" role="alert">
+      <strong className="jp-isocell-Error-cause">{cause}</strong>
+      {rest.length > 0 && <div className="jp-isocell-Error-more">{rest}</div>}
+    </div>
   );
 }
 
