@@ -9,6 +9,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { IsocellRequestError, requestAPI } from './request';
+import { trans } from './i18n';
 
 /** One environment, as listed by `GET /isocell/envs` (`?all=1`: the cached ones too). */
 export interface IEnvironment {
@@ -507,8 +508,12 @@ function shapeError(
   value: unknown
 ): IsocellRequestError {
   return new IsocellRequestError(
-    `Unexpected answer from isocell's server: ${where} should be ${expected}, ` +
-      `got ${JSON.stringify(value)}`,
+    trans().__(
+      "Unexpected answer from isocell's server: %1 should be %2, got %3",
+      where,
+      expected,
+      JSON.stringify(value)
+    ),
     200
   );
 }

@@ -8,6 +8,7 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { IEnvironment } from './api';
 import { EnvironmentsModel, messageOf } from './model';
 import { formatBytes } from './widgets/format';
+import { trans } from './i18n';
 
 export namespace CacheCommandIDs {
   export const remove = 'isocell:remove-cached-environment';
@@ -17,10 +18,14 @@ export namespace CacheCommandIDs {
 /** "Python 3.9.18 with pandas==1.4.4", or "the kernel layer of Python 3.9.18". */
 export function describeCached(environment: IEnvironment): string {
   if (environment.kind === 'layer') {
-    return `the kernel layer of Python ${environment.python_version}`;
+    return trans().__(
+      'the kernel layer of Python %1',
+      environment.python_version
+    );
   }
-  const packages = environment.requirements.join(', ') || 'no extra packages';
-  return `Python ${environment.python_version} with ${packages}`;
+  const packages =
+    environment.requirements.join(', ') || trans().__('no extra packages');
+  return trans().__('Python %1 with %2', environment.python_version, packages);
 }
 
 export function addCacheCommands(
@@ -28,9 +33,10 @@ export function addCacheCommands(
   model: EnvironmentsModel
 ): void {
   app.commands.addCommand(CacheCommandIDs.remove, {
-    label: 'Remove Cached Environment…',
-    caption:
-      'Delete an environment a cell built (the next such cell builds it again)',
+    label: trans().__('Remove Cached Environment…'),
+    caption: trans().__(
+      'Delete an environment a cell built (the next such cell builds it again)'
+    ),
     execute: async args => {
       const environment = model.cached.find(e => e.key === args.key);
       if (!environment || !environment.key) {
@@ -38,9 +44,16 @@ export function addCacheCommands(
       }
       const label = describeCached(environment);
       const answer = await showDialog({
-        title: 'Remove cached environment?',
-        body: `${label} (${formatBytes(environment.size_bytes)}). A cell that asks for it again builds it again.`,
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
+        title: trans().__('Remove cached environment?'),
+        body: trans().__(
+          '%1 (%2). A cell that asks for it again builds it again.',
+          label,
+          formatBytes(environment.size_bytes)
+        ),
+        buttons: [
+          Dialog.cancelButton({ label: trans().__('Cancel') }),
+          Dialog.warnButton({ label: trans().__('Remove') })
+        ]
       });
       if (!answer.button.accept) {
         return;
@@ -48,32 +61,44 @@ export function addCacheCommands(
       try {
         await model.removeCached(environment.key);
       } catch (error) {
-        Notification.error(`Could not remove ${label}: ${messageOf(error)}`, {
-          autoClose: false
-        });
+        Notification.error(
+          trans().__('Could not remove %1: %2', label, messageOf(error)),
+          {
+            autoClose: false
+          }
+        );
       }
     }
   });
 
   app.commands.addCommand(CacheCommandIDs.prune, {
-    label: 'Remove Unused Cached Environments…',
-    caption:
-      'Delete the environments cells built that no kernel runs in (named ones stay)',
+    label: trans().__('Remove Unused Cached Environments…'),
+    caption: trans().__(
+      'Delete the environments cells built that no kernel runs in (named ones stay)'
+    ),
     execute: async () => {
       try {
         const plan = await model.prune(true);
         if (!plan.removed.length) {
-          Notification.info('No cached environment is unused.', {
+          Notification.info(trans().__('No cached environment is unused.'), {
             autoClose: 4000
           });
           return;
         }
         const answer = await showDialog({
-          title: `Remove ${plan.removed.length} unused cached environments?`,
-          body: `${plan.removed.map(describeCached).join('; ')}. This frees ${formatBytes(plan.freed_bytes)}; named environments and those a kernel runs in stay.`,
+          title: trans()._n(
+            'Remove %1 unused cached environment?',
+            'Remove %1 unused cached environments?',
+            plan.removed.length
+          ),
+          body: trans().__(
+            '%1. This frees %2; named environments and those a kernel runs in stay.',
+            plan.removed.map(describeCached).join('; '),
+            formatBytes(plan.freed_bytes)
+          ),
           buttons: [
-            Dialog.cancelButton(),
-            Dialog.warnButton({ label: 'Remove' })
+            Dialog.cancelButton({ label: trans().__('Cancel') }),
+            Dialog.warnButton({ label: trans().__('Remove') })
           ]
         });
         if (!answer.button.accept) {
@@ -81,12 +106,20 @@ export function addCacheCommands(
         }
         const done = await model.prune(false);
         Notification.success(
-          `Removed ${done.removed.length} cached environments, ${formatBytes(done.freed_bytes)} freed.`,
+          trans()._n(
+            'Removed %1 cached environment, %2 freed.',
+            'Removed %1 cached environments, %2 freed.',
+            done.removed.length,
+            formatBytes(done.freed_bytes)
+          ),
           { autoClose: 4000 }
         );
       } catch (error) {
         Notification.error(
-          `Could not remove the unused environments: ${messageOf(error)}`,
+          trans().__(
+            'Could not remove the unused environments: %1',
+            messageOf(error)
+          ),
           { autoClose: false }
         );
       }

@@ -12,6 +12,7 @@ import { Menu } from '@lumino/widgets';
 import { isolatedLine, pythonLine, withMagicLine } from './cells';
 import { environmentsIcon } from './icons';
 import { EnvironmentsModel } from './model';
+import { trans } from './i18n';
 
 export namespace CellMenuIDs {
   export const runIn = 'isocell:run-in';
@@ -40,7 +41,7 @@ export function menuEntries(model: EnvironmentsModel): {
     environments: model.environments.map(e => ({ name: e.name })),
     pythons: model.pythons.map(p => ({
       python: p.path,
-      label: `Python ${p.version} (${p.path})`
+      label: trans().__('Python %1 (%2)', p.version, p.path)
     }))
   };
 }
@@ -56,8 +57,12 @@ export function addCellMenu(
     label: args =>
       typeof args.label === 'string'
         ? args.label
-        : (lineFor(args) ?? "The Notebook's Kernel (no %%isolated)"),
-    caption: "Write the cell's %%isolated line for this environment",
+        : (lineFor(args) ??
+          trans().__("The Notebook's Kernel (no %1)", '%%isolated')),
+    caption: trans().__(
+      "Write the cell's %1 line for this environment",
+      '%%isolated'
+    ),
     isToggled: args => {
       const source = tracker.activeCell?.model.sharedModel.getSource() ?? '';
       const first = source.split('\n', 1)[0].trim();
@@ -67,7 +72,9 @@ export function addCellMenu(
     execute: args => {
       const cell = tracker.activeCell;
       if (!cell || cell.model.type !== 'code') {
-        Notification.warning('Select a code cell first.', { autoClose: 4000 });
+        Notification.warning(trans().__('Select a code cell first.'), {
+          autoClose: 4000
+        });
         return;
       }
       const source = cell.model.sharedModel.getSource();
@@ -75,13 +82,15 @@ export function addCellMenu(
     }
   });
   commands.addCommand(CellMenuIDs.newEnvironment, {
-    label: 'New Environment…',
-    caption: 'Build a new environment in the sidebar, then pick it here',
+    label: trans().__('New Environment…'),
+    caption: trans().__(
+      'Build a new environment in the sidebar, then pick it here'
+    ),
     execute: () => showForm()
   });
 
   const menu = new Menu({ commands });
-  menu.title.label = 'Run in Environment';
+  menu.title.label = trans().__('Run in Environment');
   menu.title.icon = environmentsIcon;
   let stale = false;
   const fill = () => {
@@ -121,8 +130,8 @@ export function addCellMenu(
 
   // The cell toolbar's button (schema/plugin.json): the same menu, under the button.
   commands.addCommand(CellMenuIDs.pick, {
-    label: 'Run in Environment…',
-    caption: 'Pick the environment this cell runs in',
+    label: trans().__('Run in Environment…'),
+    caption: trans().__('Pick the environment this cell runs in'),
     icon: environmentsIcon,
     execute: () => {
       const cell = tracker.activeCell;

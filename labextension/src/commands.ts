@@ -17,6 +17,7 @@ import { isolatedLine, withIsolatedLine } from './cells';
 import { exportNotebookToDag } from './export';
 import { dagIcon, environmentsIcon } from './icons';
 import { EnvironmentsModel, messageOf } from './model';
+import { trans } from './i18n';
 
 export namespace CommandIDs {
   export const showEnvironments = 'isocell:show-environments';
@@ -44,7 +45,9 @@ export interface ICommandContext {
 function nameOf(args: Record<string, unknown>): string {
   if (typeof args.name !== 'string' || !args.name) {
     throw new Error(
-      'This command needs the environment\'s name: { "name": "NAME" }'
+      trans().__(
+        'This command needs the environment\'s name: { "name": "NAME" }'
+      )
     );
   }
   return args.name;
@@ -67,7 +70,7 @@ async function askName(
   }
   const names = model.environments.map(e => e.name);
   if (!names.length) {
-    Notification.info('There is no named environment yet.', {
+    Notification.info(trans().__('There is no named environment yet.'), {
       autoClose: 4000
     });
     return null;
@@ -81,28 +84,30 @@ export function addCommands(context: ICommandContext): void {
   const { commands, shell } = app;
 
   commands.addCommand(CommandIDs.showEnvironments, {
-    label: 'Show Isolated Environments',
-    caption: 'Show the isolated environments sidebar',
+    label: trans().__('Show Isolated Environments'),
+    caption: trans().__('Show the isolated environments sidebar'),
     icon: environmentsIcon,
     execute: () => shell.activateById(panelId)
   });
 
   commands.addCommand(CommandIDs.refreshEnvironments, {
-    label: 'Refresh Isolated Environments',
+    label: trans().__('Refresh Isolated Environments'),
     execute: () => model.refresh()
   });
 
   commands.addCommand(CommandIDs.insertIsolatedLine, {
     label: args =>
       args.name
-        ? `Insert "${isolatedLine(nameOf(args))}"`
-        : 'Insert %%isolated Line',
-    caption: 'Make the active cell run in this environment (its first line)',
+        ? trans().__('Insert "%1"', isolatedLine(nameOf(args)))
+        : trans().__('Insert %1 Line', '%%isolated'),
+    caption: trans().__(
+      'Make the active cell run in this environment (its first line)'
+    ),
     execute: async args => {
       const name = await askName(
         args,
         model,
-        'Insert the line of which environment?'
+        trans().__('Insert the line of which environment?')
       );
       if (name === null) {
         return;
@@ -111,7 +116,10 @@ export function addCommands(context: ICommandContext): void {
       const cell = tracker.activeCell;
       if (!notebook || !cell) {
         Notification.warning(
-          `Open a notebook and select a cell to insert "${isolatedLine(name)}" into.`,
+          trans().__(
+            'Open a notebook and select a cell to insert "%1" into.',
+            isolatedLine(name)
+          ),
           { autoClose: 5000 }
         );
         return;
@@ -125,21 +133,23 @@ export function addCommands(context: ICommandContext): void {
   commands.addCommand(CommandIDs.copyIsolatedLine, {
     label: args =>
       args.name
-        ? `Copy "${isolatedLine(nameOf(args))}"`
-        : 'Copy %%isolated Line',
-    caption: 'Copy the magic line that runs a cell in this environment',
+        ? trans().__('Copy "%1"', isolatedLine(nameOf(args)))
+        : trans().__('Copy %1 Line', '%%isolated'),
+    caption: trans().__(
+      'Copy the magic line that runs a cell in this environment'
+    ),
     execute: async args => {
       const name = await askName(
         args,
         model,
-        'Copy the line of which environment?'
+        trans().__('Copy the line of which environment?')
       );
       if (name === null) {
         return;
       }
       const line = isolatedLine(name);
       Clipboard.copyToSystem(line);
-      Notification.info(`Copied "${line}" to the clipboard.`, {
+      Notification.info(trans().__('Copied "%1" to the clipboard.', line), {
         autoClose: 3000
       });
     }
@@ -148,21 +158,27 @@ export function addCommands(context: ICommandContext): void {
   commands.addCommand(CommandIDs.removeEnvironment, {
     label: args =>
       args.name
-        ? `Remove Environment ${String(args.name)}…`
-        : 'Remove Environment…',
+        ? trans().__('Remove Environment %1…', String(args.name))
+        : trans().__('Remove Environment…'),
     execute: async args => {
-      const name = await askName(args, model, 'Remove which environment?');
+      const name = await askName(
+        args,
+        model,
+        trans().__('Remove which environment?')
+      );
       if (name === null) {
         return;
       }
       const answer = await showDialog({
-        title: `Remove environment "${name}"?`,
-        body:
-          'isocell forgets the name and deletes the environment it built (an external ' +
-          'interpreter is only forgotten). Cells with "--env ' +
-          name +
-          '" will fail until it exists again.',
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
+        title: trans().__('Remove environment "%1"?', name),
+        body: trans().__(
+          'isocell forgets the name and deletes the environment it built (an external interpreter is only forgotten). Cells with "--env %1" will fail until it exists again.',
+          name
+        ),
+        buttons: [
+          Dialog.cancelButton({ label: trans().__('Cancel') }),
+          Dialog.warnButton({ label: trans().__('Remove') })
+        ]
       });
       if (!answer.button.accept) {
         return;
@@ -170,9 +186,12 @@ export function addCommands(context: ICommandContext): void {
       try {
         await model.remove(name);
       } catch (error) {
-        Notification.error(`Could not remove "${name}": ${messageOf(error)}`, {
-          autoClose: false
-        });
+        Notification.error(
+          trans().__('Could not remove "%1": %2', name, messageOf(error)),
+          {
+            autoClose: false
+          }
+        );
       }
     }
   });
@@ -180,26 +199,34 @@ export function addCommands(context: ICommandContext): void {
   commands.addCommand(CommandIDs.rebuildEnvironment, {
     label: args =>
       args.name
-        ? `Rebuild Environment ${String(args.name)}`
-        : 'Rebuild Environment',
+        ? trans().__('Rebuild Environment %1', String(args.name))
+        : trans().__('Rebuild Environment'),
     execute: async args => {
-      const name = await askName(args, model, 'Rebuild which environment?');
+      const name = await askName(
+        args,
+        model,
+        trans().__('Rebuild which environment?')
+      );
       if (name === null) {
         return;
       }
       try {
         await model.rebuild(name);
       } catch (error) {
-        Notification.error(`Could not rebuild "${name}": ${messageOf(error)}`, {
-          autoClose: false
-        });
+        Notification.error(
+          trans().__('Could not rebuild "%1": %2', name, messageOf(error)),
+          {
+            autoClose: false
+          }
+        );
       }
     }
   });
 
   commands.addCommand(CommandIDs.exportDag, {
-    label: args => (args.toolbar ? '' : 'Export Notebook to Airflow DAG…'),
-    caption: 'Export this notebook to an Airflow DAG file',
+    label: args =>
+      args.toolbar ? '' : trans().__('Export Notebook to Airflow DAG…'),
+    caption: trans().__('Export this notebook to an Airflow DAG file'),
     icon: dagIcon,
     isEnabled: () => tracker.currentWidget !== null,
     execute: async () => {

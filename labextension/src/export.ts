@@ -16,6 +16,7 @@ import {
 import { messageOf } from './model';
 import { describeLocation } from './widgets/format';
 import { dagIdFor, ExportOptionsBody, outputFor } from './widgets/ExportDialog';
+import { trans } from './i18n';
 
 /**
  * Run the export of `panel`'s notebook.
@@ -30,9 +31,12 @@ export async function exportNotebookToDag(
 ): Promise<IExportResult | null> {
   const path = panel.context.path;
   const choice = await showDialog({
-    title: 'Export to Airflow DAG',
+    title: trans().__('Export to Airflow DAG'),
     body: new ExportOptionsBody(dagIdFor(path), outputFor(path)),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Export' })],
+    buttons: [
+      Dialog.cancelButton({ label: trans().__('Cancel') }),
+      Dialog.okButton({ label: trans().__('Export') })
+    ],
     focusNodeSelector: 'input'
   });
   if (!choice.button.accept || !choice.value) {
@@ -40,7 +44,7 @@ export async function exportNotebookToDag(
   }
   const options = choice.value;
   const toast = Notification.emit(
-    `Exporting ${path} to an Airflow DAG…`,
+    trans().__('Exporting %1 to an Airflow DAG…', path),
     'in-progress',
     {
       autoClose: false
@@ -69,9 +73,14 @@ export async function exportNotebookToDag(
     Notification.update({
       id: toast,
       type: 'success',
-      message: `DAG "${result.dag_id}" (${plural(result.tasks.length, 'task')}) written to ${result.dag_file}`,
+      message: trans().__(
+        'DAG "%1" (%2) written to %3',
+        result.dag_id,
+        trans()._n('%1 task', '%1 tasks', result.tasks.length),
+        result.dag_file
+      ),
       autoClose: 10000,
-      actions: [{ label: 'Open', callback: () => void open() }]
+      actions: [{ label: trans().__('Open'), callback: () => void open() }]
     });
     return result;
   } catch (error) {
@@ -80,13 +89,17 @@ export async function exportNotebookToDag(
     Notification.update({
       id: toast,
       type: 'error',
-      message: `Export to Airflow failed: ${messageOf(error)}${location}`,
+      message: trans().__(
+        'Export to Airflow failed: %1%2',
+        messageOf(error),
+        location
+      ),
       autoClose: false,
       actions:
         error instanceof ExportError && error.cell !== null
           ? [
               {
-                label: 'Show cell',
+                label: trans().__('Show cell'),
                 callback: () => selectCell(panel, error.cell ?? 0)
               }
             ]
@@ -122,18 +135,14 @@ export async function exportAskingFirst(
 
 async function confirmReplace(file: string): Promise<boolean> {
   const answer = await showDialog({
-    title: 'Replace the DAG file?',
-    body: `${file} exists. Replace it with this export?`,
+    title: trans().__('Replace the DAG file?'),
+    body: trans().__('%1 exists. Replace it with this export?', file),
     buttons: [
-      Dialog.cancelButton({ label: 'Keep it' }),
-      Dialog.warnButton({ label: 'Replace' })
+      Dialog.cancelButton({ label: trans().__('Keep it') }),
+      Dialog.warnButton({ label: trans().__('Replace') })
     ]
   });
   return answer.button.accept;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function selectCell(panel: NotebookPanel, index: number): void {

@@ -2,6 +2,7 @@
  * What the kernel tells of an isolated cell (isocell/_cell_facts.py), and how the cell's
  * header reads it.
  */
+import { trans } from './i18n';
 
 /** The comm target the kernel tells it on. */
 export const COMM_TARGET = 'isocell.cell';
@@ -40,18 +41,25 @@ export function lasting(facts: ICellFacts): Record<string, unknown> {
 
 /** The header's text: `environment · Python 3.9.18 · built|reused · kernel 123`. */
 export function headerText(facts: Partial<ICellFacts>, live: boolean): string {
-  const parts = [`ran in ${facts.environment ?? 'an isolated environment'}`];
+  const parts = [
+    trans().__(
+      'ran in %1',
+      facts.environment ?? trans().__('an isolated environment')
+    )
+  ];
   if (facts.python) {
-    parts.push(`Python ${facts.python}`);
+    parts.push(trans().__('Python %1', facts.python));
   }
   if (live && facts.built !== undefined) {
-    parts.push(facts.built ? 'built for this cell' : 'reused');
+    parts.push(
+      facts.built ? trans().__('built for this cell') : trans().__('reused')
+    );
   }
   if (live && facts.kernel) {
-    parts.push(`child kernel ${facts.kernel}`);
+    parts.push(trans().__('child kernel %1', facts.kernel));
   }
   if (!live) {
-    parts.push('as recorded');
+    parts.push(trans().__('as recorded'));
   }
   return parts.join(' · ');
 }
@@ -59,11 +67,11 @@ export function headerText(facts: Partial<ICellFacts>, live: boolean): string {
 /** The header's tooltip: the interpreter, the environment's id and its lock. */
 export function titleOf(facts: Partial<ICellFacts>): string {
   const lines = [
-    `interpreter: ${facts.interpreter ?? '?'}`,
-    `id: ${facts.id ?? '?'}`
+    trans().__('interpreter: %1', facts.interpreter ?? '?'),
+    trans().__('id: %1', facts.id ?? '?')
   ];
   if (facts.lock) {
-    lines.push(`lock: ${facts.lock}`);
+    lines.push(trans().__('lock: %1', facts.lock));
   }
   return lines.join('\n');
 }

@@ -13,6 +13,7 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IRunningSessionManagers } from '@jupyterlab/running';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { IsocellAPI } from './api';
 import { addCommands, CommandIDs, PALETTE_CATEGORY } from './commands';
@@ -22,6 +23,7 @@ import { followWhereCellsRan } from './where';
 import { addCellMenu, CellMenuIDs } from './cellmenu';
 import { followSettings } from './settings';
 import { addStatusItem } from './status';
+import { setTranslator, trans } from './i18n';
 import { addCacheCommands, CacheCommandIDs } from './cache';
 import {
   addKernelCommands,
@@ -40,7 +42,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ISettingRegistry,
     IStatusBar,
-    IRunningSessionManagers
+    IRunningSessionManagers,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -49,8 +52,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
     statusBar: IStatusBar | null,
-    running: IRunningSessionManagers | null
+    running: IRunningSessionManagers | null,
+    translator: ITranslator | null
   ) => {
+    // First: every string below is read through it.
+    setTranslator(translator);
     const api = new IsocellAPI();
     const model = new EnvironmentsModel(api);
     if (settingRegistry) {
@@ -130,7 +136,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       KernelCommandIDs.stop,
       CommandIDs.exportDag
     ]) {
-      palette?.addItem({ command, category: PALETTE_CATEGORY });
+      palette?.addItem({ command, category: trans().__(PALETTE_CATEGORY) });
     }
   }
 };

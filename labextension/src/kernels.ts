@@ -11,6 +11,7 @@ import { IDisposable } from '@lumino/disposable';
 import { IKernel } from './api';
 import { environmentsIcon } from './icons';
 import { EnvironmentsModel, messageOf } from './model';
+import { trans } from './i18n';
 
 export namespace KernelCommandIDs {
   export const stop = 'isocell:stop-kernel';
@@ -23,11 +24,16 @@ const PID_CLASS = 'jp-isocell-pid-';
 
 /** "analytics (Python 3.9.18)": what a child kernel is called in lists and dialogs. */
 export function kernelLabel(kernel: IKernel): string {
-  return `${kernel.name ?? kernel.environment} (Python ${kernel.python_version})`;
+  return trans().__(
+    '%1 (Python %2)',
+    kernel.name ?? kernel.environment,
+    kernel.python_version
+  );
 }
 
 function notebookOf(kernel: IKernel): string {
-  const notebook = kernel.notebook ?? `notebook kernel ${kernel.owner_pid}`;
+  const notebook =
+    kernel.notebook ?? trans().__('notebook kernel %1', kernel.owner_pid);
   return notebook.split('/').pop() || notebook;
 }
 
@@ -56,12 +62,16 @@ async function askKernel(
     return given ?? null;
   }
   if (!model.kernels.length) {
-    Notification.info('No child kernel runs.', { autoClose: 4000 });
+    Notification.info(trans().__('No child kernel runs.'), { autoClose: 4000 });
     return null;
   }
-  const items = model.kernels.map(
-    kernel =>
-      `${kernelLabel(kernel)} · ${notebookOf(kernel)} · pid ${kernel.pid}`
+  const items = model.kernels.map(kernel =>
+    trans().__(
+      '%1 · %2 · pid %3',
+      kernelLabel(kernel),
+      notebookOf(kernel),
+      kernel.pid
+    )
   );
   const answer = await InputDialog.getItem({ title, items });
   const index = answer.value ? items.indexOf(answer.value) : -1;
@@ -73,17 +83,27 @@ export function addKernelCommands(
   model: EnvironmentsModel
 ): void {
   app.commands.addCommand(KernelCommandIDs.stop, {
-    label: 'Stop Child Kernel',
-    caption:
-      'End this child kernel; its notebook starts a fresh one for the next cell',
+    label: trans().__('Stop Child Kernel'),
+    caption: trans().__(
+      'End this child kernel; its notebook starts a fresh one for the next cell'
+    ),
     execute: async args => {
-      const kernel = await askKernel(app, model, args, 'Stop which kernel?');
+      const kernel = await askKernel(
+        app,
+        model,
+        args,
+        trans().__('Stop which kernel?')
+      );
       if (kernel) {
         try {
           await model.stopKernel(kernel.pid);
         } catch (error) {
           Notification.error(
-            `Could not stop ${kernelLabel(kernel)}: ${messageOf(error)}`,
+            trans().__(
+              'Could not stop %1: %2',
+              kernelLabel(kernel),
+              messageOf(error)
+            ),
             { autoClose: false }
           );
         }
@@ -92,11 +112,18 @@ export function addKernelCommands(
   });
 
   app.commands.addCommand(KernelCommandIDs.restart, {
-    label: 'Restart Child Kernel',
-    caption:
-      'Start this child kernel afresh now, through its notebook (as %isocell restart)',
+    label: trans().__('Restart Child Kernel'),
+    caption: trans().__(
+      'Start this child kernel afresh now, through its notebook (as %1)',
+      '%isocell restart'
+    ),
     execute: async args => {
-      const kernel = await askKernel(app, model, args, 'Restart which kernel?');
+      const kernel = await askKernel(
+        app,
+        model,
+        args,
+        trans().__('Restart which kernel?')
+      );
       if (!kernel) {
         return;
       }
@@ -104,13 +131,21 @@ export function addKernelCommands(
         const state = await model.restartKernel(kernel.pid);
         Notification.info(
           state === 'queued'
-            ? `${kernelLabel(kernel)} restarts when the cell running in ${notebookOf(kernel)} ends.`
-            : `Restarted ${kernelLabel(kernel)}.`,
+            ? trans().__(
+                '%1 restarts when the cell running in %2 ends.',
+                kernelLabel(kernel),
+                notebookOf(kernel)
+              )
+            : trans().__('Restarted %1.', kernelLabel(kernel)),
           { autoClose: 4000 }
         );
       } catch (error) {
         Notification.error(
-          `Could not restart ${kernelLabel(kernel)}: ${messageOf(error)}`,
+          trans().__(
+            'Could not restart %1: %2',
+            kernelLabel(kernel),
+            messageOf(error)
+          ),
           { autoClose: false }
         );
       }
@@ -140,7 +175,13 @@ function runningItem(
     icon: () => environmentsIcon,
     label: () => kernelLabel(kernel),
     labelTitle: () =>
-      `${kernel.interpreter}\npid ${kernel.pid} · ${kernel.cells_run} cells run`,
+      trans()._n(
+        '%2\npid %3 · %1 cell run',
+        '%2\npid %3 · %1 cells run',
+        kernel.cells_run,
+        kernel.interpreter,
+        kernel.pid
+      ),
     detail: () => notebookOf(kernel),
     shutdown: () =>
       void app.commands.execute(KernelCommandIDs.stop, { pid: kernel.pid })
@@ -154,21 +195,24 @@ export function addRunningKernels(
   app: JupyterFrontEnd
 ): IDisposable {
   return managers.add({
-    name: 'Isolated Cell Kernels',
+    name: trans().__('Isolated Cell Kernels'),
     supportsMultipleViews: false,
     running: () => model.kernels.map(kernel => runningItem(kernel, model, app)),
     shutdownAll: () => {
       void Promise.all(
         model.kernels.map(kernel => model.stopKernel(kernel.pid))
       ).catch(error =>
-        Notification.error(`Could not stop every kernel: ${messageOf(error)}`)
+        Notification.error(
+          trans().__('Could not stop every kernel: %1', messageOf(error))
+        )
       );
     },
     refreshRunning: () => void model.refresh(),
     runningChanged: model.changed,
-    shutdownLabel: 'Stop',
-    shutdownAllLabel: 'Stop All',
-    shutdownAllConfirmationText:
+    shutdownLabel: trans().__('Stop'),
+    shutdownAllLabel: trans().__('Stop All'),
+    shutdownAllConfirmationText: trans().__(
       'Stop every child kernel of isolated cells? Their notebooks keep their values and start fresh ones for their next cells.'
+    )
   });
 }

@@ -6,7 +6,13 @@
  * other frontend shows the bundle's `text/plain` line.
  */
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+
+import { DOMAIN } from './i18n';
+
+/** The strings as written, for callers without a translator. */
+const AS_WRITTEN = nullTranslator.load(DOMAIN);
 
 /** The MIME type it renders. */
 export const MIME_TYPE = 'application/vnd.isocell.build+json';
@@ -42,7 +48,10 @@ export function fraction(state: IBuildState): number {
 }
 
 /** `12 packages` or `3 of 14 packages`, or empty. */
-export function packagesText(state: IBuildState): string {
+export function packagesText(
+  state: IBuildState,
+  trans: TranslationBundle = AS_WRITTEN
+): string {
   if (state.packages === null) {
     return '';
   }
@@ -51,9 +60,25 @@ export function packagesText(state: IBuildState): string {
     state.packages !== state.total &&
     state.summary === null
   ) {
-    return `${state.packages} of ${state.total} packages`;
+    return trans.__('%1 of %2 packages', state.packages, state.total);
   }
-  return `${state.packages} packages`;
+  return trans._n('%1 package', '%1 packages', state.packages);
+}
+
+/** A step's name as shown (the kernel's names, each a string of its own to translate). */
+function stepLabel(name: string, trans: TranslationBundle): string {
+  switch (name) {
+    case 'resolve':
+      return trans.__('resolve');
+    case 'download':
+      return trans.__('download');
+    case 'install':
+      return trans.__('install');
+    case 'lock':
+      return trans.__('lock');
+    default:
+      return name;
+  }
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(
@@ -69,20 +94,24 @@ function element<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** Fill `node` with the view of `state`. */
-export function renderBuild(node: HTMLElement, state: IBuildState): void {
+/** Fill `node` with the view of `state`, its words from `trans`. */
+export function renderBuild(
+  node: HTMLElement,
+  state: IBuildState,
+  trans: TranslationBundle = AS_WRITTEN
+): void {
   node.textContent = '';
   node.classList.toggle('jp-isocell-Build-failed', state.failed);
   if (state.summary !== null) {
     node.appendChild(element('div', 'jp-isocell-Build-summary', state.summary));
   } else {
     const steps = element('ol', 'jp-isocell-Build-steps');
-    steps.setAttribute('aria-label', 'Build steps');
+    steps.setAttribute('aria-label', trans.__('Build steps'));
     for (const step of state.steps) {
       const item = element(
         'li',
         `jp-isocell-Build-step jp-mod-${step.status}`,
-        step.name
+        stepLabel(step.name, trans)
       );
       item.dataset.status = step.status;
       steps.appendChild(item);
@@ -91,11 +120,11 @@ export function renderBuild(node: HTMLElement, state: IBuildState): void {
     const bar = element('progress', 'jp-isocell-Build-bar');
     bar.max = 1;
     bar.value = fraction(state);
-    bar.setAttribute('aria-label', 'Build progress');
+    bar.setAttribute('aria-label', trans.__('Build progress'));
     node.appendChild(bar);
     const facts = [
-      packagesText(state),
-      `${state.elapsed.toFixed(1)} s`,
+      packagesText(state, trans),
+      trans.__('%1 s', state.elapsed.toFixed(1)),
       state.message
     ];
     node.appendChild(
@@ -109,7 +138,15 @@ export function renderBuild(node: HTMLElement, state: IBuildState): void {
   if (state.log.length > 0) {
     const log = element('details', 'jp-isocell-Build-log');
     log.appendChild(
-      element('summary', '', `Build log (${state.log.length} lines)`)
+      element(
+        'summary',
+        '',
+        trans._n(
+          'Build log (%1 line)',
+          'Build log (%1 lines)',
+          state.log.length
+        )
+      )
     );
     log.appendChild(element('pre', '', state.log.join('\n')));
     node.appendChild(log);
@@ -121,6 +158,7 @@ export class BuildRenderer extends Widget implements IRenderMime.IRenderer {
   constructor(options: IRenderMime.IRendererOptions) {
     super();
     this._mimeType = options.mimeType;
+    this._trans = (options.translator ?? nullTranslator).load(DOMAIN);
     this.addClass('jp-isocell-Build');
   }
 
@@ -129,7 +167,8 @@ export class BuildRenderer extends Widget implements IRenderMime.IRenderer {
     const open = this.node.querySelector('details')?.open ?? false;
     renderBuild(
       this.node,
-      model.data[this._mimeType] as unknown as IBuildState
+      model.data[this._mimeType] as unknown as IBuildState,
+      this._trans
     );
     const details = this.node.querySelector('details');
     if (details) {
@@ -139,6 +178,7 @@ export class BuildRenderer extends Widget implements IRenderMime.IRenderer {
   }
 
   private _mimeType: string;
+  private _trans: TranslationBundle;
 }
 
 /** The renderer factory. */

@@ -5,6 +5,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { trans } from './i18n';
 
 /** The URL path of isocell's REST API under the server's base URL. */
 export const API_NAMESPACE = 'isocell';
@@ -49,7 +50,11 @@ export async function requestAPI(
     response = await ServerConnection.makeRequest(url, init, settings);
   } catch (error) {
     throw new IsocellRequestError(
-      `Cannot reach the Jupyter server at ${settings.baseUrl}: ${String(error)}`,
+      trans().__(
+        'Cannot reach the Jupyter server at %1: %2',
+        settings.baseUrl,
+        String(error)
+      ),
       0
     );
   }
@@ -60,7 +65,7 @@ export async function requestAPI(
   }
   if (text.length > 0 && body === undefined) {
     throw new IsocellRequestError(
-      `The answer of ${url} is not JSON: ${text.slice(0, 200)}`,
+      trans().__('The answer of %1 is not JSON: %2', url, text.slice(0, 200)),
       response.status
     );
   }

@@ -6,17 +6,18 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
 import { EnvironmentsModel } from './model';
+import { trans } from './i18n';
 
 /** The item's text, or empty when there is nothing to tell. */
 export function statusText(kernels: number, builds: number): string {
   const parts = [];
   if (kernels) {
-    parts.push(`${kernels} kernel${kernels === 1 ? '' : 's'}`);
+    parts.push(trans()._n('%1 kernel', '%1 kernels', kernels));
   }
   if (builds) {
-    parts.push(`${builds} build${builds === 1 ? '' : 's'}`);
+    parts.push(trans()._n('%1 build', '%1 builds', builds));
   }
-  return parts.length ? `isocell: ${parts.join(' · ')}` : '';
+  return parts.length ? trans().__('isocell: %1', parts.join(' · ')) : '';
 }
 
 export function addStatusItem(
@@ -26,8 +27,9 @@ export function addStatusItem(
 ): void {
   const item = new Widget();
   item.addClass('jp-isocell-Status');
-  item.node.title =
-    'Isolated environments: child kernels and builds (click to show)';
+  item.node.title = trans().__(
+    'Isolated environments: child kernels and builds (click to show)'
+  );
   item.node.setAttribute('role', 'button');
   item.node.tabIndex = 0;
   item.node.addEventListener('click', open);

@@ -420,6 +420,11 @@ test('a build a cell starts shows its steps and a bar, then one summary line', a
   await expect(inSidebar.locator('.jp-isocell-Build-cell')).toHaveText(
     '%%isolated --req six==1.15.0 --builder virtualenv'
   );
+  await expect(inSidebar.locator('.jp-isocell-Build-status')).toContainText(
+    'built',
+    { timeout: 30000 }
+  );
+  await inSidebar.getByText(/^Build log \(\d+ lines\)$/).click();
   await expect(inSidebar.getByRole('log')).toContainText('six');
   await expect(inSidebar.locator('.jp-isocell-Build-status')).toContainText(
     'built'

@@ -7,6 +7,7 @@ import * as React from 'react';
 import { ITask } from '../api';
 import { IBuild } from '../model';
 import { describeProgress, plainLogLine } from './format';
+import { trans } from '../i18n';
 
 export interface IBuildLogProps {
   build: IBuild;
@@ -32,11 +33,14 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
       className="jp-isocell-Log"
       ref={logRef}
       role="log"
-      aria-label={`Build log of ${task.kind === 'cell' ? title : task.name}`}
+      aria-label={trans().__(
+        'Build log of %1',
+        task.kind === 'cell' ? title : task.name
+      )}
     >
       {log.length > 0
         ? log.map(plainLogLine).join('\n')
-        : 'Waiting for the build log…'}
+        : trans().__('Waiting for the build log…')}
     </pre>
   );
   return (
@@ -74,7 +78,13 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
         logView
       ) : (
         <details className="jp-isocell-BuildLogToggle">
-          <summary>Build log ({log.length} lines)</summary>
+          <summary>
+            {trans()._n(
+              'Build log (%1 line)',
+              'Build log (%1 lines)',
+              log.length
+            )}
+          </summary>
           {logView}
         </details>
       )}
@@ -83,9 +93,12 @@ export function BuildLog(props: IBuildLogProps): JSX.Element {
           minimal
           small
           onClick={props.onDismiss}
-          aria-label={`Dismiss the build of ${task.kind === 'cell' ? 'a cell' : task.name}`}
+          aria-label={trans().__(
+            'Dismiss the build of %1',
+            task.kind === 'cell' ? trans().__('a cell') : task.name
+          )}
         >
-          Dismiss
+          {trans().__('Dismiss')}
         </Button>
       )}
     </section>
@@ -117,8 +130,10 @@ export function titleOf(task: ITask): string {
   if (task.kind === 'cell') {
     const notebook = task.notebook?.split('/').pop();
     return notebook
-      ? `Building for a cell of ${notebook}`
-      : 'Building for a cell';
+      ? trans().__('Building for a cell of %1', notebook)
+      : trans().__('Building for a cell');
   }
-  return `${task.kind === 'rebuild' ? 'Rebuilding' : 'Building'} ${task.name}`;
+  return task.kind === 'rebuild'
+    ? trans().__('Rebuilding %1', task.name)
+    : trans().__('Building %1', task.name);
 }

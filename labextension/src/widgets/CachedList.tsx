@@ -11,6 +11,7 @@ import { IEnvironment, IsocellAPI } from '../api';
 import { CacheCommandIDs, describeCached } from '../cache';
 import { EnvironmentDetails } from './EnvironmentDetails';
 import { formatBytes, formatRelative } from './format';
+import { trans } from '../i18n';
 
 export interface ICachedListProps {
   cached: ReadonlyArray<IEnvironment>;
@@ -28,13 +29,13 @@ export function CachedList(props: ICachedListProps): JSX.Element {
       </summary>
       {cached.length === 0 ? (
         <p className="jp-isocell-Empty">
-          No cell has built an environment of its own yet.
+          {trans().__('No cell has built an environment of its own yet.')}
         </p>
       ) : (
         <>
           <ul
             className="jp-isocell-EnvironmentList"
-            aria-label="Cached environments"
+            aria-label={trans().__('Cached environments')}
           >
             {cached.map(environment => (
               <CachedItem
@@ -49,7 +50,7 @@ export function CachedList(props: ICachedListProps): JSX.Element {
             className="jp-mod-styled jp-isocell-Prune"
             onClick={() => void commands.execute(CacheCommandIDs.prune)}
           >
-            Remove Unused…
+            {trans().__('Remove Unused…')}
           </button>
         </>
       )}
@@ -74,8 +75,8 @@ function CachedItem(props: {
           title={environment.python}
         >
           {layer
-            ? 'kernel layer'
-            : environment.requirements.join(', ') || 'no packages'}
+            ? trans().__('kernel layer')
+            : environment.requirements.join(', ') || trans().__('no packages')}
         </span>
         {environment.kernel_running && (
           <span className="jp-isocell-Badge">kernel running</span>
@@ -86,8 +87,8 @@ function CachedItem(props: {
               icon={deleteIcon}
               tooltip={
                 environment.kernel_running
-                  ? 'A child kernel runs in it: stop it first'
-                  : `Remove ${label}`
+                  ? trans().__('A child kernel runs in it: stop it first')
+                  : trans().__('Remove %1', label)
               }
               enabled={!environment.kernel_running}
               onClick={() =>
@@ -100,15 +101,14 @@ function CachedItem(props: {
       </div>
       <div className="jp-isocell-Environment-details">
         <span title={environment.python}>
-          Python {environment.python_version}
+          {trans().__('Python %1', environment.python_version)}
         </span>
         <span>
-          {environment.packages}{' '}
-          {environment.packages === 1 ? 'package' : 'packages'}
+          {trans()._n('%1 package', '%1 packages', environment.packages)}
         </span>
         <span>{formatBytes(environment.size_bytes)}</span>
         <span title={environment.last_used ?? undefined}>
-          used {formatRelative(environment.last_used)}
+          {trans().__('used %1', formatRelative(environment.last_used))}
         </span>
       </div>
       <EnvironmentDetails label={label} load={() => api.getCached(key)} />

@@ -8,6 +8,7 @@ import { ICreateRequest, IPython } from '../api';
 import { messageOf } from '../model';
 import { IFormDefaults, NO_DEFAULTS } from '../settings';
 import { nameProblem, parseRequirementLines } from './format';
+import { trans } from '../i18n';
 
 /** The picker's value for "the server's own interpreter". */
 const SERVER_PYTHON = '';
@@ -87,24 +88,24 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
   };
 
   const pythonOptions = [
-    { value: SERVER_PYTHON, label: "The server's Python" },
+    { value: SERVER_PYTHON, label: trans().__("The server's Python") },
     ...props.pythons.map(item => ({
       value: item.path,
-      label: `Python ${item.version} (${item.source})`
+      label: trans().__('Python %1 (%2)', item.version, item.source)
     }))
   ];
 
   return (
     <form
       className="jp-isocell-Form"
-      aria-label="New environment"
+      aria-label={trans().__('New environment')}
       onSubmit={submit}
     >
-      <label htmlFor={`${id}-name`}>Name</label>
+      <label htmlFor={`${id}-name`}>{trans().__('Name')}</label>
       <InputGroup
         id={`${id}-name`}
-        aria-label="Environment name"
-        placeholder="e.g. analytics"
+        aria-label={trans().__('Environment name')}
+        placeholder={trans().__('e.g. analytics')}
         value={name}
         required
         aria-invalid={problem !== null}
@@ -118,10 +119,10 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
       >
         {problem ?? ''}
       </p>
-      <label htmlFor={`${id}-python`}>Python</label>
+      <label htmlFor={`${id}-python`}>{trans().__('Python')}</label>
       <HTMLSelect
         id={`${id}-python`}
-        aria-label="Python interpreter"
+        aria-label={trans().__('Python interpreter')}
         value={python}
         options={pythonOptions}
         onChange={event => {
@@ -129,47 +130,51 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
           setPython(event.target.value);
         }}
       />
-      <label htmlFor={`${id}-requirements`}>Requirements, one per line</label>
+      <label htmlFor={`${id}-requirements`}>
+        {trans().__('Requirements, one per line')}
+      </label>
       <textarea
         id={`${id}-requirements`}
         className="jp-isocell-Requirements"
-        aria-label="Requirements, one per line"
+        aria-label={trans().__('Requirements, one per line')}
         placeholder={'pandas==1.4.4\nrequests'}
         rows={4}
         value={requirements}
         onChange={event => setRequirements(event.target.value)}
       />
       <details className="jp-isocell-Options">
-        <summary>Options</summary>
+        <summary>{trans().__('Options')}</summary>
         <label className="jp-isocell-Check">
           <input
             type="checkbox"
-            aria-label="System site packages"
+            aria-label={trans().__('System site packages')}
             checked={systemSite}
             onChange={event => setSystemSite(event.target.checked)}
           />
-          System site packages
+          {trans().__('System site packages')}
         </label>
-        <label htmlFor={`${id}-index`}>Index URL</label>
+        <label htmlFor={`${id}-index`}>{trans().__('Index URL')}</label>
         <InputGroup
           id={`${id}-index`}
-          aria-label="Index URL"
-          placeholder="default: PyPI"
+          aria-label={trans().__('Index URL')}
+          placeholder={trans().__('default: PyPI')}
           value={indexUrl}
           onChange={event => setIndexUrl(event.target.value)}
         />
-        <label htmlFor={`${id}-exclude`}>Exclude newer than (date)</label>
+        <label htmlFor={`${id}-exclude`}>
+          {trans().__('Exclude newer than (date)')}
+        </label>
         <InputGroup
           id={`${id}-exclude`}
-          aria-label="Exclude packages newer than"
-          placeholder="YYYY-MM-DD"
+          aria-label={trans().__('Exclude packages newer than')}
+          placeholder={trans().__('YYYY-MM-DD')}
           value={excludeNewer}
           onChange={event => setExcludeNewer(event.target.value)}
         />
-        <label htmlFor={`${id}-builder`}>Builder</label>
+        <label htmlFor={`${id}-builder`}>{trans().__('Builder')}</label>
         <HTMLSelect
           id={`${id}-builder`}
-          aria-label="Builder"
+          aria-label={trans().__('Builder')}
           value={builder}
           options={['uv', 'virtualenv']}
           onChange={event =>
@@ -184,10 +189,10 @@ export function CreateForm(props: ICreateFormProps): JSX.Element {
       )}
       <Button
         type="submit"
-        aria-label="Create environment"
+        aria-label={trans().__('Create environment')}
         disabled={sending || !name.trim() || problem !== null}
       >
-        {sending ? 'Starting…' : 'Create'}
+        {sending ? trans().__('Starting…') : trans().__('Create')}
       </Button>
     </form>
   );

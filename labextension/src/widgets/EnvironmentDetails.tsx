@@ -7,6 +7,7 @@ import * as React from 'react';
 import { IEnvironmentDetail } from '../api';
 import { messageOf } from '../model';
 import { plainLogLine } from './format';
+import { trans } from '../i18n';
 
 export interface IEnvironmentDetailsProps {
   /** What the details are of, for the labels (a name, or a cell's requirements). */
@@ -27,13 +28,17 @@ export function EnvironmentDetails(
   };
   return (
     <details className="jp-isocell-Details" onToggle={onToggle}>
-      <summary aria-label={`Details of ${props.label}`}>Details</summary>
+      <summary aria-label={trans().__('Details of %1', props.label)}>
+        {trans().__('Details')}
+      </summary>
       {error && (
         <p className="jp-isocell-Error" role="alert">
           {error}
         </p>
       )}
-      {!detail && !error && <p className="jp-isocell-Empty">Loading…</p>}
+      {!detail && !error && (
+        <p className="jp-isocell-Empty">{trans().__('Loading…')}</p>
+      )}
       {detail && <DetailView detail={detail} label={props.label} />}
     </details>
   );
@@ -49,41 +54,50 @@ function DetailView(props: {
   return (
     <div className="jp-isocell-Details-body">
       <dl className="jp-isocell-Facts">
-        <dt>Folder</dt>
+        <dt>{trans().__('Folder')}</dt>
         <dd>
           <code>{detail.path}</code>
         </dd>
-        <dt>Interpreter</dt>
+        <dt>{trans().__('Interpreter')}</dt>
         <dd>
           <code>{detail.python}</code>
         </dd>
         {detail.builder && (
           <>
-            <dt>Built</dt>
+            <dt>{trans().__('Built')}</dt>
             <dd title={detail.built_at ?? undefined}>
-              with {detail.builder}
-              {detail.built_at ? `, ${detail.built_at}` : ''}
+              {detail.built_at
+                ? trans().__('with %1, %2', detail.builder, detail.built_at)
+                : trans().__('with %1', detail.builder)}
             </dd>
           </>
         )}
         {detail.exclude_newer && detail.exclude_newer !== 'none' && (
           <>
-            <dt>Resolved as of</dt>
+            <dt>{trans().__('Resolved as of')}</dt>
             <dd>{detail.exclude_newer}</dd>
           </>
         )}
       </dl>
       <details className="jp-isocell-Lock">
-        <summary>Lock ({detail.lock.length})</summary>
-        <pre aria-label={`Lock of ${label}`}>{detail.lock.join('\n')}</pre>
+        <summary>{trans().__('Lock (%1)', detail.lock.length)}</summary>
+        <pre aria-label={trans().__('Lock of %1', label)}>
+          {detail.lock.join('\n')}
+        </pre>
       </details>
       {lines.length > 0 && (
         <details className="jp-isocell-BuildLogToggle">
-          <summary>Build log ({lines.length} lines)</summary>
+          <summary>
+            {trans()._n(
+              'Build log (%1 line)',
+              'Build log (%1 lines)',
+              lines.length
+            )}
+          </summary>
           <pre
             className="jp-isocell-Log"
             role="log"
-            aria-label={`Build log of ${label}`}
+            aria-label={trans().__('Build log of %1', label)}
           >
             {lines.map(plainLogLine).join('\n')}
           </pre>

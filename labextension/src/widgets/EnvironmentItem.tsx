@@ -18,6 +18,7 @@ import { isolatedLine } from '../cells';
 import { CommandIDs } from '../commands';
 import { EnvironmentDetails } from './EnvironmentDetails';
 import { formatBytes, formatRelative } from './format';
+import { trans } from '../i18n';
 
 export interface IEnvironmentItemProps {
   environment: IEnvironment;
@@ -49,27 +50,27 @@ export function EnvironmentItem(props: IEnvironmentItemProps): JSX.Element {
         <span className="jp-isocell-Environment-actions">
           <ToolbarButtonComponent
             icon={addAboveIcon}
-            tooltip={`Insert "${line}" into the active cell`}
+            tooltip={trans().__('Insert "%1" into the active cell', line)}
             onClick={run(CommandIDs.insertIsolatedLine)}
             dataset={{ action: 'insert' }}
           />
           <ToolbarButtonComponent
             icon={copyIcon}
-            tooltip={`Copy "${line}"`}
+            tooltip={trans().__('Copy "%1"', line)}
             onClick={run(CommandIDs.copyIsolatedLine)}
             dataset={{ action: 'copy' }}
           />
           {environment.kind === 'spec' && (
             <ToolbarButtonComponent
               icon={refreshIcon}
-              tooltip={`Rebuild environment ${name}`}
+              tooltip={trans().__('Rebuild environment %1', name)}
               onClick={run(CommandIDs.rebuildEnvironment)}
               dataset={{ action: 'rebuild' }}
             />
           )}
           <ToolbarButtonComponent
             icon={deleteIcon}
-            tooltip={`Remove environment ${name}`}
+            tooltip={trans().__('Remove environment %1', name)}
             onClick={run(CommandIDs.removeEnvironment)}
             dataset={{ action: 'remove' }}
           />
@@ -77,21 +78,20 @@ export function EnvironmentItem(props: IEnvironmentItemProps): JSX.Element {
       </div>
       <div className="jp-isocell-Environment-details">
         <span title={environment.python}>
-          Python {environment.python_version}
+          {trans().__('Python %1', environment.python_version)}
         </span>
         <span>
-          {environment.packages}{' '}
-          {environment.packages === 1 ? 'package' : 'packages'}
+          {trans()._n('%1 package', '%1 packages', environment.packages)}
         </span>
         <span>{formatBytes(environment.size_bytes)}</span>
         <span title={environment.last_used ?? undefined}>
-          used {formatRelative(environment.last_used)}
+          {trans().__('used %1', formatRelative(environment.last_used))}
         </span>
       </div>
       {environment.requirements.length > 0 && (
         <div
           className="jp-isocell-Environment-requirements"
-          title="Requirements"
+          title={trans().__('Requirements')}
         >
           {environment.requirements.join(', ')}
         </div>
@@ -106,8 +106,8 @@ export function EnvironmentItem(props: IEnvironmentItemProps): JSX.Element {
 
 function KernelIndicator(props: { running: boolean }): JSX.Element {
   const label = props.running
-    ? 'A kernel runs in this environment'
-    : 'No kernel running';
+    ? trans().__('A kernel runs in this environment')
+    : trans().__('No kernel running');
   const Icon = props.running ? circleIcon : circleEmptyIcon;
   return (
     <span

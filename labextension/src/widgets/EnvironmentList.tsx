@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import { IEnvironment, IsocellAPI } from '../api';
 import { EnvironmentItem } from './EnvironmentItem';
+import { trans } from '../i18n';
 
 export interface IEnvironmentListProps {
   environments: ReadonlyArray<IEnvironment>;
@@ -19,13 +20,19 @@ export function EnvironmentList(props: IEnvironmentListProps): JSX.Element {
     return (
       <p className="jp-isocell-Empty">
         {props.loading
-          ? 'Loading environments…'
-          : 'No environment yet. Create one below, or let `%%isolated` build one.'}
+          ? trans().__('Loading environments…')
+          : trans().__(
+              'No environment yet. Create one below, or let `%1` build one.',
+              '%%isolated'
+            )}
       </p>
     );
   }
   return (
-    <ul className="jp-isocell-EnvironmentList" aria-label="Environments">
+    <ul
+      className="jp-isocell-EnvironmentList"
+      aria-label={trans().__('Environments')}
+    >
       {props.environments.map(environment => (
         <EnvironmentItem
           key={environment.name}

@@ -22,6 +22,7 @@ import { CreateForm } from './CreateForm';
 import { EnvironmentList } from './EnvironmentList';
 import { ExternalForm } from './ExternalForm';
 import { KernelList } from './KernelList';
+import { trans } from '../i18n';
 
 /** The sidebar's widget id (also its key in the layout restorer). */
 export const PANEL_ID = 'isocell-environments';
@@ -32,12 +33,14 @@ export class EnvironmentsPanel extends SidePanel {
     this.id = PANEL_ID;
     this.addClass('jp-isocell-Panel');
     this.title.icon = environmentsIcon;
-    this.title.caption = 'Isolated environments';
+    this.title.caption = trans().__('Isolated environments');
     this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', 'Isolated environments');
+    this.node.setAttribute('aria-label', trans().__('Isolated environments'));
 
     const heading = ReactWidget.create(
-      <h2 className="jp-isocell-Title">Isolated environments</h2>
+      <h2 className="jp-isocell-Title">
+        {trans().__('Isolated environments')}
+      </h2>
     );
     this.header.addWidget(heading);
     this.addWidget(new EnvironmentsView(model, commands));
@@ -93,13 +96,13 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
   ) {
     super();
     this.addClass('jp-isocell-View');
-    this.title.label = 'Environments';
+    this.title.label = trans().__('Environments');
     this.toolbar = new Toolbar();
     this.toolbar.addItem(
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: 'Refresh the environments and kernels',
+        tooltip: trans().__('Refresh the environments and kernels'),
         onClick: () => void _model.refresh()
       })
     );
@@ -140,7 +143,7 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
               />
             ))}
             <details className="jp-isocell-Section" open>
-              <summary>New environment</summary>
+              <summary>{trans().__('New environment')}</summary>
               <CreateForm
                 pythons={model.pythons}
                 onSubmit={create}
@@ -149,7 +152,7 @@ class EnvironmentsView extends ReactWidget implements Toolbar.IWidgetToolbar {
               />
             </details>
             <details className="jp-isocell-Section">
-              <summary>Register an interpreter</summary>
+              <summary>{trans().__('Register an interpreter')}</summary>
               <ExternalForm pythons={model.pythons} onSubmit={create} />
             </details>
           </>

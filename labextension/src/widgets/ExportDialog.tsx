@@ -5,6 +5,7 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { HTMLSelect, InputGroup, ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
+import { trans } from '../i18n';
 
 /** What the dialog asks for. */
 export interface IExportOptions {
@@ -102,65 +103,65 @@ function ExportForm(props: {
 
   return (
     <div className="jp-isocell-Form">
-      <label htmlFor={`${id}-dag`}>DAG id</label>
+      <label htmlFor={`${id}-dag`}>{trans().__('DAG id')}</label>
       <InputGroup
         id={`${id}-dag`}
-        aria-label="DAG id"
+        aria-label={trans().__('DAG id')}
         value={dagId}
         onChange={event => setDagId(event.target.value)}
       />
-      <label htmlFor={`${id}-schedule`}>Schedule</label>
+      <label htmlFor={`${id}-schedule`}>{trans().__('Schedule')}</label>
       <HTMLSelect
         id={`${id}-schedule`}
-        aria-label="Schedule"
+        aria-label={trans().__('Schedule')}
         value={choice}
         options={[
-          { value: 'none', label: 'None (run when triggered)' },
-          { value: '@daily', label: 'Daily (@daily)' },
-          { value: 'cron', label: 'Cron expression' }
+          { value: 'none', label: trans().__('None (run when triggered)') },
+          { value: '@daily', label: trans().__('Daily (@daily)') },
+          { value: 'cron', label: trans().__('Cron expression') }
         ]}
         onChange={event => setChoice(event.target.value as ScheduleChoice)}
       />
       {choice === 'cron' && (
         <InputGroup
-          aria-label="Cron expression"
+          aria-label={trans().__('Cron expression')}
           placeholder="0 6 * * *"
           value={cron}
           onChange={event => setCron(event.target.value)}
         />
       )}
-      <label htmlFor={`${id}-airflow`}>Airflow version</label>
+      <label htmlFor={`${id}-airflow`}>{trans().__('Airflow version')}</label>
       <HTMLSelect
         id={`${id}-airflow`}
-        aria-label="Airflow version"
+        aria-label={trans().__('Airflow version')}
         value={String(airflow)}
         options={[
-          { value: '3', label: 'Airflow 3' },
-          { value: '2', label: 'Airflow 2' }
+          { value: '3', label: trans().__('Airflow 3') },
+          { value: '2', label: trans().__('Airflow 2') }
         ]}
         onChange={event => setAirflow(event.target.value === '2' ? 2 : 3)}
       />
-      <label htmlFor={`${id}-output`}>Output folder</label>
+      <label htmlFor={`${id}-output`}>{trans().__('Output folder')}</label>
       <InputGroup
         id={`${id}-output`}
-        aria-label="Output folder"
+        aria-label={trans().__('Output folder')}
         value={output}
         onChange={event => setOutput(event.target.value)}
       />
-      <label htmlFor={`${id}-start`}>Start date</label>
+      <label htmlFor={`${id}-start`}>{trans().__('Start date')}</label>
       <input
         id={`${id}-start`}
         className="jp-mod-styled"
         type="date"
-        aria-label="Start date"
+        aria-label={trans().__('Start date')}
         value={start}
         onChange={event => setStart(event.target.value)}
       />
-      <label htmlFor={`${id}-data`}>Data dir</label>
+      <label htmlFor={`${id}-data`}>{trans().__('Data dir')}</label>
       <InputGroup
         id={`${id}-data`}
-        aria-label="Data dir"
-        placeholder="default: a folder beside the DAG"
+        aria-label={trans().__('Data dir')}
+        placeholder={trans().__('default: a folder beside the DAG')}
         value={dataDir}
         onChange={event => setDataDir(event.target.value)}
       />

@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import { ICreateRequest, IPython } from '../api';
 import { messageOf } from '../model';
+import { trans } from '../i18n';
 
 export interface IExternalFormProps {
   pythons: ReadonlyArray<IPython>;
@@ -42,23 +43,23 @@ export function ExternalForm(props: IExternalFormProps): JSX.Element {
   return (
     <form
       className="jp-isocell-Form"
-      aria-label="Register an interpreter"
+      aria-label={trans().__('Register an interpreter')}
       onSubmit={submit}
     >
-      <label htmlFor={`${id}-name`}>Name</label>
+      <label htmlFor={`${id}-name`}>{trans().__('Name')}</label>
       <InputGroup
         id={`${id}-name`}
-        aria-label="Interpreter name"
-        placeholder="e.g. legacy"
+        aria-label={trans().__('Interpreter name')}
+        placeholder={trans().__('e.g. legacy')}
         value={name}
         required
         onChange={event => setName(event.target.value)}
       />
-      <label htmlFor={`${id}-path`}>Interpreter path</label>
+      <label htmlFor={`${id}-path`}>{trans().__('Interpreter path')}</label>
       <InputGroup
         id={`${id}-path`}
-        aria-label="Interpreter path"
-        placeholder="e.g. /opt/venvs/legacy/bin/python"
+        aria-label={trans().__('Interpreter path')}
+        placeholder={trans().__('e.g. /opt/venvs/legacy/bin/python')}
         list={`${id}-pythons`}
         value={path}
         required
@@ -67,7 +68,7 @@ export function ExternalForm(props: IExternalFormProps): JSX.Element {
       <datalist id={`${id}-pythons`}>
         {props.pythons.map(item => (
           <option key={item.path} value={item.path}>
-            Python {item.version}
+            {trans().__('Python %1', item.version)}
           </option>
         ))}
       </datalist>
@@ -78,10 +79,10 @@ export function ExternalForm(props: IExternalFormProps): JSX.Element {
       )}
       <Button
         type="submit"
-        aria-label="Register interpreter"
+        aria-label={trans().__('Register interpreter')}
         disabled={sending || !name.trim() || !path.trim()}
       >
-        Register
+        {trans().__('Register')}
       </Button>
     </form>
   );

@@ -8,6 +8,7 @@ import * as React from 'react';
 import { IKernel } from '../api';
 import { KernelCommandIDs, kernelLabel } from '../kernels';
 import { formatBytes, formatRelative } from './format';
+import { trans } from '../i18n';
 
 export interface IKernelListProps {
   kernels: ReadonlyArray<IKernel>;
@@ -18,13 +19,16 @@ export function KernelList(props: IKernelListProps): JSX.Element {
   const { kernels, commands } = props;
   return (
     <details className="jp-isocell-Section jp-isocell-Kernels" open>
-      <summary>Running kernels ({kernels.length})</summary>
+      <summary>{trans().__('Running kernels (%1)', kernels.length)}</summary>
       {kernels.length === 0 ? (
         <p className="jp-isocell-Empty">
-          No child kernel runs: an `%%isolated` cell starts one.
+          {trans().__('No child kernel runs: an `%%isolated` cell starts one.')}
         </p>
       ) : (
-        <ul className="jp-isocell-KernelList" aria-label="Running kernels">
+        <ul
+          className="jp-isocell-KernelList"
+          aria-label={trans().__('Running kernels')}
+        >
           {kernels.map(kernel => (
             <KernelItem
               key={`${kernel.owner_pid}-${kernel.pid}`}
@@ -63,13 +67,19 @@ function KernelItem(props: {
         </span>
       </div>
       <div className="jp-isocell-Environment-details">
-        <span title={kernel.interpreter}>Python {kernel.python_version}</span>
-        <span>pid {kernel.pid}</span>
-        <span>
-          {kernel.cells_run} {kernel.cells_run === 1 ? 'cell' : 'cells'} run
+        <span title={kernel.interpreter}>
+          {trans().__('Python %1', kernel.python_version)}
         </span>
-        <span title="Resident memory">{formatBytes(kernel.memory_bytes)}</span>
-        <span title={started}>started {formatRelative(started)}</span>
+        <span>{trans().__('pid %1', kernel.pid)}</span>
+        <span>
+          {trans()._n('%1 cell run', '%1 cells run', kernel.cells_run)}
+        </span>
+        <span title={trans().__('Resident memory')}>
+          {formatBytes(kernel.memory_bytes)}
+        </span>
+        <span title={started}>
+          {trans().__('started %1', formatRelative(started))}
+        </span>
       </div>
       <div className="jp-isocell-Environment-requirements" title={notebook}>
         {basename(notebook)}
@@ -80,20 +90,24 @@ function KernelItem(props: {
           small
           disabled={busy}
           onClick={() => run(KernelCommandIDs.restart)}
-          aria-label={`Restart ${kernelLabel(kernel)}`}
-          title="Start it afresh now, through its notebook (as %isocell restart)"
+          aria-label={trans().__('Restart %1', kernelLabel(kernel))}
+          title={trans().__(
+            'Start it afresh now, through its notebook (as %isocell restart)'
+          )}
         >
-          Restart
+          {trans().__('Restart')}
         </Button>
         <Button
           minimal
           small
           disabled={busy}
           onClick={() => run(KernelCommandIDs.stop)}
-          aria-label={`Stop ${kernelLabel(kernel)}`}
-          title="End it; its notebook starts a fresh one for the next cell"
+          aria-label={trans().__('Stop %1', kernelLabel(kernel))}
+          title={trans().__(
+            'End it; its notebook starts a fresh one for the next cell'
+          )}
         >
-          Stop
+          {trans().__('Stop')}
         </Button>
       </div>
     </li>

@@ -2,13 +2,14 @@
  * How the sidebar writes sizes, times and build progress, and reads requirement lines.
  */
 import { ITask } from '../api';
+import { trans } from '../i18n';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 /** A size in bytes in binary units, e.g. `12.3 MiB`; `unknown` for `null`. */
 export function formatBytes(bytes: number | null): string {
   if (bytes === null || !Number.isFinite(bytes) || bytes < 0) {
-    return 'unknown';
+    return trans().__('unknown');
   }
   let value = bytes;
   let unit = 0;
@@ -30,7 +31,7 @@ export function formatRelative(
   now: number = Date.now()
 ): string {
   if (iso === null) {
-    return 'never';
+    return trans().__('never');
   }
   const then = Date.parse(iso);
   if (Number.isNaN(then)) {
@@ -38,19 +39,21 @@ export function formatRelative(
   }
   const seconds = Math.max(0, Math.round((now - then) / 1000));
   if (seconds < 60) {
-    return 'just now';
+    return trans().__('just now');
   }
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) {
-    return `${minutes} min ago`;
+    return trans().__('%1 min ago', minutes);
   }
   const hours = Math.floor(minutes / 60);
   if (hours < 24) {
-    return `${hours} h ago`;
+    return trans().__('%1 h ago', hours);
   }
   const days = Math.floor(hours / 24);
   if (days < 30) {
-    return days === 1 ? 'yesterday' : `${days} days ago`;
+    return days === 1
+      ? trans().__('yesterday')
+      : trans()._n('%1 day ago', '%1 days ago', days);
   }
   return new Date(then).toISOString().slice(0, 10);
 }
@@ -58,24 +61,24 @@ export function formatRelative(
 /** A duration in seconds, e.g. `4.2 s` or `2 min 05 s`. */
 export function formatElapsed(seconds: number): string {
   if (seconds < 60) {
-    return `${seconds.toFixed(1)} s`;
+    return trans().__('%1 s', seconds.toFixed(1));
   }
   const whole = Math.floor(seconds);
   const rest = String(whole % 60).padStart(2, '0');
-  return `${Math.floor(whole / 60)} min ${rest} s`;
+  return trans().__('%1 min %2 s', Math.floor(whole / 60), rest);
 }
 
 /** A task's progress in one line, e.g. `installing · 12 packages · 4.2 s`. */
 export function describeProgress(task: ITask): string {
   const state =
     task.state === 'running'
-      ? task.phase || 'starting'
+      ? task.phase || trans().__('starting')
       : task.state === 'done'
-        ? 'built'
-        : 'failed';
+        ? trans().__('built')
+        : trans().__('failed');
   const parts = [state];
   if (task.packages !== null) {
-    parts.push(task.packages === 1 ? '1 package' : `${task.packages} packages`);
+    parts.push(trans()._n('%1 package', '%1 packages', task.packages));
   }
   parts.push(formatElapsed(task.elapsed));
   return parts.join(' · ');
@@ -116,8 +119,9 @@ export function describeLocation(error: {
   if (new RegExp(`\\bcell ${cell}\\b`).test(error.message)) {
     return '';
   }
-  const line = error.line === null ? '' : `, line ${error.line}`;
-  return ` (cell ${cell}${line})`;
+  return error.line === null
+    ? trans().__(' (cell %1)', cell)
+    : trans().__(' (cell %1, line %2)', cell, error.line);
 }
 
 /** An environment name's rule, as the server's (isocell/envs/_names.py). */
@@ -136,10 +140,12 @@ export function nameProblem(
     return null;
   }
   if (!NAME_PATTERN.test(trimmed)) {
-    return "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.";
+    return trans().__(
+      "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+    );
   }
   if (taken.includes(trimmed)) {
-    return `An environment named "${trimmed}" exists already.`;
+    return trans().__('An environment named "%1" exists already.', trimmed);
   }
   return null;
 }
