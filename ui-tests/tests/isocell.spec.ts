@@ -102,10 +102,6 @@ test('the sidebar builds an environment and shows its live log', async ({
   await panel.screenshot({
     path: path.join(SHOTS, 'sidebar-environments.png')
   });
-
-  // Lab's CSS variables carry the sidebar into the dark theme.
-  await page.theme.setDarkTheme();
-  await panel.screenshot({ path: path.join(SHOTS, 'sidebar-dark.png') });
 });
 
 test('the sidebar puts "%%isolated --env NAME" into a cell that then runs there', async ({
@@ -622,4 +618,94 @@ test('a failed build shows its cause once, the log folded behind a toggle', asyn
     .click();
   await expect(build).toHaveCount(0);
   await expect(environmentItem(panel, 'e2e-broken')).toHaveCount(0);
+});
+
+/** Relative luminance (0 black .. 1 white) of a CSS colour `rgb(r, g, b[, a])`. */
+function luminance(colour: string): number {
+  const [r, g, b] = (colour.match(/[\d.]+/g) ?? ['255', '255', '255'])
+    .slice(0, 3)
+    .map(Number)
+    .map(v => v / 255)
+    .map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The colour behind `locator`'s element: its own background, or its nearest ancestor's. */
+async function backgroundOf(locator: Locator): Promise<string> {
+  return locator.evaluate(node => {
+    for (let at: Element | null = node; at; at = at.parentElement) {
+      const colour = getComputedStyle(at).backgroundColor;
+      if (colour && colour !== 'rgba(0, 0, 0, 0)' && colour !== 'transparent') {
+        return colour;
+      }
+    }
+    return 'rgb(255, 255, 255)';
+  });
+}
+
+/** In the dark theme: dark behind `locator`, light text on it. */
+async function expectDark(locator: Locator): Promise<void> {
+  await expect(locator.first()).toBeVisible();
+  const background = luminance(await backgroundOf(locator.first()));
+  const text = luminance(
+    await locator.first().evaluate(node => getComputedStyle(node).color)
+  );
+  expect(background).toBeLessThan(0.1);
+  expect(text).toBeGreaterThan(background + 0.3);
+}
+
+test('every isocell view follows the dark theme', async ({ page }) => {
+  await page.theme.setDarkTheme();
+  await page.notebook.createNew('dark.ipynb');
+  await page.notebook.setCell(0, 'code', '%load_ext isocell');
+  await page.notebook.runCell(0, true);
+  // a build a cell starts (a new environment), and where the cell ran
+  await page.notebook.addCell(
+    'code',
+    '%%isolated --req six==1.12.0\nimport six\nprint(six.__version__)'
+  );
+  await page.notebook.runCell(1, true);
+  const cell = (await page.notebook.getCellLocator(1))!;
+  await expect(cell.locator('.jp-OutputArea-output').last()).toContainText(
+    '1.12.0',
+    { timeout: 120000 }
+  );
+  const summary = cell.locator('.jp-isocell-Build-summary');
+  await expectDark(summary);
+  await expectDark(cell.locator('.jp-isocell-Where'));
+  await cell.screenshot({ path: path.join(SHOTS, 'cell-dark.png') });
+
+  // the cell's environment menu
+  await cell.locator('.jp-InputArea-editor').click({ button: 'right' });
+  await page
+    .locator('.lm-Menu-item', { hasText: 'Run in Environment' })
+    .hover();
+  await expectDark(
+    page.getByRole('menuitem', { name: /^Python 3\.\d+\.\d+ \(/ })
+  );
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+
+  // the sidebar: environments, cached ones with their details, kernels, the form
+  const panel = await openSidebar(page);
+  await expectDark(panel.locator('.jp-isocell-Environment-name'));
+  await panel.locator('.jp-isocell-Cached summary').first().click();
+  await expectDark(panel.locator('.jp-isocell-CachedItem'));
+  await expectDark(panel.locator('.jp-isocell-KernelItem'));
+  await expectDark(panel.getByLabel('Environment name'));
+  await panel.screenshot({ path: path.join(SHOTS, 'sidebar-dark.png') });
+
+  // the export dialog
+  await page.notebook.activate('dark.ipynb');
+  await page
+    .locator('.jp-NotebookPanel-toolbar [data-command="isocell:export-dag"]')
+    .click();
+  const dialog = page.locator('.jp-Dialog');
+  await expectDark(dialog.getByLabel('DAG id'));
+  await expectDark(dialog.getByText('Start date'));
+  await dialog
+    .locator('.jp-Dialog-content')
+    .screenshot({ path: path.join(SHOTS, 'export-dialog-dark.png') });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await page.theme.setLightTheme();
 });
