@@ -111,6 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--start-date", metavar="YYYY-MM-DD")
     export.add_argument("--airflow", type=int, choices=[2, 3], default=3)
     export.add_argument(
+        "--target",
+        choices=["virtualenv", "prebuilt"],
+        default="virtualenv",
+        help="virtualenv: each isolated cell a @task.virtualenv built on the workers (default); "
+        "prebuilt: its environment built into the Airflow image (a Dockerfile), the task a "
+        "@task.external_python on it",
+    )
+    export.add_argument(
+        "--base-image", metavar="IMAGE", help="the Airflow image the prebuilt target builds on"
+    )
+    export.add_argument(
         "--data-dir",
         metavar="URI",
         help="where tasks keep the values they pass on: a folder or fsspec URL",
@@ -181,6 +192,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             start_date=args.start_date,
             airflow=args.airflow,
             data_dir=args.data_dir,
+            target=args.target,
+            base_image=args.base_image,
         )
         print(f"wrote {result.dag_file} (DAG {result.dag_id}: {', '.join(result.tasks)})")
         for path in result.files[1:]:

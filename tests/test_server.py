@@ -559,6 +559,15 @@ async def test_export_writes_the_dag_beside_the_notebook(jp_fetch, jp_root_dir, 
     assert code == 200 and reply["dag_file"] == "out/other.py"
     assert (jp_root_dir / "out" / "other.py").is_file()
 
+    # the prebuilt target: a Dockerfile on the image asked for; a bad target is a 400
+    body = {"path": "work/nb.ipynb", "output": "img", "target": "prebuilt", "base_image": "a/b:1"}
+    code, reply = await call(jp_fetch, "export", method="POST", body=body)
+    assert code == 200 and "img/Dockerfile" in reply["files"]
+    assert "FROM a/b:1" in (jp_root_dir / "img" / "Dockerfile").read_text()
+    body = {"path": "work/nb.ipynb", "output": "bad", "target": "kubernetes"}
+    code, reply = await call(jp_fetch, "export", method="POST", body=body)
+    assert code == 400 and "--target takes" in reply["message"]
+
 
 async def test_an_existing_dag_file_is_replaced_only_when_asked(jp_fetch, jp_root_dir, home):
     # the JupyterLab dialog asks first (issue #15: it overwrote silently)

@@ -9,12 +9,14 @@ Written into the output folder::
     requirements/<task_id>.txt      the lock of each virtualenv task's environment
     Dockerfile.isocell              builds those environments into an image, for teams that run
                                     them as @task.external_python on prebuilt environments
+
+With ``--target prebuilt`` (:mod:`isocell.dag._targets`), ``requirements/<environment>.txt``, a
+complete ``Dockerfile`` and ``Dockerfile.astro`` instead of the last two.
 """
 
 from __future__ import annotations
 
 import ast
-import datetime
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +25,12 @@ from typing import Any
 from isocell.dag._branches import link_branches
 from isocell.dag._collect import NotebookCell, read_cells
 from isocell.dag._model import Task, build_tasks
-from isocell.dag._outputs import write_export
+from isocell.dag._outputs import Image, write_export
 from isocell.dag._params import read_parameters
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
 from isocell.dag._requirements import link_requirements, templated_requirements
+from isocell.dag._schedule import schedule_of, start_date_of
+from isocell.dag._targets import image_for, prebuilt_environments
 from isocell.dag._write import Destination
 from isocell.errors import (
     DagFileExistsError,
@@ -74,91 +78,6 @@ def _dag_id(notebook: Path) -> str:
 
 def _shown(text: str) -> str:
     return text if len(text) <= 80 else f"{text[:80]}… ({len(text)} characters)"
-
-
-def _start_date(text: str | None) -> tuple[int, int, int]:
-    if text is None:
-        return (2024, 1, 1)
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
-    try:
-        if not match:
-            raise ValueError("not in the form YYYY-MM-DD")
-        day = datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError as error:
-        raise ExportError(
-            None,
-            None,
-            f"--start-date {_shown(text)!r} is not a date ({error}): give a calendar date as "
-            "YYYY-MM-DD, such as 2024-01-31",
-        ) from None
-    return (day.year, day.month, day.day)
-
-
-#: Airflow's schedule presets (``airflow.utils.dates.cron_presets``, ``@once``, ``@continuous``).
-PRESETS = (
-    "@once",
-    "@continuous",
-    "@hourly",
-    "@daily",
-    "@weekly",
-    "@monthly",
-    "@quarterly",
-    "@yearly",
-)
-# The five cron fields: name, lowest and highest number, and the names cron takes.
-_CRON_FIELDS = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    (
-        "month",
-        1,
-        12,
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
-    ),
-    ("day of week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
-)
-_CRON_ITEM = re.compile(r"^(\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/([0-9]+))?$")
-
-
-def _cron_problem(fields: list[str]) -> str:
-    """Why five or six cron fields are not a cron expression, or ``""``."""
-    for text, (name, low, high, names) in zip(fields[:5], _CRON_FIELDS, strict=True):
-        for item in text.split(","):
-            match = _CRON_ITEM.match(item)
-            if not match:
-                return f"the {name} field {text!r} is not a cron field"
-            if match.group(2) is not None and int(match.group(2)) == 0:
-                return f"the {name} field {text!r} has a step of 0"
-            for value in match.group(1).split("-"):
-                if value in ("*", "?") or value.upper() in names:
-                    continue
-                if not value.isdigit():
-                    return f"the {name} field {text!r} holds {value!r}"
-                if not low <= int(value) <= high:
-                    return f"the {name} field {text!r} is outside {low}-{high}"
-    return ""
-
-
-def _schedule(text: str | None) -> str | None:
-    if text is None or text.lower() == "none":
-        return None
-    fields = text.split()
-    if text in PRESETS:
-        return text
-    problem = "it is not a known preset" if text.startswith("@") else ""
-    if not problem and len(fields) not in (5, 6):
-        problem = f"it has {len(fields)} fields, a cron expression has 5"
-    problem = problem or _cron_problem(fields)
-    if not problem:
-        return text
-    raise ExportError(
-        None,
-        None,
-        f"--schedule {_shown(text)!r} is not a schedule ({problem}): give none, a preset "
-        f"({', '.join(PRESETS)}) or a cron expression 'minute hour day-of-month month "
-        "day-of-week', such as '0 6 * * 1'",
-    )
 
 
 def _data_dir(text: str | None, dag_id: str) -> str:
@@ -295,6 +214,8 @@ def export_notebook(
     data_dir: str | None = None,
     confine: str | Path | None = None,
     overwrite: bool = True,
+    target: str = "virtualenv",
+    base_image: str | None = None,
 ) -> ExportResult:
     """Export ``notebook`` to an Airflow DAG file and its companions.
 
@@ -322,6 +243,10 @@ def export_notebook(
     overwrite : bool
         Replace a DAG file that exists (the default, as the command does); False: raise
         :class:`~isocell.errors.DagFileExistsError` instead, before anything is built.
+    target : str
+        ``virtualenv`` (the default) or ``prebuilt`` (:mod:`isocell.dag._targets`).
+    base_image : str or None
+        The Airflow image the ``prebuilt`` target builds on.
 
     Returns
     -------
@@ -345,7 +270,8 @@ def export_notebook(
             f"invalid DAG id {_shown(str(identifier))!r}: use 1-250 letters, digits, '_', '.' "
             "or '-' (Airflow's rule)",
         )
-    options_schedule, options_start = _schedule(schedule), _start_date(start_date)
+    options_schedule, options_start = schedule_of(schedule), start_date_of(start_date)
+    base = image_for(target, base_image, airflow)
     location = _data_dir(data_dir, identifier)
     cells = read_cells(path)
     parameters = read_parameters(cells)
@@ -369,6 +295,10 @@ def export_notebook(
     remote = "://" in location
     notices: list[str] = []
     environments = {task.task_id: _environment(task, remote, notices) for task in tasks}
+    image = None
+    if base is not None:
+        environments, built = prebuilt_environments(tasks, environments)
+        image = Image(identifier, base, tuple(built))
     options = DagOptions(
         dag_id=identifier,
         notebook=path.name,
@@ -384,6 +314,6 @@ def export_notebook(
     modules = _local_modules(cells, path.parent)
     for module in modules:  # refused before anything is written
         destination.inside(module, "the local module")
-    files = write_export(destination, dag_file.name, text, modules, tasks, environments)
+    files = write_export(destination, dag_file.name, text, modules, tasks, environments, image)
     task_ids = tuple(t.task_id for t in tasks)
     return ExportResult(files[0], identifier, text, tuple(files), task_ids, tuple(notices))

@@ -4,14 +4,16 @@ the notebook's local modules, and the venv tasks' requirements and Dockerfile.""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from isocell.dag._model import Task
 from isocell.dag._render import TaskEnvironment, templates
+from isocell.dag._targets import IMAGE_ROOT, PrebuiltEnvironment
 from isocell.dag._write import Destination
 from isocell.transfer import WIRE_MODULES
 
-__all__ = ["write_export"]
+__all__ = ["Image", "write_export"]
 
 # The wire modules the exported runtime imports (the child's agent is not one of them).
 _WIRE = tuple(name for name in WIRE_MODULES if name != "agent")
@@ -24,10 +26,12 @@ def write_export(
     modules: list[Path],
     tasks: list[Task],
     environments: dict[str, TaskEnvironment],
+    image: Image | None = None,
 ) -> list[Path]:
     """Write the DAG file ``name`` (first in the list returned), the runtime package, the
     ``.airflowignore`` entry, the local modules, and the venv tasks' requirements and
-    Dockerfile."""
+    Dockerfile; for the prebuilt target (``image``), each environment's lock, a complete
+    ``Dockerfile`` and ``Dockerfile.astro`` instead."""
     files = [destination.write(name, text.encode("utf-8")), *_copy_runtime(destination)]
     # The runtime package is no DAG: keep Airflow's DAG processor out of it.
     entries = destination.read(".airflowignore").decode("utf-8", "replace").splitlines()
@@ -36,6 +40,8 @@ def write_export(
     files.append(destination.write(".airflowignore", ("\n".join(entries) + "\n").encode()))
     for module in modules:
         files += destination.copy(module, module.name)
+    if image is not None:
+        return files + _write_image(destination, image)
     venv_tasks = [t for t in tasks if environments[t.task_id].kind == "virtualenv"]
     if venv_tasks:
         for task in venv_tasks:
@@ -43,6 +49,35 @@ def write_export(
             files.append(destination.write(f"requirements/{task.task_id}.txt", lock.encode()))
         docker = _dockerfile(tasks, environments).encode("utf-8")
         files.append(destination.write("Dockerfile.isocell", docker))
+    return files
+
+
+@dataclass(frozen=True)
+class Image:
+    """The prebuilt target's image: the environments to build and the image to build on."""
+
+    dag_id: str
+    base_image: str
+    environments: tuple[PrebuiltEnvironment, ...]
+
+
+def _write_image(destination: Destination, image: Image) -> list[Path]:
+    files = []
+    for environment in image.environments:
+        lock = "\n".join(environment.requirements) + "\n"
+        files.append(destination.write(f"requirements/{environment.name}.txt", lock.encode()))
+    values = {
+        "dag_id": image.dag_id,
+        "base_image": image.base_image,
+        "environments": image.environments,
+        "root": IMAGE_ROOT,
+    }
+    for template, target in (
+        ("Dockerfile.prebuilt.j2", "Dockerfile"),
+        ("Dockerfile.astro.j2", "Dockerfile.astro"),
+    ):
+        text = templates().get_template(template).render(**values).rstrip("\n") + "\n"
+        files.append(destination.write(target, text.encode("utf-8")))
     return files
 
 

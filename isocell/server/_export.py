@@ -73,7 +73,16 @@ class ExportHandler(IsocellHandler):
     async def post(self) -> None:
         body = await self.body()
         body.expect(
-            "path", "output", "dag_id", "schedule", "start_date", "airflow", "data_dir", "overwrite"
+            "path",
+            "output",
+            "dag_id",
+            "schedule",
+            "start_date",
+            "airflow",
+            "data_dir",
+            "overwrite",
+            "target",
+            "base_image",
         )
         root = str(self.settings["server_root_dir"])
         path = body.text("path", required=True, limit=MAX_PATH) or ""
@@ -95,6 +104,9 @@ class ExportHandler(IsocellHandler):
             # An existing DAG file is replaced only when asked (409 otherwise: the dialog asks
             # the user, then sends overwrite: true); absent: replaced, as the command does.
             "overwrite": body.flag("overwrite") if "overwrite" in body.data else True,
+            # virtualenv (the default) or prebuilt (isocell.dag._targets): checked there.
+            "target": body.text("target") or "virtualenv",
+            "base_image": body.text("base_image") or None,
         }
         try:
             result = await self.call(_export, notebook, target, options)

@@ -159,6 +159,10 @@ export interface IExportRequest {
   data_dir?: string;
   /** Replace a DAG file that exists; `false`: a `DagFileExistsError` instead. */
   overwrite?: boolean;
+  /** `virtualenv` (the default) or `prebuilt` (environments built into the image). */
+  target?: 'virtualenv' | 'prebuilt';
+  /** The Airflow image the prebuilt target builds on. */
+  base_image?: string;
 }
 
 /** The answer of a successful export. */

@@ -60,7 +60,9 @@ export async function exportNotebookToDag(
       airflow: options.airflow,
       output: options.output || undefined,
       start_date: options.start_date || undefined,
-      data_dir: options.data_dir || undefined
+      data_dir: options.data_dir || undefined,
+      target: options.target,
+      base_image: options.base_image || undefined
     };
     const result = await exportAskingFirst(api, request);
     if (result === null) {

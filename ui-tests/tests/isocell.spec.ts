@@ -709,3 +709,32 @@ test('every isocell view follows the dark theme', async ({ page }) => {
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await page.theme.setLightTheme();
 });
+
+test('the export dialog exports the prebuilt target with a Dockerfile on the image asked for', async ({
+  page
+}) => {
+  await openNotebook(page);
+  await page
+    .locator('.jp-NotebookPanel-toolbar [data-command="isocell:export-dag"]')
+    .click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.getByLabel('Base image')).toHaveCount(0);
+  await dialog.getByLabel('Environments').selectOption('prebuilt');
+  await dialog.getByLabel('Base image').fill('apache/airflow:3.1.0');
+  await dialog.getByLabel('Output folder').fill('dags-prebuilt');
+  await dialog.getByRole('button', { name: 'Export' }).click();
+  await expect(
+    page.locator('.jp-toast-message').filter({ hasText: 'written to' })
+  ).toBeVisible({ timeout: 120000 });
+  const editor = page.locator('.jp-FileEditor');
+  await expect(editor).toContainText('@task.external_python(');
+  const dockerfile = await page.evaluate(async () => {
+    const contents = window.jupyterapp.serviceManager.contents;
+    const model = await contents.get('dags-prebuilt/Dockerfile', {
+      content: true
+    });
+    return model.content as string;
+  });
+  expect(dockerfile).toContain('FROM apache/airflow:3.1.0');
+  expect(dockerfile).toContain('ENV ASTRO_PYENV_');
+});

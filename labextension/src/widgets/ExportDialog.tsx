@@ -1,6 +1,7 @@
 /**
  * The body of the "Export to Airflow DAG" dialog: DAG id, schedule, Airflow version, output
- * folder, start date and data dir (the command's options).
+ * folder, start date, data dir, and where the environments come from (the command's
+ * options).
  */
 import { Dialog } from '@jupyterlab/apputils';
 import { HTMLSelect, InputGroup, ReactWidget } from '@jupyterlab/ui-components';
@@ -19,6 +20,10 @@ export interface IExportOptions {
   start_date: string;
   /** Empty for the default (a folder beside the DAG). */
   data_dir: string;
+  /** Where the tasks' environments come from (`isocell export --target`). */
+  target: 'virtualenv' | 'prebuilt';
+  /** The Airflow image the prebuilt target builds on; empty for the default. */
+  base_image: string;
 }
 
 /** The default start date, as the command's. */
@@ -53,7 +58,9 @@ export class ExportOptionsBody
       airflow: 3,
       output,
       start_date: DEFAULT_START,
-      data_dir: ''
+      data_dir: '',
+      target: 'virtualenv',
+      base_image: ''
     };
   }
 
@@ -87,6 +94,8 @@ function ExportForm(props: {
   const [output, setOutput] = React.useState(props.initial.output);
   const [start, setStart] = React.useState(props.initial.start_date);
   const [dataDir, setDataDir] = React.useState(props.initial.data_dir);
+  const [target, setTarget] = React.useState(props.initial.target);
+  const [baseImage, setBaseImage] = React.useState(props.initial.base_image);
 
   React.useEffect(() => {
     const schedule =
@@ -97,9 +106,11 @@ function ExportForm(props: {
       airflow,
       output: output.trim(),
       start_date: start.trim(),
-      data_dir: dataDir.trim()
+      data_dir: dataDir.trim(),
+      target,
+      base_image: target === 'prebuilt' ? baseImage.trim() : ''
     });
-  }, [dagId, choice, cron, airflow, output, start, dataDir]);
+  }, [dagId, choice, cron, airflow, output, start, dataDir, target, baseImage]);
 
   return (
     <div className="jp-isocell-Form">
@@ -165,6 +176,41 @@ function ExportForm(props: {
         value={dataDir}
         onChange={event => setDataDir(event.target.value)}
       />
+      <label htmlFor={`${id}-target`}>{trans().__('Environments')}</label>
+      <HTMLSelect
+        id={`${id}-target`}
+        aria-label={trans().__('Environments')}
+        value={target}
+        onChange={event =>
+          setTarget(event.target.value as 'virtualenv' | 'prebuilt')
+        }
+        options={[
+          {
+            value: 'virtualenv',
+            label: trans().__(
+              'Built by Airflow on each worker (@task.virtualenv)'
+            )
+          },
+          {
+            value: 'prebuilt',
+            label: trans().__(
+              'Prebuilt into the image (a Dockerfile, @task.external_python)'
+            )
+          }
+        ]}
+      />
+      {target === 'prebuilt' && (
+        <>
+          <label htmlFor={`${id}-image`}>{trans().__('Base image')}</label>
+          <InputGroup
+            id={`${id}-image`}
+            aria-label={trans().__('Base image')}
+            placeholder={trans().__('default: apache/airflow:latest')}
+            value={baseImage}
+            onChange={event => setBaseImage(event.target.value)}
+          />
+        </>
+      )}
     </div>
   );
 }
