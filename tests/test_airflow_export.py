@@ -48,18 +48,24 @@ def test_a_broken_export_would_be_caught(tmp_path):
     assert airflow_harness.import_errors(tmp_path, 3) != {}
 
 
-@needs_py39
-def test_fidelity_notebook_and_airflow_compute_the_same(isocell_home, tmp_path):
-    _airflow(3)
-    notebook_results = tmp_path / "notebook.json"
+def etl_demo_results(tmp_path: Path) -> Path:
+    """Run the ETL demo notebook with isocell; the file its last cell writes its results to."""
+    results = tmp_path / "notebook.json"
     run = subprocess.run(
         [sys.executable, "-m", "isocell.cli", "run", str(NOTEBOOKS / "etl_to_airflow.ipynb")],
-        env={**os.environ, "ISOCELL_RESULTS": str(notebook_results)},
+        env={**os.environ, "ISOCELL_RESULTS": str(results)},
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert run.returncode == 0, run.stderr
+    return results
+
+
+@needs_py39
+def test_fidelity_notebook_and_airflow_compute_the_same(isocell_home, tmp_path):
+    _airflow(3)
+    notebook_results = etl_demo_results(tmp_path)
     result = export_notebook(
         NOTEBOOKS / "etl_to_airflow.ipynb", tmp_path / "dags", data_dir=str(tmp_path / "data")
     )

@@ -1099,12 +1099,13 @@ def assert_unchanged(row: Row, before: Snapshot, after: Snapshot, canary: Path) 
             f"{row.id}: ISOCELL_HOME changed: {_diff(before.home, after.home)}"
         )
         return
-    # A failed build keeps its log (logs/), its build lock (locks/) and what the release-date
-    # look-up learnt (cache/); never an environment, finished or half made. The kernel layer
-    # of the interpreter, complete and shared by every environment of it, is built first (once
-    # per Python) and stays.
+    # A failed build keeps its log (logs/), its build lock (locks/), what the release-date
+    # look-up learnt (cache/) and, for ten minutes, its record for the sidebar (builds/);
+    # never an environment, finished or half made. The kernel layer of the interpreter,
+    # complete and shared by every environment of it, is built first (once per Python) and
+    # stays.
     changed = _diff(before.home, after.home)
-    allowed = ("logs", "locks", "cache", "envs")
+    allowed = ("logs", "locks", "cache", "envs", "builds")
     assert all(path.split(os.sep)[0] in allowed for path in changed), changed
     environments = [p for p in changed if p.startswith("envs" + os.sep)]
     assert not [p for p in environments if not _in_kernel_layer(after.folder, p)], changed

@@ -110,9 +110,12 @@ def run_dockerfile(folder: Path, root: Path) -> dict[str, str]:
     ``root``: its COPY of a file from the build context and its RUN lines, in order; returns
     the variables its ENV lines set. (``COPY --from`` brings uv, which is on PATH here;
     ``USER`` has no meaning outside a container.)"""
+    from uv import find_uv_bin
+
     text = (folder / "Dockerfile").read_text().replace("\\\n", " ")
     variables: dict[str, str] = {}
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    path = os.pathsep.join([str(Path(find_uv_bin()).parent), os.environ["PATH"]])
+    env = {**os.environ, "PATH": path, "UV_PYTHON_DOWNLOADS": "never"}
     for line in text.splitlines():
         line = line.replace("/opt/isocell", str(root))
         word, _, rest = line.partition(" ")
@@ -136,18 +139,11 @@ def run_dockerfile(folder: Path, root: Path) -> dict[str, str]:
 @needs_py39
 def test_the_prebuilt_dag_runs_on_the_environments_its_dockerfile_makes(isocell_home, tmp_path):
     from tests import airflow_harness
+    from tests.test_airflow_export import etl_demo_results
 
     if airflow_harness.airflow_venv(3) is None:
         pytest.skip(f"Airflow 3 could not be installed: {airflow_harness.build_failure(3)}")
-    notebook_results = tmp_path / "notebook.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "isocell.cli", "run", str(NOTEBOOKS / "etl_to_airflow.ipynb")],
-        env={**os.environ, "ISOCELL_RESULTS": str(notebook_results)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr
+    notebook_results = etl_demo_results(tmp_path)
     result = export_notebook(
         NOTEBOOKS / "etl_to_airflow.ipynb",
         tmp_path / "dags",

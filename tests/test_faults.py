@@ -315,11 +315,13 @@ def test_kernels_stop_and_restart_commands(ip, ns, capsys):
     ip.run_line_magic("isocell", "kernels")
     assert "pid" in capsys.readouterr().out
     pool = ip.magics_manager.registry["IsolatedMagics"].runner.pool
+    (key,) = [record.key for record in pool.records() if record.pid == ns["first"]]
     ip.run_line_magic("isocell", "restart")
     assert "restarted" in capsys.readouterr().out
     assert not pid_alive(ns["first"]) or sys.platform != "linux"
-    # a fresh child runs at once, before any cell asks for it
-    (record,) = pool.records()
+    # a fresh child runs at once, before any cell asks for it (other tests' children, in
+    # other environments of this shell, restart too)
+    (record,) = [record for record in pool.records() if record.key == key]
     assert record.alive and record.pid != ns["first"] and record.cells_run == 0
     run(ip, "", "import os\nsecond = os.getpid()")
     assert ns["second"] == record.pid

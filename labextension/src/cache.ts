@@ -3,9 +3,10 @@
  * (after saying which, and how much room that frees).
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { Notification } from '@jupyterlab/apputils';
 
 import { IEnvironment } from './api';
+import { confirmRemoval } from './commands';
 import { EnvironmentsModel, messageOf } from './model';
 import { formatBytes } from './widgets/format';
 import { trans } from './i18n';
@@ -43,19 +44,15 @@ export function addCacheCommands(
         return;
       }
       const label = describeCached(environment);
-      const answer = await showDialog({
-        title: trans().__('Remove cached environment?'),
-        body: trans().__(
+      const confirmed = await confirmRemoval(
+        trans().__('Remove cached environment?'),
+        trans().__(
           '%1 (%2). A cell that asks for it again builds it again.',
           label,
           formatBytes(environment.size_bytes)
-        ),
-        buttons: [
-          Dialog.cancelButton({ label: trans().__('Cancel') }),
-          Dialog.warnButton({ label: trans().__('Remove') })
-        ]
-      });
-      if (!answer.button.accept) {
+        )
+      );
+      if (!confirmed) {
         return;
       }
       try {
@@ -85,23 +82,19 @@ export function addCacheCommands(
           });
           return;
         }
-        const answer = await showDialog({
-          title: trans()._n(
+        const confirmed = await confirmRemoval(
+          trans()._n(
             'Remove %1 unused cached environment?',
             'Remove %1 unused cached environments?',
             plan.removed.length
           ),
-          body: trans().__(
+          trans().__(
             '%1. This frees %2; named environments and those a kernel runs in stay.',
             plan.removed.map(describeCached).join('; '),
             formatBytes(plan.freed_bytes)
-          ),
-          buttons: [
-            Dialog.cancelButton({ label: trans().__('Cancel') }),
-            Dialog.warnButton({ label: trans().__('Remove') })
-          ]
-        });
-        if (!answer.button.accept) {
+          )
+        );
+        if (!confirmed) {
           return;
         }
         const done = await model.prune(false);

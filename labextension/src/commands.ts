@@ -79,6 +79,22 @@ async function askName(
   return answer.button.accept && answer.value ? answer.value : null;
 }
 
+/** Ask before removing something: Cancel, or Remove (a warning button). */
+export async function confirmRemoval(
+  title: string,
+  body: string
+): Promise<boolean> {
+  const answer = await showDialog({
+    title,
+    body,
+    buttons: [
+      Dialog.cancelButton({ label: trans().__('Cancel') }),
+      Dialog.warnButton({ label: trans().__('Remove') })
+    ]
+  });
+  return answer.button.accept;
+}
+
 export function addCommands(context: ICommandContext): void {
   const { app, model, api, tracker, panelId } = context;
   const { commands, shell } = app;
@@ -169,18 +185,14 @@ export function addCommands(context: ICommandContext): void {
       if (name === null) {
         return;
       }
-      const answer = await showDialog({
-        title: trans().__('Remove environment "%1"?', name),
-        body: trans().__(
+      const confirmed = await confirmRemoval(
+        trans().__('Remove environment "%1"?', name),
+        trans().__(
           'isocell forgets the name and deletes the environment it built (an external interpreter is only forgotten). Cells with "--env %1" will fail until it exists again.',
           name
-        ),
-        buttons: [
-          Dialog.cancelButton({ label: trans().__('Cancel') }),
-          Dialog.warnButton({ label: trans().__('Remove') })
-        ]
-      });
-      if (!answer.button.accept) {
+        )
+      );
+      if (!confirmed) {
         return;
       }
       try {

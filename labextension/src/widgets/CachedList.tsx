@@ -10,7 +10,8 @@ import * as React from 'react';
 import { IEnvironment, IsocellAPI } from '../api';
 import { CacheCommandIDs, describeCached } from '../cache';
 import { EnvironmentDetails } from './EnvironmentDetails';
-import { formatBytes, formatRelative } from './format';
+import { EnvironmentFacts } from './EnvironmentFacts';
+import { formatBytes } from './format';
 import { trans } from '../i18n';
 
 export interface ICachedListProps {
@@ -99,18 +100,7 @@ function CachedItem(props: {
           </span>
         )}
       </div>
-      <div className="jp-isocell-Environment-details">
-        <span title={environment.python}>
-          {trans().__('Python %1', environment.python_version)}
-        </span>
-        <span>
-          {trans()._n('%1 package', '%1 packages', environment.packages)}
-        </span>
-        <span>{formatBytes(environment.size_bytes)}</span>
-        <span title={environment.last_used ?? undefined}>
-          {trans().__('used %1', formatRelative(environment.last_used))}
-        </span>
-      </div>
+      <EnvironmentFacts environment={environment} />
       <EnvironmentDetails label={label} load={() => api.getCached(key)} />
     </li>
   );

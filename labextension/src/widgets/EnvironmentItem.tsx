@@ -17,7 +17,7 @@ import { IEnvironment, IsocellAPI } from '../api';
 import { isolatedLine } from '../cells';
 import { CommandIDs } from '../commands';
 import { EnvironmentDetails } from './EnvironmentDetails';
-import { formatBytes, formatRelative } from './format';
+import { EnvironmentFacts } from './EnvironmentFacts';
 import { trans } from '../i18n';
 
 export interface IEnvironmentItemProps {
@@ -76,18 +76,7 @@ export function EnvironmentItem(props: IEnvironmentItemProps): JSX.Element {
           />
         </span>
       </div>
-      <div className="jp-isocell-Environment-details">
-        <span title={environment.python}>
-          {trans().__('Python %1', environment.python_version)}
-        </span>
-        <span>
-          {trans()._n('%1 package', '%1 packages', environment.packages)}
-        </span>
-        <span>{formatBytes(environment.size_bytes)}</span>
-        <span title={environment.last_used ?? undefined}>
-          {trans().__('used %1', formatRelative(environment.last_used))}
-        </span>
-      </div>
+      <EnvironmentFacts environment={environment} />
       {environment.requirements.length > 0 && (
         <div
           className="jp-isocell-Environment-requirements"
