@@ -89,6 +89,7 @@ class BuildPublisher:
         self.home = home
         self.name = name
         self.id = f"cell-{os.getpid()}-{int(time.time() * 1000)}-{next(_serial)}"
+        self._made = False
 
     def publish(
         self,
@@ -125,10 +126,12 @@ class BuildPublisher:
             "cause": cause or None,
             "ended": None if state == "running" else time.time(),
         }
+        folder = builds_folder(self.home)
         try:
-            private_home(self.home)
-            folder = builds_folder(self.home)
-            folder.mkdir(mode=0o700, exist_ok=True)
+            if not self._made:  # once: the build rewrites its file every half second
+                private_home(self.home)
+                folder.mkdir(mode=0o700, exist_ok=True)
+                self._made = True
             write_atomic(folder / f"{self.id}.json", json.dumps(document))
         except OSError:
             return
@@ -146,7 +149,7 @@ def published_builds(home: Path) -> list[dict[str, Any]]:
         document = _current(Path(entry.path))
         if document is not None:
             found.append(document)
-    found.sort(key=lambda document: document["id"].split("-")[2])
+    found.sort(key=lambda document: int(document["id"].split("-")[2]))  # started, in ms
     return [_task(document, None) for document in found]
 
 

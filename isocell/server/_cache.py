@@ -34,7 +34,11 @@ def _found(store: EnvStore, key: str) -> dict[str, Any]:
 
 
 def _remove(store: EnvStore, key: str) -> None:
-    row = envs.cached_environment(store, Registry(store.home), key, running_kernels())
+    registry, running = Registry(store.home), running_kernels()
+    try:
+        row = envs.cached_environment(store, registry, key, running)
+    except RegistryError as error:
+        raise ApiError(404, error.reason) from None
     if row["kernel_running"]:
         raise ApiError(
             409,
@@ -42,7 +46,7 @@ def _remove(store: EnvStore, key: str) -> None:
             "Stop, or `%isocell stop` in its notebook), then remove it",
             kernel_running=True,
         )
-    envs.remove_cached(store, Registry(store.home), key, running_kernels())
+    envs.remove_cached(store, registry, key, running)
 
 
 class CachedHandler(IsocellHandler):
@@ -63,9 +67,7 @@ class CachedHandler(IsocellHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self, key: str) -> None:
-        store = EnvStore()
-        await self.call(_found, store, self.key(key))  # a 404 for an unknown key
-        await self.call(_remove, store, key)
+        await self.call(_remove, EnvStore(), self.key(key))
         self.set_status(204)
         self.finish()
 

@@ -18,7 +18,7 @@ from jupyter_client.session import Session
 from jupyter_server.auth.decorator import authorized
 
 from isocell.envs import isocell_home
-from isocell.runner import published_kernels, stop_published
+from isocell.runner import PublishedKernel, published_kernels, stop_published
 from isocell.server._base import ApiError, IsocellHandler
 
 __all__ = ["KernelHandler", "KernelRestartHandler", "KernelsHandler"]
@@ -35,6 +35,18 @@ class KernelsHandler(IsocellHandler):
         self.reply({"kernels": [kernel.to_json() for kernel in kernels]})
 
 
+async def _child(handler: IsocellHandler, pid: str) -> PublishedKernel:
+    """The child kernel of process ``pid`` that a notebook's pool lists now: 400 for what is
+    no pid, 404 when none runs."""
+    if not pid.isdigit() or len(pid) > 10:
+        raise ApiError(400, f"a child kernel is named by its process id, not {pid!r}")
+    kernels = await handler.call(published_kernels, isocell_home())
+    found = next((kernel for kernel in kernels if kernel.record.pid == int(pid)), None)
+    if found is None:
+        raise ApiError(404, f"no child kernel of pid {pid} runs (it ended, or is no isocell child)")
+    return found
+
+
 class KernelHandler(IsocellHandler):
     """``DELETE /isocell/kernels/{pid}``: stop that child kernel (204); 404 if no notebook's
     pool lists a running child of that pid."""
@@ -42,15 +54,7 @@ class KernelHandler(IsocellHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self, pid: str) -> None:
-        if not pid.isdigit() or len(pid) > 10:
-            raise ApiError(400, f"a child kernel is named by its process id, not {pid!r}")
-        kernels = await self.call(published_kernels, isocell_home())
-        found = [kernel for kernel in kernels if kernel.record.pid == int(pid)]
-        if not found:
-            raise ApiError(
-                404, f"no child kernel of pid {pid} runs (it ended, or is no isocell child)"
-            )
-        await self.call(stop_published, found[0])
+        await self.call(stop_published, await _child(self, pid))
         self.set_status(204)
         self.finish()
 
@@ -65,16 +69,8 @@ class KernelRestartHandler(IsocellHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, pid: str) -> None:
-        if not pid.isdigit() or len(pid) > 10:
-            raise ApiError(400, f"a child kernel is named by its process id, not {pid!r}")
         await self.body()  # none is needed, but one that is sent must be a JSON object
-        kernels = await self.call(published_kernels, isocell_home())
-        found = [kernel for kernel in kernels if kernel.record.pid == int(pid)]
-        if not found:
-            raise ApiError(
-                404, f"no child kernel of pid {pid} runs (it ended, or is no isocell child)"
-            )
-        child = found[0]
+        child = await _child(self, pid)
         manager = self._notebook_kernel(child.owner_pid)
         # A session of its own: a client sharing the manager's would see each message the
         # other clients of this process see as a replayed one (its digest history), and
@@ -104,9 +100,15 @@ class KernelRestartHandler(IsocellHandler):
                 f"{reply.get('evalue', '')}",
             )
         now = await self.call(published_kernels, isocell_home())
-        fresh = [k.to_json() for k in now if k.owner_pid == child.owner_pid]
-        fresh = [k for k in fresh if k["key"] == child.record.key]
-        self.reply({"state": "restarted", "kernel": fresh[0] if fresh else None})
+        fresh = next(
+            (
+                kernel.to_json()
+                for kernel in now
+                if kernel.owner_pid == child.owner_pid and kernel.record.key == child.record.key
+            ),
+            None,
+        )
+        self.reply({"state": "restarted", "kernel": fresh})
 
     def _notebook_kernel(self, owner_pid: int) -> Any:
         """The manager of this server's notebook kernel of process ``owner_pid`` (409 if none:

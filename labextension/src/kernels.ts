@@ -167,7 +167,6 @@ export function addKernelCommands(
 /** One child kernel as a row of the Running panel. */
 function runningItem(
   kernel: IKernel,
-  model: EnvironmentsModel,
   app: JupyterFrontEnd
 ): IRunningSessions.IRunningItem {
   return {
@@ -197,7 +196,7 @@ export function addRunningKernels(
   return managers.add({
     name: trans().__('Isolated Cell Kernels'),
     supportsMultipleViews: false,
-    running: () => model.kernels.map(kernel => runningItem(kernel, model, app)),
+    running: () => model.kernels.map(kernel => runningItem(kernel, app)),
     shutdownAll: () => {
       void Promise.all(
         model.kernels.map(kernel => model.stopKernel(kernel.pid))
