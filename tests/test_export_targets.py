@@ -169,3 +169,36 @@ def test_the_prebuilt_dag_runs_on_the_environments_its_dockerfile_makes(isocell_
     assert json.loads(dag_results.read_text()) == json.loads(notebook_results.read_text())
     # pandas 1.4.4 (the notebook's legacy_version) is nowhere but in a prebuilt environment
     assert "@task.virtualenv(" not in result.text
+
+
+SECRET = "s3cret-token"
+INDEX = f"https://user:{SECRET}@pypi.org/simple"
+
+
+def _written(folder: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+def test_an_index_urls_credentials_are_written_nowhere(isocell_home, tmp_path):
+    # a per-run requirement: the export builds nothing, so no index is reached
+    path = notebook(
+        tmp_path,
+        "version = '1.16.0'",
+        f"%%isolated --python {HOST} --req six=={{version}} --index-url {INDEX}\nx = 1",
+    )
+    result = export_notebook(path, tmp_path / "out")
+    written = _written(result.dag_file.parent)
+    assert SECRET not in written
+    assert "https://pypi.org/simple" in written and "https://***@pypi.org/simple" in written
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_the_prebuilt_dockerfile_holds_no_credentials(isocell_home, tmp_path):
+    path = notebook(
+        tmp_path, f"%%isolated {SIX} --index-url {INDEX}\nimport six\nv = six.__version__"
+    )
+    result = export_notebook(path, tmp_path / "out", target="prebuilt")
+    folder = result.dag_file.parent
+    assert SECRET not in _written(folder)
+    assert "--index-url https://pypi.org/simple" in (folder / "Dockerfile").read_text()

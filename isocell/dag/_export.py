@@ -149,9 +149,18 @@ def _per_run_environment(task: Task, extra: tuple[str, ...]) -> TaskEnvironment:
         spec = spec_for(request)
     except (RequirementError, InterpreterNotFoundError) as error:
         raise ExportError(cell.index, 1, f"{cell.magic_line}: {error}") from None
-    urls = tuple(u for u in (spec.index_url, *spec.extra_index_urls) if u)
+    urls = _index_urls(spec)
     requirements = (*spec.requirements, *templated_requirements(task), *extra)
     return TaskEnvironment("virtualenv", spec.minor, requirements, index_urls=urls)
+
+
+def _index_urls(spec: Any) -> tuple[str, ...]:
+    """The spec's package indexes as the export writes them: without credentials, which
+    stay out of every file (the workers' and the image build's uv takes them from
+    ``~/.netrc``, a keyring or ``UV_INDEX_*`` variables)."""
+    from isocell.envs import without_credentials
+
+    return tuple(without_credentials(u) for u in (spec.index_url, *spec.extra_index_urls) if u)
 
 
 def _environment(task: Task, remote: bool, notices: list[str]) -> TaskEnvironment:
@@ -179,7 +188,7 @@ def _environment(task: Task, remote: bool, notices: list[str]) -> TaskEnvironmen
         return TaskEnvironment("external_python", minor, python=str(as_is), variable=variable)
     spec = environment.spec
     assert spec is not None
-    urls = tuple(u for u in (spec.index_url, *spec.extra_index_urls) if u)
+    urls = _index_urls(spec)
     # A remote data location is opened through fsspec, which the task's environment needs.
     extra = ("fsspec",) if remote else ()
     requirements = tuple(task_requirements(environment, extra))

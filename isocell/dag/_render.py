@@ -24,6 +24,7 @@ from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup
 from isocell.dag._model import Task, shows_only
 from isocell.dag._params import RUN_VALUES, Parameter
 from isocell.dag._requirements import TEXT_SUFFIX
+from isocell.envs import redact_text
 from isocell.errors import ExportError
 
 __all__ = ["DagOptions", "TaskEnvironment", "render_dag"]
@@ -293,7 +294,7 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
         "body": textwrap.indent(_body(task, options, lookups), "        "),
         "call": call,
         "cell": task.cell.index,
-        "magic": task.cell.magic_line,
+        "magic": redact_text(task.cell.magic_line),  # an --index-url's credentials
         "dropped": task.cell.dropped,
         "kind": environment.kind,
         "assign": bool(task.outputs),

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from isocell.envs._lock import task_requirements
     from isocell.envs._processes import process_alive, process_exists
     from isocell.envs._published_builds import BuildPublisher, published_build, published_builds
+    from isocell.envs._redact import redact_text, without_credentials
     from isocell.envs._registry import NamedEnvironment, Registry
     from isocell.envs._resolve import (
         check_request,
@@ -72,6 +73,8 @@ _LAZY = {
     "Interpreter": "_discovery",
     "find_interpreter": "_discovery",
     "find_interpreters": "_discovery",
+    "redact_text": "_redact",
+    "without_credentials": "_redact",
     "NamedEnvironment": "_registry",
     "Registry": "_registry",
     "external_environment": "_resolve",
@@ -126,12 +129,14 @@ __all__ = [
     "published_builds",
     "rebuild",
     "rebuild_kernel",
+    "redact_text",
     "register_external",
     "remove",
     "remove_cached",
     "resolve_environment",
     "spec_for",
     "task_requirements",
+    "without_credentials",
 ]
 
 
