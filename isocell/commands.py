@@ -112,14 +112,26 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--airflow", type=int, choices=[2, 3], default=3)
     export.add_argument(
         "--target",
-        choices=["virtualenv", "prebuilt"],
+        choices=["virtualenv", "prebuilt", "kubernetes"],
         default="virtualenv",
         help="virtualenv: each isolated cell a @task.virtualenv built on the workers (default); "
         "prebuilt: its environment built into the Airflow image (a Dockerfile), the task a "
-        "@task.external_python on it",
+        "@task.external_python on it; kubernetes: a @task.kubernetes pod on an image per "
+        "environment (needs --data-dir URL)",
     )
     export.add_argument(
         "--base-image", metavar="IMAGE", help="the Airflow image the prebuilt target builds on"
+    )
+    export.add_argument(
+        "--namespace", metavar="NAME", help="kubernetes: the pods' namespace (default: default)"
+    )
+    export.add_argument(
+        "--registry", metavar="PREFIX", help="kubernetes: the images' registry prefix"
+    )
+    export.add_argument(
+        "--resources",
+        metavar="cpu=500m,memory=1Gi",
+        help="kubernetes: each pod's resource requests and limits",
     )
     export.add_argument(
         "--data-dir",
@@ -194,6 +206,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             data_dir=args.data_dir,
             target=args.target,
             base_image=args.base_image,
+            namespace=args.namespace,
+            registry=args.registry,
+            resources=args.resources,
         )
         print(f"wrote {result.dag_file} (DAG {result.dag_id}: {', '.join(result.tasks)})")
         for path in result.files[1:]:

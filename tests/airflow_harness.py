@@ -30,8 +30,20 @@ from pathlib import Path
 #: in Airflow's own interpreter. Airflow 2.10's PythonVirtualenvOperator refuses to be built (so
 #: a DAG using it fails to import) unless the ``virtualenv`` package is installed. uv in the
 #: Airflow 3 environment puts ``uv`` on the PATH of Airflow's processes: virtualenv tasks use it.
+#: The cncf-kubernetes provider imports the kubernetes target's DAGs; the celery provider,
+#: psycopg2 and paramiko (fsspec's SFTP) serve the multi-worker deployment test.
 REQUIREMENTS: dict[int, tuple[str, ...]] = {
-    3: ("apache-airflow==3.3.*", "apache-airflow-providers-standard", "pandas>=3", "pyarrow", "uv"),
+    3: (
+        "apache-airflow==3.3.*",
+        "apache-airflow-providers-standard",
+        "apache-airflow-providers-cncf-kubernetes",
+        "apache-airflow-providers-celery",
+        "psycopg2-binary",
+        "paramiko",
+        "pandas>=3",
+        "pyarrow",
+        "uv",
+    ),
     2: ("apache-airflow[virtualenv]==2.10.*",),
 }
 #: Distributions whose versions the marker file records (and ``installed_versions`` reports).
@@ -40,6 +52,8 @@ _REPORTED = (
     "apache-airflow-core",
     "apache-airflow-task-sdk",
     "apache-airflow-providers-standard",
+    "apache-airflow-providers-cncf-kubernetes",
+    "apache-airflow-providers-celery",
     "pandas",
     "pyarrow",
     "numpy",

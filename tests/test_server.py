@@ -564,7 +564,15 @@ async def test_export_writes_the_dag_beside_the_notebook(jp_fetch, jp_root_dir, 
     code, reply = await call(jp_fetch, "export", method="POST", body=body)
     assert code == 200 and "img/Dockerfile" in reply["files"]
     assert "FROM a/b:1" in (jp_root_dir / "img" / "Dockerfile").read_text()
-    body = {"path": "work/nb.ipynb", "output": "bad", "target": "kubernetes"}
+    # the kubernetes target: its options reach the DAG; one Kubernetes would refuse is a 400
+    body = {"path": "work/nb.ipynb", "output": "pods", "target": "kubernetes",
+            "data_dir": "s3://b/p", "namespace": "team", "resources": "cpu=1"}  # fmt: skip
+    code, reply = await call(jp_fetch, "export", method="POST", body=body)
+    assert code == 200, reply
+    body = {**body, "namespace": "Team A"}
+    code, reply = await call(jp_fetch, "export", method="POST", body=body)
+    assert code == 400 and "no Kubernetes namespace" in reply["message"]
+    body = {"path": "work/nb.ipynb", "output": "bad", "target": "lambda"}
     code, reply = await call(jp_fetch, "export", method="POST", body=body)
     assert code == 400 and "--target takes" in reply["message"]
 

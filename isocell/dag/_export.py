@@ -11,7 +11,9 @@ Written into the output folder::
                                     them as @task.external_python on prebuilt environments
 
 With ``--target prebuilt`` (:mod:`isocell.dag._targets`), ``requirements/<environment>.txt``, a
-complete ``Dockerfile`` and ``Dockerfile.astro`` instead of the last two.
+complete ``Dockerfile`` and ``Dockerfile.astro`` instead of the last two; with ``--target
+kubernetes`` (:mod:`isocell.dag._pods`), ``requirements/<environment>.txt`` and
+``images/<environment>.Dockerfile``.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import Any
 from isocell.dag._branches import link_branches
 from isocell.dag._collect import NotebookCell, read_cells
 from isocell.dag._model import Task, build_tasks
-from isocell.dag._outputs import Image, write_export
+from isocell.dag._outputs import Image, Pods, runtime_sources, write_export
 from isocell.dag._params import read_parameters
+from isocell.dag._pods import POD_SECRET, PodOptions, pod_environments, pod_options
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
 from isocell.dag._requirements import link_requirements, templated_requirements
 from isocell.dag._schedule import schedule_of, start_date_of
@@ -212,6 +215,40 @@ def _local_modules(cells: list[NotebookCell], folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def _for_target(
+    tasks: list[Task],
+    environments: dict[str, TaskEnvironment],
+    dag_id: str,
+    base: str | None,
+    pods: PodOptions | None,
+    modules: list[Path],
+) -> tuple[dict[str, TaskEnvironment], Image | Pods | None]:
+    """The tasks' environments as the target has them, and its images (None for the
+    ``virtualenv`` target)."""
+    if base is not None:
+        changed, built = prebuilt_environments(tasks, environments)
+        return changed, Image(dag_id, base, tuple(built))
+    if pods is not None:
+        contents = _image_contents(modules)
+        changed, made = pod_environments(tasks, environments, dag_id, pods, contents)
+        return changed, Pods(dag_id, tuple(made))
+    return environments, None
+
+
+def _pod_fields(pods: PodOptions) -> dict[str, Any]:
+    return {"namespace": pods.namespace, "resources": pods.resources, "pod_secret": POD_SECRET}
+
+
+def _image_contents(modules: list[Path]) -> bytes:
+    """What a pod image holds besides its lock, for its tag: the codec's and the local
+    modules' files."""
+    parts = [name.encode() + source.read_bytes() for source, name in runtime_sources()]
+    for module in modules:
+        files = sorted(module.rglob("*.py")) if module.is_dir() else [module]
+        parts += [f"{p.relative_to(module.parent)}".encode() + p.read_bytes() for p in files]
+    return b"\0".join(parts)
+
+
 def export_notebook(
     notebook: str | Path,
     output: str | Path | None = None,
@@ -225,6 +262,9 @@ def export_notebook(
     overwrite: bool = True,
     target: str = "virtualenv",
     base_image: str | None = None,
+    namespace: str | None = None,
+    registry: str | None = None,
+    resources: str | None = None,
 ) -> ExportResult:
     """Export ``notebook`` to an Airflow DAG file and its companions.
 
@@ -253,9 +293,13 @@ def export_notebook(
         Replace a DAG file that exists (the default, as the command does); False: raise
         :class:`~isocell.errors.DagFileExistsError` instead, before anything is built.
     target : str
-        ``virtualenv`` (the default) or ``prebuilt`` (:mod:`isocell.dag._targets`).
+        ``virtualenv`` (the default), ``prebuilt`` (:mod:`isocell.dag._targets`) or
+        ``kubernetes`` (:mod:`isocell.dag._pods`).
     base_image : str or None
         The Airflow image the ``prebuilt`` target builds on.
+    namespace, registry, resources : str or None
+        The ``kubernetes`` target's namespace (default ``default``), image registry prefix
+        and container resources (``cpu=500m,memory=1Gi``: requests and limits).
 
     Returns
     -------
@@ -282,6 +326,7 @@ def export_notebook(
     options_schedule, options_start = schedule_of(schedule), start_date_of(start_date)
     base = image_for(target, base_image, airflow)
     location = _data_dir(data_dir, identifier)
+    pods = pod_options(namespace, registry, resources, target, location)
     cells = read_cells(path)
     parameters = read_parameters(cells)
     tasks = build_tasks(cells, parameters)
@@ -304,10 +349,8 @@ def export_notebook(
     remote = "://" in location
     notices: list[str] = []
     environments = {task.task_id: _environment(task, remote, notices) for task in tasks}
-    image = None
-    if base is not None:
-        environments, built = prebuilt_environments(tasks, environments)
-        image = Image(identifier, base, tuple(built))
+    modules = _local_modules(cells, path.parent)
+    environments, image = _for_target(tasks, environments, identifier, base, pods, modules)
     options = DagOptions(
         dag_id=identifier,
         notebook=path.name,
@@ -317,10 +360,10 @@ def export_notebook(
         data_dir=location,
         environments=environments,
         parameters=parameters,
+        **(_pod_fields(pods) if pods is not None else {}),
     )
     text = render_dag(tasks, options)
     destination = Destination(dag_file.parent, Path(confine) if confine is not None else None)
-    modules = _local_modules(cells, path.parent)
     for module in modules:  # refused before anything is written
         destination.inside(module, "the local module")
     files = write_export(destination, dag_file.name, text, modules, tasks, environments, image)

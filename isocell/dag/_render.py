@@ -37,8 +37,8 @@ class TaskEnvironment:
     Attributes
     ----------
     kind : str
-        ``"python"`` (the Airflow host's environment), ``"virtualenv"`` or
-        ``"external_python"``.
+        ``"python"`` (the Airflow host's environment), ``"virtualenv"``,
+        ``"external_python"`` or ``"kubernetes"`` (a pod).
     python_version : str
         ``major.minor``, for ``virtualenv``.
     requirements : tuple of str
@@ -49,6 +49,8 @@ class TaskEnvironment:
         The environment variable that overrides ``python`` (``ASTRO_PYENV_<name>``).
     index_urls : tuple of str
         Package indexes, for ``virtualenv``.
+    image : str
+        The pod's image, for ``kubernetes``.
     """
 
     kind: str = "python"
@@ -57,6 +59,7 @@ class TaskEnvironment:
     python: str = ""
     variable: str = ""
     index_urls: tuple[str, ...] = ()
+    image: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ class DagOptions:
     data_dir: str = "dag"
     environments: dict[str, TaskEnvironment] = field(default_factory=dict)
     parameters: tuple[Parameter, ...] = ()
+    #: The pods' namespace and resources (name, quantity), for ``kubernetes`` tasks.
+    namespace: str = "default"
+    resources: tuple[tuple[str, str], ...] = ()
+    #: The Kubernetes Secret each pod takes its environment variables from.
+    pod_secret: str = ""
 
     def run_value(self, name: str) -> tuple[str, str]:
         """The template and the kind of value of ``name``, a param or a context value."""
@@ -295,6 +303,8 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
         "call": call,
         "cell": task.cell.index,
         "magic": redact_text(task.cell.magic_line),  # an --index-url's credentials
+        # a pod's name: a DNS subdomain (the provider adds a random suffix)
+        "pod_name": re.sub(r"[^a-z0-9-]+", "-", task.task_id.lower()).strip("-")[:50] or "task",
         "dropped": task.cell.dropped,
         "kind": environment.kind,
         "assign": bool(task.outputs),
@@ -342,9 +352,11 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
         tasks=rendered,
         uses_external=any(t["kind"] == "external_python" for t in rendered),
         uses_virtualenv=any(t["kind"] == "virtualenv" for t in rendered),
+        uses_pods=any(t["kind"] == "kubernetes" for t in rendered),
         uses_data=any(t["assign"] for t in rendered),
         function=_identifier(options.dag_id),
         params=options.parameters,
+        pod_secret=options.pod_secret,
     )
     return _format(text)
 

@@ -32,12 +32,13 @@ __all__ = [
     "TARGETS",
     "PrebuiltEnvironment",
     "check_target",
+    "distinct_environments",
     "image_for",
     "prebuilt_environments",
 ]
 
 #: The export targets, the default first.
-TARGETS = ("virtualenv", "prebuilt")
+TARGETS = ("virtualenv", "prebuilt", "kubernetes")
 
 #: Where the image holds the prebuilt environments.
 IMAGE_ROOT = "/opt/isocell/envs"
@@ -130,13 +131,12 @@ def image_for(target: str, base_image: str | None, airflow: int) -> str | None:
     return base_image
 
 
-def prebuilt_environments(
-    tasks: list[Task], environments: dict[str, TaskEnvironment]
-) -> tuple[dict[str, TaskEnvironment], list[PrebuiltEnvironment]]:
-    """The tasks' environments for the ``prebuilt`` target, and the environments to build.
-
-    Every ``virtualenv`` task becomes an ``external_python`` task on its environment in the
-    image; tasks with the same Python, lock and indexes share one.
+def distinct_environments(
+    tasks: list[Task], environments: dict[str, TaskEnvironment], target: str
+) -> list[tuple[str, TaskEnvironment, tuple[Task, ...]]]:
+    """The ``virtualenv`` tasks grouped by environment (same Python, lock and indexes), in
+    task order: each group's name (the ``--env`` name of a cell in it, else its first task's
+    id, made unique), its environment and its tasks.
 
     Raises
     ------
@@ -154,7 +154,7 @@ def prebuilt_environments(
                 task.cell.index,
                 1,
                 f"{task.cell.magic_line}: its requirements are rendered per run, so no "
-                "image can hold its environment; export with --target virtualenv",
+                f"image can hold its environment; export with --target virtualenv, not {target}",
             )
         if any(re.search(r"\s", url) for url in environment.index_urls):
             raise ExportError(
@@ -162,12 +162,29 @@ def prebuilt_environments(
             )
         key = (environment.python_version, environment.requirements, environment.index_urls)
         groups.setdefault(key, []).append(task)
+    taken: set[str] = set()
+    return [
+        (_unique(_name_of(members), taken), environments[members[0].task_id], tuple(members))
+        for members in groups.values()
+    ]
+
+
+def prebuilt_environments(
+    tasks: list[Task], environments: dict[str, TaskEnvironment]
+) -> tuple[dict[str, TaskEnvironment], list[PrebuiltEnvironment]]:
+    """The tasks' environments for the ``prebuilt`` target, and the environments to build.
+
+    Every ``virtualenv`` task becomes an ``external_python`` task on its environment in the
+    image; tasks with the same Python, lock and indexes share one.
+
+    Raises
+    ------
+    ExportError
+        As :func:`distinct_environments`.
+    """
     built: list[PrebuiltEnvironment] = []
     changed = dict(environments)
-    taken: set[str] = set()
-    for members in groups.values():
-        first = environments[members[0].task_id]
-        name = _unique(_name_of(members), taken)
+    for name, first, members in distinct_environments(tasks, environments, "prebuilt"):
         image = PrebuiltEnvironment(
             name,
             first.python_version,

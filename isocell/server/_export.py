@@ -16,7 +16,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from isocell.errors import DagFileExistsError
-from isocell.server._base import MAX_PATH, ApiError, IsocellHandler, shown
+from isocell.server._base import MAX_PATH, ApiError, Body, IsocellHandler, shown
 
 __all__ = ["ExportHandler", "inside_root"]
 
@@ -83,6 +83,9 @@ class ExportHandler(IsocellHandler):
             "overwrite",
             "target",
             "base_image",
+            "namespace",
+            "registry",
+            "resources",
         )
         root = str(self.settings["server_root_dir"])
         path = body.text("path", required=True, limit=MAX_PATH) or ""
@@ -93,21 +96,7 @@ class ExportHandler(IsocellHandler):
         for label, text in (("notebook name", notebook.name), ("data_dir", data_dir)):
             if text and ('"' in text or "\\" in text):
                 raise ApiError(400, f"the {label} {text!r} must not contain '\"' or '\\'")
-        options: dict[str, Any] = {
-            "dag_id": body.text("dag_id"),
-            "schedule": body.text("schedule"),
-            "start_date": body.text("start_date"),
-            "airflow": body.integer("airflow", 3),
-            "data_dir": data_dir,
-            # Nothing is written, or copied in, from outside the root (isocell.dag._write).
-            "confine": root,
-            # An existing DAG file is replaced only when asked (409 otherwise: the dialog asks
-            # the user, then sends overwrite: true); absent: replaced, as the command does.
-            "overwrite": body.flag("overwrite") if "overwrite" in body.data else True,
-            # virtualenv (the default) or prebuilt (isocell.dag._targets): checked there.
-            "target": body.text("target") or "virtualenv",
-            "base_image": body.text("base_image") or None,
-        }
+        options = _options(body, data_dir, root)
         try:
             result = await self.call(_export, notebook, target, options)
         except ApiError as error:
@@ -128,6 +117,29 @@ class ExportHandler(IsocellHandler):
                 "notices": list(result.notices),
             }
         )
+
+
+def _options(body: Body, data_dir: str | None, root: str) -> dict[str, Any]:
+    """``export_notebook``'s keyword arguments from the request's body."""
+    return {
+        "dag_id": body.text("dag_id"),
+        "schedule": body.text("schedule"),
+        "start_date": body.text("start_date"),
+        "airflow": body.integer("airflow", 3),
+        "data_dir": data_dir,
+        # Nothing is written, or copied in, from outside the root (isocell.dag._write).
+        "confine": root,
+        # An existing DAG file is replaced only when asked (409 otherwise: the dialog asks
+        # the user, then sends overwrite: true); absent: replaced, as the command does.
+        "overwrite": body.flag("overwrite") if "overwrite" in body.data else True,
+        # virtualenv (the default), prebuilt (isocell.dag._targets) or kubernetes
+        # (isocell.dag._pods): each checked there, with its options.
+        "target": body.text("target") or "virtualenv",
+        "base_image": body.text("base_image") or None,
+        "namespace": body.text("namespace") or None,
+        "registry": body.text("registry") or None,
+        "resources": body.text("resources") or None,
+    }
 
 
 def _paths(root: str, path: str, output: str | None) -> tuple[Path, Path | None]:
