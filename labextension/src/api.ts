@@ -159,10 +159,15 @@ export interface IExportRequest {
   data_dir?: string;
   /** Replace a DAG file that exists; `false`: a `DagFileExistsError` instead. */
   overwrite?: boolean;
-  /** `virtualenv` (the default) or `prebuilt` (environments built into the image). */
-  target?: 'virtualenv' | 'prebuilt';
+  /** `virtualenv` (the default), `prebuilt` (environments built into the image) or
+   * `kubernetes` (a pod per isolated cell, an image per environment). */
+  target?: 'virtualenv' | 'prebuilt' | 'kubernetes';
   /** The Airflow image the prebuilt target builds on. */
   base_image?: string;
+  /** The kubernetes target's namespace, image registry prefix and container resources. */
+  namespace?: string;
+  registry?: string;
+  resources?: string;
 }
 
 /** The answer of a successful export. */

@@ -62,7 +62,10 @@ export async function exportNotebookToDag(
       start_date: options.start_date || undefined,
       data_dir: options.data_dir || undefined,
       target: options.target,
-      base_image: options.base_image || undefined
+      base_image: options.base_image || undefined,
+      namespace: options.namespace || undefined,
+      registry: options.registry || undefined,
+      resources: options.resources || undefined
     };
     const result = await exportAskingFirst(api, request);
     if (result === null) {

@@ -747,3 +747,47 @@ test('the export dialog exports the prebuilt target with a Dockerfile on the ima
   // named after the cell's environment
   expect(dockerfile).toContain(`ENV ASTRO_PYENV_${ENV.replace(/\W/g, '_')}=`);
 });
+
+test('the export dialog exports the kubernetes target with its namespace, registry and resources', async ({
+  page
+}) => {
+  await page.notebook.createNew('pods.ipynb');
+  await page.notebook.setCell(
+    0,
+    'code',
+    `%%isolated --env ${ENV}\nimport six\nversion = six.__version__`
+  );
+  await page.notebook.save();
+  await page
+    .locator('.jp-NotebookPanel-toolbar [data-command="isocell:export-dag"]')
+    .click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.getByLabel('Namespace')).toHaveCount(0);
+  await dialog.getByLabel('Environments').selectOption('kubernetes');
+  await expect(dialog.getByLabel('Data dir')).toHaveAttribute(
+    'placeholder',
+    /fsspec URL/
+  );
+  await dialog.getByLabel('Data dir').fill('s3://bucket/isocell');
+  await dialog.getByLabel('Namespace').fill('data-team');
+  await dialog.getByLabel('Image registry').fill('registry.example.com/team');
+  await dialog.getByLabel('Resources').fill('cpu=500m,memory=1Gi');
+  await dialog.getByLabel('Output folder').fill('dags-pods');
+  await dialog.getByRole('button', { name: 'Export' }).click();
+  await expect(
+    page.locator('.jp-toast-message').filter({ hasText: 'written to' })
+  ).toBeVisible({ timeout: 120000 });
+  const editor = page.locator('.jp-FileEditor');
+  await expect(editor).toContainText('@task.kubernetes(');
+  await expect(editor).toContainText('NAMESPACE = "data-team"');
+  await expect(editor).toContainText('image="registry.example.com/team/pods-');
+  await expect(editor).toContainText('"memory": "1Gi"');
+  const dockerfile = await page.evaluate(async (name: string) => {
+    const contents = window.jupyterapp.serviceManager.contents;
+    const model = await contents.get(`dags-pods/images/${name}.Dockerfile`, {
+      content: true
+    });
+    return model.content as string;
+  }, ENV);
+  expect(dockerfile).toMatch(/FROM python:3\.\d+-slim/);
+});

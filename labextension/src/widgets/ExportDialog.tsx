@@ -21,10 +21,18 @@ export interface IExportOptions {
   /** Empty for the default (a folder beside the DAG). */
   data_dir: string;
   /** Where the tasks' environments come from (`isocell export --target`). */
-  target: 'virtualenv' | 'prebuilt';
+  target: ExportTarget;
   /** The Airflow image the prebuilt target builds on; empty for the default. */
   base_image: string;
+  /** The kubernetes target's namespace, image registry prefix and container resources
+   * (`cpu=500m,memory=1Gi`); each empty for the default. */
+  namespace: string;
+  registry: string;
+  resources: string;
 }
+
+/** The export targets (`isocell export --target`). */
+export type ExportTarget = 'virtualenv' | 'prebuilt' | 'kubernetes';
 
 /** The default start date, as the command's. */
 export const DEFAULT_START = '2024-01-01';
@@ -60,7 +68,10 @@ export class ExportOptionsBody
       start_date: DEFAULT_START,
       data_dir: '',
       target: 'virtualenv',
-      base_image: ''
+      base_image: '',
+      namespace: '',
+      registry: '',
+      resources: ''
     };
   }
 
@@ -96,6 +107,11 @@ function ExportForm(props: {
   const [dataDir, setDataDir] = React.useState(props.initial.data_dir);
   const [target, setTarget] = React.useState(props.initial.target);
   const [baseImage, setBaseImage] = React.useState(props.initial.base_image);
+  const [pods, setPods] = React.useState({
+    namespace: props.initial.namespace,
+    registry: props.initial.registry,
+    resources: props.initial.resources
+  });
 
   React.useEffect(() => {
     const schedule =
@@ -108,9 +124,23 @@ function ExportForm(props: {
       start_date: start.trim(),
       data_dir: dataDir.trim(),
       target,
-      base_image: target === 'prebuilt' ? baseImage.trim() : ''
+      base_image: target === 'prebuilt' ? baseImage.trim() : '',
+      namespace: target === 'kubernetes' ? pods.namespace.trim() : '',
+      registry: target === 'kubernetes' ? pods.registry.trim() : '',
+      resources: target === 'kubernetes' ? pods.resources.trim() : ''
     });
-  }, [dagId, choice, cron, airflow, output, start, dataDir, target, baseImage]);
+  }, [
+    dagId,
+    choice,
+    cron,
+    airflow,
+    output,
+    start,
+    dataDir,
+    target,
+    baseImage,
+    pods
+  ]);
 
   return (
     <div className="jp-isocell-Form">
@@ -172,7 +202,11 @@ function ExportForm(props: {
       <InputGroup
         id={`${id}-data`}
         aria-label={trans().__('Data dir')}
-        placeholder={trans().__('default: a folder beside the DAG')}
+        placeholder={
+          target === 'kubernetes'
+            ? trans().__('needed: an fsspec URL such as s3://bucket/prefix')
+            : trans().__('default: a folder beside the DAG')
+        }
         value={dataDir}
         onChange={event => setDataDir(event.target.value)}
       />
@@ -181,9 +215,7 @@ function ExportForm(props: {
         id={`${id}-target`}
         aria-label={trans().__('Environments')}
         value={target}
-        onChange={event =>
-          setTarget(event.target.value as 'virtualenv' | 'prebuilt')
-        }
+        onChange={event => setTarget(event.target.value as ExportTarget)}
         options={[
           {
             value: 'virtualenv',
@@ -195,6 +227,12 @@ function ExportForm(props: {
             value: 'prebuilt',
             label: trans().__(
               'Prebuilt into the image (a Dockerfile, @task.external_python)'
+            )
+          },
+          {
+            value: 'kubernetes',
+            label: trans().__(
+              'A Kubernetes pod per cell, an image per environment (@task.kubernetes)'
             )
           }
         ]}
@@ -208,6 +246,42 @@ function ExportForm(props: {
             placeholder={trans().__('default: apache/airflow:latest')}
             value={baseImage}
             onChange={event => setBaseImage(event.target.value)}
+          />
+        </>
+      )}
+      {target === 'kubernetes' && (
+        <>
+          <label htmlFor={`${id}-namespace`}>{trans().__('Namespace')}</label>
+          <InputGroup
+            id={`${id}-namespace`}
+            aria-label={trans().__('Namespace')}
+            placeholder={trans().__('default: default')}
+            value={pods.namespace}
+            onChange={event =>
+              setPods({ ...pods, namespace: event.target.value })
+            }
+          />
+          <label htmlFor={`${id}-registry`}>
+            {trans().__('Image registry')}
+          </label>
+          <InputGroup
+            id={`${id}-registry`}
+            aria-label={trans().__('Image registry')}
+            placeholder={trans().__('e.g. registry.example.com/team')}
+            value={pods.registry}
+            onChange={event =>
+              setPods({ ...pods, registry: event.target.value })
+            }
+          />
+          <label htmlFor={`${id}-resources`}>{trans().__('Resources')}</label>
+          <InputGroup
+            id={`${id}-resources`}
+            aria-label={trans().__('Resources')}
+            placeholder={trans().__('e.g. cpu=500m,memory=1Gi')}
+            value={pods.resources}
+            onChange={event =>
+              setPods({ ...pods, resources: event.target.value })
+            }
           />
         </>
       )}
