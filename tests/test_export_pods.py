@@ -188,3 +188,25 @@ def test_the_command_takes_the_pod_options(isocell_home, tmp_path):
     text = (tmp_path / "o" / "pods.py").read_text()
     assert 'NAMESPACE = "team"' in text and 'image="r.example.com/pods-x:' in text
     assert 'limits={"memory": "1Gi"}' in text
+
+
+@pytest.mark.parametrize(
+    ("url", "needed"),
+    [
+        ("s3://bucket/prefix", ("fsspec", "s3fs")),
+        ("sftp://etl@files.example.com:22/isocell", ("fsspec", "paramiko")),
+        ("simplecache::gs://bucket/x", ("fsspec", "gcsfs")),
+        ("file:///srv/shared", ("fsspec",)),
+    ],
+)
+def test_a_data_dir_brings_the_package_its_filesystem_needs(url, needed):
+    from isocell.dag._storage import storage_requirements
+
+    assert storage_requirements(url) == needed
+
+
+def test_a_data_dir_of_an_unknown_protocol_is_refused(isocell_home, tmp_path):
+    path = notebook(tmp_path, "x = 1")
+    with pytest.raises(ExportError, match="fsspec knows no protocol 'nosuch'"):
+        export_notebook(path, tmp_path / "out", data_dir="nosuch://x/y")
+    assert not (tmp_path / "out").exists()

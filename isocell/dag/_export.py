@@ -33,6 +33,7 @@ from isocell.dag._pods import POD_SECRET, PodOptions, pod_environments, pod_opti
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
 from isocell.dag._requirements import link_requirements, templated_requirements
 from isocell.dag._schedule import schedule_of, start_date_of
+from isocell.dag._storage import storage_requirements
 from isocell.dag._targets import image_for, prebuilt_environments
 from isocell.dag._write import Destination
 from isocell.errors import (
@@ -166,14 +167,14 @@ def _index_urls(spec: Any) -> tuple[str, ...]:
     return tuple(without_credentials(u) for u in (spec.index_url, *spec.extra_index_urls) if u)
 
 
-def _environment(task: Task, remote: bool, notices: list[str]) -> TaskEnvironment:
+def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> TaskEnvironment:
     cell = task.cell
     if not cell.isolated:
         return TaskEnvironment()
     from isocell.envs import EnvStore, resolve_environment, task_requirements
 
     if cell.requirement_templates:
-        return _per_run_environment(task, ("fsspec",) if remote else ())
+        return _per_run_environment(task, extra)
     environment = resolve_environment(_request(cell), EnvStore())
     current = environment.lock_hash
     if cell.recorded_lock and current and cell.recorded_lock != current:
@@ -192,8 +193,6 @@ def _environment(task: Task, remote: bool, notices: list[str]) -> TaskEnvironmen
     spec = environment.spec
     assert spec is not None
     urls = _index_urls(spec)
-    # A remote data location is opened through fsspec, which the task's environment needs.
-    extra = ("fsspec",) if remote else ()
     requirements = tuple(task_requirements(environment, extra))
     return TaskEnvironment("virtualenv", minor, requirements, index_urls=urls)
 
@@ -346,9 +345,11 @@ def export_notebook(
     for task in tasks:
         if task.cell.isolated:
             _request(task.cell)
-    remote = "://" in location
+    # A remote data location is opened through fsspec and its protocol's package, which
+    # every isolated task's environment needs.
+    extra = storage_requirements(location) if "://" in location else ()
     notices: list[str] = []
-    environments = {task.task_id: _environment(task, remote, notices) for task in tasks}
+    environments = {task.task_id: _environment(task, extra, notices) for task in tasks}
     modules = _local_modules(cells, path.parent)
     environments, image = _for_target(tasks, environments, identifier, base, pods, modules)
     options = DagOptions(
