@@ -49,8 +49,23 @@ structure() {
     .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 }
 
+# The deployment test's servers (tests/deploy_harness.py): PostgreSQL, Redis and OpenSSH's
+# SFTP server from Debian's packages, installed when missing and this is root (else the test
+# skips, saying which are missing).
+debian_servers() {
+    local missing=()
+    ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+    [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+    [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+    if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
 # The quick tier: no real build, child kernel, Airflow run, fault injection or load.
-QUICK="not slow and not airflow and not load and not faults and not network and not realnb"
+QUICK="not slow and not airflow and not load and not faults and not network and not realnb and not deploy"
 
 case "${1:-}" in
 demo)
@@ -75,6 +90,7 @@ quick)
 test)
     venv test
     touch .venv/.installed-test
+    debian_servers
     checks
     .venv/bin/python -m pytest "${@:2}"
     # The JupyterLab front end: jest, eslint + prettier, and the browser tests (Debian's

@@ -31,7 +31,7 @@ from pathlib import Path
 #: a DAG using it fails to import) unless the ``virtualenv`` package is installed. uv in the
 #: Airflow 3 environment puts ``uv`` on the PATH of Airflow's processes: virtualenv tasks use it.
 #: The cncf-kubernetes provider imports the kubernetes target's DAGs; the celery provider,
-#: psycopg2 and paramiko (fsspec's SFTP) serve the multi-worker deployment test.
+#: psycopg2, asyncpg and paramiko (fsspec's SFTP) serve the multi-worker deployment test.
 REQUIREMENTS: dict[int, tuple[str, ...]] = {
     3: (
         "apache-airflow==3.3.*",
@@ -39,6 +39,7 @@ REQUIREMENTS: dict[int, tuple[str, ...]] = {
         "apache-airflow-providers-cncf-kubernetes",
         "apache-airflow-providers-celery",
         "psycopg2-binary",
+        "asyncpg",
         "paramiko",
         "pandas>=3",
         "pyarrow",

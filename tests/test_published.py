@@ -44,12 +44,14 @@ def record(pid: int | None, interpreter: str = sys.executable, **changes: object
 @pytest.fixture
 def sleeper() -> object:
     """A live process running this interpreter, standing for a child kernel."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    # Until it has exec'd, /proc shows the forked test process's command line.
-    deadline = time.monotonic() + 30
-    while b"time.sleep" not in Path(f"/proc/{process.pid}/cmdline").read_bytes():
-        assert time.monotonic() < deadline, "the sleeper did not start"
-        time.sleep(0.01)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+    )
+    # Once it says so, it has exec'd (/proc shows its command line, not the forked test
+    # process's) and started its interpreter (its memory is an interpreter's, not exec's).
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    assert b"time.sleep" in Path(f"/proc/{process.pid}/cmdline").read_bytes()
     yield process
     process.kill()
     process.wait()
