@@ -31,16 +31,21 @@ from pathlib import Path
 #: a DAG using it fails to import) unless the ``virtualenv`` package is installed. uv in the
 #: Airflow 3 environment puts ``uv`` on the PATH of Airflow's processes: virtualenv tasks use it.
 #: The cncf-kubernetes provider imports the kubernetes target's DAGs; the celery provider,
-#: psycopg2, asyncpg and paramiko (fsspec's SFTP) serve the multi-worker deployment test.
+#: psycopg2, asyncpg, paramiko and s3fs (fsspec's SFTP and S3) serve the multi-worker
+#: deployment test.
 REQUIREMENTS: dict[int, tuple[str, ...]] = {
     3: (
         "apache-airflow==3.3.*",
         "apache-airflow-providers-standard",
         "apache-airflow-providers-cncf-kubernetes",
         "apache-airflow-providers-celery",
+        # celery 5.7 dropped celery.backends.database.retry, which the celery provider 3.26
+        # imports (the scheduler fails to start with it)
+        "celery<5.7",
         "psycopg2-binary",
         "asyncpg",
         "paramiko",
+        "s3fs",
         "pandas>=3",
         "pyarrow",
         "uv",

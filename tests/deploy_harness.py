@@ -194,6 +194,27 @@ def start_sftp(processes: Processes, folder: Path) -> tuple[int, Path]:
     return port, folder / "client_key"
 
 
+def start_s3(processes: Processes, bucket: str) -> tuple[str, dict[str, str]]:
+    """moto's S3-compatible server on a free port of 127.0.0.1 with an empty ``bucket``;
+    returns its endpoint and the credentials a client needs (as environment variables). The
+    endpoint reaches each worker's tasks through its fsspec configuration (see
+    :func:`deployment`): botocore before 1.31 reads no endpoint from the environment."""
+    import sys
+
+    port = free_port()
+    server = Path(sys.executable).with_name("moto_server")
+    processes.start("s3", [str(server), "-H", "127.0.0.1", "-p", str(port)])
+    wait_for(lambda: _port_open(port), "the S3 server")
+    endpoint = f"http://127.0.0.1:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT"), timeout=30)
+    env = {
+        "AWS_ACCESS_KEY_ID": "isocell-test",
+        "AWS_SECRET_ACCESS_KEY": secrets.token_hex(16),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    return endpoint, env
+
+
 @dataclass
 class Deployment:
     """The running deployment: where its API is, and how to reach it."""
@@ -235,13 +256,18 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def deployment(dag_folder: Path, root: Path, extra_env: dict[str, str]) -> Iterator[Deployment]:
+def deployment(
+    dag_folder: Path,
+    root: Path,
+    extra_env: dict[str, str],
+    fsspec: dict | None = None,  # type: ignore[type-arg]
+) -> Iterator[Deployment]:
     """Start the servers and Airflow with two Celery workers on ``dag_folder``, everything
     under ``root``; yields the :class:`Deployment`, then stops every process.
 
     ``extra_env`` goes to every Airflow process (the payload key, ISOCELL_RESULTS); each
-    worker also gets its own ``HOME`` (with the SFTP client key as ``~/.ssh/id_ed25519``) and
-    ``TMPDIR``.
+    worker also gets its own ``HOME`` (with the SFTP client key as ``~/.ssh/id_ed25519``, and
+    ``fsspec`` as its fsspec configuration, ``~/.config/fsspec/conf.json``) and ``TMPDIR``.
     """
     bin_dir = airflow_harness.airflow_venv(3)
     assert bin_dir is not None, airflow_harness.build_failure(3)
@@ -252,14 +278,16 @@ def deployment(dag_folder: Path, root: Path, extra_env: dict[str, str]) -> Itera
         database_folder = Path(tempfile.mkdtemp(prefix="isocell-pg-"))  # private, random
         database = start_postgres(processes, database_folder)
         broker = start_redis(processes, root)
-        yield from _airflow(bin_dir, dag_folder, root, processes, database, broker, extra_env)
+        yield from _airflow(
+            bin_dir, dag_folder, root, processes, database, broker, extra_env, fsspec or {}
+        )
     finally:
         processes.stop_all()
         with contextlib.suppress(NameError):
             shutil.rmtree(database_folder, ignore_errors=True)
 
 
-def _airflow(bin_dir, dag_folder, root, processes, database, broker, extra_env):  # type: ignore[no-untyped-def]
+def _airflow(bin_dir, dag_folder, root, processes, database, broker, extra_env, fsspec):  # type: ignore[no-untyped-def]
     api_port = free_port()
     home = root / "airflow-home"
     home.mkdir()
@@ -296,6 +324,9 @@ def _airflow(bin_dir, dag_folder, root, processes, database, broker, extra_env):
         own = root / name
         workers[name] = own
         env = _worker_env(common, own, name, root / "sftp" / "client_key")
+        if fsspec:
+            (own / "home" / ".config" / "fsspec").mkdir(parents=True)
+            (own / "home" / ".config" / "fsspec" / "conf.json").write_text(json.dumps(fsspec))
         processes.start(name, [airflow, "celery", "worker", "--celery-hostname", f"{name}@%h"],
                         env=env, cwd=own)  # fmt: skip
     api = f"http://127.0.0.1:{api_port}"
@@ -308,8 +339,9 @@ def _worker_env(common: dict[str, str], own: Path, name: str, key: Path) -> dict
     """A worker's environment: a machine of its own (home, temporary folder, logs, caches)."""
     for folder in ("home/.ssh", "tmp", "logs", "lib"):
         (own / folder).mkdir(parents=True, mode=0o700)
-    shutil.copyfile(key, own / "home" / ".ssh" / "id_ed25519")
-    os.chmod(own / "home" / ".ssh" / "id_ed25519", 0o600)
+    if key.exists():  # the SFTP server's client key, as each machine would hold it
+        shutil.copyfile(key, own / "home" / ".ssh" / "id_ed25519")
+        os.chmod(own / "home" / ".ssh" / "id_ed25519", 0o600)
     (own / "lib" / "worker_name.py").write_text(
         "import os\n\n\ndef hostname():\n    return os.environ['ISOCELL_WORKER']\n"
     )

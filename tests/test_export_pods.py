@@ -210,3 +210,22 @@ def test_a_data_dir_of_an_unknown_protocol_is_refused(isocell_home, tmp_path):
     with pytest.raises(ExportError, match="fsspec knows no protocol 'nosuch'"):
         export_notebook(path, tmp_path / "out", data_dir="nosuch://x/y")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@needs_py39
+def test_a_data_dir_package_takes_a_current_release_and_says_what_pin_it_moved(
+    isocell_home, tmp_path
+):
+    # The scoring cell runs with python-dateutil 4.0.0, which botocore (under s3fs) refuses:
+    # held to the cell's lock, s3fs could only be 0.2.0, from before fsspec. The lock is a
+    # preference: s3fs matches fsspec, and the export says which pin moved.
+    result = export_notebook(
+        NOTEBOOKS / "etl_to_airflow.ipynb", tmp_path / "dags", data_dir="s3://bucket/etl"
+    )
+    folder = result.dag_file.parent / "requirements"
+    for name in ("legacy_report", "scoring"):
+        pins = dict(line.split("==") for line in (folder / f"{name}.txt").read_text().split())
+        assert pins["s3fs"] == pins["fsspec"], (name, pins)
+    (notice,) = [n for n in result.notices if "data location" in n]
+    assert "scoring" in notice and "python-dateutil 4.0.0 → 2." in notice

@@ -33,7 +33,7 @@ from isocell.dag._pods import POD_SECRET, PodOptions, pod_environments, pod_opti
 from isocell.dag._render import DagOptions, TaskEnvironment, render_dag
 from isocell.dag._requirements import link_requirements, templated_requirements
 from isocell.dag._schedule import schedule_of, start_date_of
-from isocell.dag._storage import storage_requirements
+from isocell.dag._storage import moved_pins, storage_requirements
 from isocell.dag._targets import image_for, prebuilt_environments
 from isocell.dag._write import Destination
 from isocell.errors import (
@@ -194,6 +194,15 @@ def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> Task
     assert spec is not None
     urls = _index_urls(spec)
     requirements = tuple(task_requirements(environment, extra))
+    if extra:
+        moved = moved_pins(task_requirements(environment), requirements)
+        if moved:
+            notices.append(
+                f"cell {cell.index + 1} ({task.task_id}): the data location's packages "
+                f"({', '.join(extra)}) need other versions than the cell ran with: "
+                f"{', '.join(moved)}; the task gets those. Put them in the cell's --req to run "
+                "the cell with them too"
+            )
     return TaskEnvironment("virtualenv", minor, requirements, index_urls=urls)
 
 

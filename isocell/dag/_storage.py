@@ -5,16 +5,17 @@ filesystem in its registry (``fsspec.registry.known_implementations``), which na
 and, for classes that need another package, says which (``"Install s3fs to access S3"``,
 ``'SFTPFileSystem requires "paramiko" to be installed'``). This module reads that registry, so
 an ``s3://`` location brings ``s3fs`` into every task's environment and ``sftp://`` brings
-``paramiko``.
+``paramiko``. Adding them may move a pin of the cell's lock (:func:`moved_pins` says which).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from isocell.errors import ExportError
 
-__all__ = ["storage_requirements"]
+__all__ = ["moved_pins", "storage_requirements"]
 
 
 def storage_requirements(url: str) -> tuple[str, ...]:
@@ -56,3 +57,21 @@ def storage_requirements(url: str) -> tuple[str, ...]:
             names = re.findall(r'"([A-Za-z0-9_.-]+)"', known.get("err", ""))
         found += [name for name in names if name not in found]
     return tuple(found)
+
+
+def moved_pins(lock: list[str], pins: Iterable[str]) -> list[str]:
+    """``name old → new`` for each package of ``lock`` (``name==version`` lines) that
+    ``pins`` holds at another version: what a task's environment changed of its cell's to
+    take the data location's packages (:func:`isocell.envs.task_requirements`)."""
+    from packaging.utils import canonicalize_name
+
+    def versions(lines: Iterable[str]) -> dict[str, str]:
+        pairs = (line.split("==", 1) for line in lines if "==" in line)
+        return {canonicalize_name(name): version.strip() for name, version in pairs}
+
+    before, after = versions(lock), versions(pins)
+    return [
+        f"{name} {version} → {after[name]}"
+        for name, version in sorted(before.items())
+        if name in after and after[name] != version
+    ]

@@ -29,8 +29,12 @@ def task_requirements(environment: Environment, extra: tuple[str, ...] = ()) -> 
     environment : Environment
         A built environment (from a spec).
     extra : tuple of str
-        More requirements to include (resolved within the same constraints where the lock
-        has them).
+        More requirements to include (a data location's filesystem). The lock's versions are
+        then preferred, not imposed (uv keeps an existing output file's pins where it can): a
+        hard constraint could only be met by an ancient release of the extra package (s3fs
+        0.2.0, from before fsspec, beside ``python-dateutil==4.0.0``, which botocore refuses),
+        while a preference moves only the pins the extra packages need moved; the caller
+        compares the result with the lock and says what moved.
 
     Raises
     ------
@@ -52,13 +56,15 @@ def task_requirements(environment: Environment, extra: tuple[str, ...] = ()) -> 
     with tempfile.TemporaryDirectory(prefix="isocell-lock-") as folder:
         given = Path(folder) / "requirements.in"
         given.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-        constraints = Path(folder) / "constraints.txt"
         pinned = own.read_text(encoding="utf-8") if own.is_file() else "\n".join(environment.lock)
-        constraints.write_text(pinned + "\n", encoding="utf-8")
+        # the lock as constraints, or, with extra requirements, as the output file's
+        # preferences (uv pip compile -o keeps an existing file's pins where it can)
+        lock = Path(folder) / ("preferences.txt" if extra else "constraints.txt")
+        lock.write_text(pinned + "\n", encoding="utf-8")
         argv = [
             uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--no-config",
             "--python-version", environment.python_version,
-            "--constraint", str(constraints),
+            *(["--output-file"] if extra else ["--constraint"]), str(lock),
         ]  # fmt: skip
         if spec.index_url:
             argv += ["--index-url", spec.index_url]
@@ -69,7 +75,8 @@ def task_requirements(environment: Environment, extra: tuple[str, ...] = ()) -> 
         done = subprocess.run(
             [*argv, str(given)], capture_output=True, text=True, cwd=folder, timeout=600
         )
-    if done.returncode != 0:
-        raise BuildError("resolving the task's requirements failed", done.stderr)
-    pins = [line.strip() for line in done.stdout.splitlines()]
+        if done.returncode != 0:
+            raise BuildError("resolving the task's requirements failed", done.stderr)
+        text = lock.read_text(encoding="utf-8") if extra else done.stdout
+    pins = [line.strip() for line in text.splitlines()]
     return sorted((line for line in pins if line and not line.startswith("#")), key=str.lower)
