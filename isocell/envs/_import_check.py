@@ -40,8 +40,28 @@ _PROBE = r"""
 import json, sys
 try:
     from importlib import metadata
-except ImportError:
-    import importlib_metadata as metadata
+except ImportError:  # Python 3.7: the .dist-info folders on sys.path, read directly
+    import os, re
+    class metadata(object):
+        class _Dist(object):
+            def __init__(self, path):
+                self.path = path
+            def read_text(self, name):
+                path = os.path.join(self.path, name)
+                return open(path).read() if os.path.exists(path) else None
+            @property
+            def files(self):
+                lines = (self.read_text("RECORD") or "").splitlines()
+                return [line.split(",")[0] for line in lines if line]
+        @staticmethod
+        def distribution(name):
+            key = re.sub(r"[-_.]+", "_", name).lower()
+            for entry in sys.path:
+                for item in (os.listdir(entry) if os.path.isdir(entry) else ()):
+                    stem = item[: -len(".dist-info")].rsplit("-", 1)[0]
+                    if item.endswith(".dist-info") and re.sub(r"[-_.]+", "_", stem).lower() == key:
+                        return metadata._Dist(os.path.join(entry, item))
+            raise LookupError(name)
 names = json.loads(sys.argv[1])
 failed, modules = {}, []
 for name in names:

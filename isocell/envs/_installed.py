@@ -1,6 +1,7 @@
 """What an interpreter has installed in its own site-packages: ``name==version`` each.
 
-Asked of the interpreter itself (any CPython >= 3.8, ``importlib.metadata``), so it answers
+Asked of the interpreter itself (``importlib.metadata``; on 3.7 each ``.dist-info``'s METADATA), so
+it answers
 for its own folders, not for a base installation it may see through ``--system-site-packages``.
 """
 
@@ -13,13 +14,25 @@ import subprocess
 __all__ = ["installed", "installed_cached"]
 
 _SCRIPT = """
-import importlib.metadata as m, json, sysconfig
+import json, os, sysconfig
 paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+found = []
+try:
+    import importlib.metadata as m
+    found = [(d.metadata["Name"], d.version) for d in m.distributions(path=paths)]
+except ImportError:  # Python 3.7: each .dist-info's METADATA, read with the email parser
+    from email.parser import Parser
+    for path in paths:
+        for item in sorted(os.listdir(path)) if os.path.isdir(path) else ():
+            metadata = os.path.join(path, item, "METADATA")
+            if item.endswith(".dist-info") and os.path.isfile(metadata):
+                with open(metadata) as handle:
+                    headers = Parser().parse(handle, headersonly=True)
+                found.append((headers["Name"], headers["Version"]))
 seen = {}
-for dist in m.distributions(path=paths):
-    name = dist.metadata["Name"]
+for name, version in found:
     if name and name.lower() not in seen:
-        seen[name.lower()] = name + "==" + dist.version
+        seen[name.lower()] = name + "==" + version
 print(json.dumps({"paths": paths, "lock": sorted(seen.values(), key=str.lower)}))
 """
 

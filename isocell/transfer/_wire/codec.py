@@ -30,7 +30,10 @@ import types
 
 from . import arrays, pandas_codec, source
 
-PROTOCOL = 5
+# Pickle protocol 4: the highest Python 3.7 reads (protocol 5 came with 3.8). Large buffers
+# travel out of band through persistent ids (arrays, frames), so protocol 5's PickleBuffer
+# would add nothing.
+PROTOCOL = 4
 
 
 class NotPortable(Exception):

@@ -49,7 +49,8 @@ def write_payload(path, items, buffers):  # type: ignore[no-untyped-def]
         for view in views:
             placed.append((offset, view.nbytes))
             offset = _aligned(offset + view.nbytes)
-        header = pickle.dumps({"items": items, "buffers": placed}, protocol=5)
+        # protocol 4: what every supported Python reads (5 came with 3.8)
+        header = pickle.dumps({"items": items, "buffers": placed}, protocol=4)
         if _PREFIX.size + len(header) <= _aligned(_PREFIX.size + estimate) or not views:
             break
         estimate = len(header)

@@ -1,0 +1,92 @@
+"""Cells on Pythons older than the notebook's (issue #17): Python 3.7 with requirements of its
+time, on the real pyenv interpreter (skipped with a reason where it is absent).
+
+The environment is built by uv, the child is the newest ipykernel that supports 3.7 (the
+kernel layer resolves it for that Python), and values cross through the version-neutral codec
+run from source in the child: plain Python data, numpy arrays and pandas frames, functions as
+source.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import _pyenv_python
+
+pytestmark = pytest.mark.slow
+
+PY37 = _pyenv_python("3.7")
+needs_py37 = pytest.mark.skipif(PY37 is None, reason="CPython 3.7 is not installed (pyenv)")
+SEVEN = "--python 3.7 --req pandas==1.1.5 scikit-learn==0.24.2"
+
+
+@needs_py37
+def test_a_python_3_7_cell_runs_with_the_packages_of_its_time(ip, ns):
+    ip.run_cell_magic(
+        "isolated",
+        SEVEN,
+        "import sys, pandas, sklearn\n"
+        "version = '%d.%d' % sys.version_info[:2]\n"
+        "packages = (pandas.__version__, sklearn.__version__)",
+    )
+    assert ns["version"] == "3.7"
+    assert ns["packages"] == ("1.1.5", "0.24.2")
+
+
+@needs_py37
+def test_values_cross_both_ways_with_a_python_3_7_child(ip, ns):
+    ns["numbers"] = {"a": [1, 2.5, None], "b": ("x", b"y"), "c": {3, 4}}
+    ns["array"] = np.arange(12.0).reshape(3, 4)
+    ns["frame"] = pd.DataFrame({"n": [1, 2, 3], "s": ["a", "b", None]})
+    ip.run_cell("def double(v):\n    return v * 2")  # a notebook function: crosses as source
+    ip.run_cell_magic(
+        "isolated",
+        SEVEN,
+        "numbers_back = numbers\n"
+        "array_back = array * 2\n"
+        "frame_back = frame.assign(m=frame['n'] * 10)\n"
+        "doubled = double(21)\n"
+        "from sklearn.linear_model import LinearRegression\n"
+        "slope = float(LinearRegression().fit(array[:, :1], array[:, 1]).coef_[0])",
+    )
+    assert ns["numbers_back"] == ns["numbers"]
+    np.testing.assert_array_equal(ns["array_back"], ns["array"] * 2)
+    expected = ns["frame"].assign(m=ns["frame"]["n"] * 10)
+    pd.testing.assert_frame_equal(ns["frame_back"], expected)
+    assert ns["doubled"] == 42
+    assert ns["slope"] == pytest.approx(1.0)
+    # the child is the same between cells: what the first imported is loaded
+    ip.run_cell_magic("isolated", SEVEN, "import sys\nloaded = 'sklearn' in sys.modules")
+    assert ns["loaded"] is True
+
+
+@needs_py37
+@pytest.mark.airflow
+def test_a_python_3_7_cell_exports_to_a_task_that_airflow_runs(isocell_home, tmp_path):
+    import json
+
+    from isocell.dag import export_notebook
+    from tests import airflow_harness
+    from tests.test_export import notebook
+
+    if airflow_harness.airflow_venv(3) is None:
+        pytest.skip(f"Airflow 3 could not be installed: {airflow_harness.build_failure(3)}")
+    path = notebook(
+        tmp_path,
+        "numbers = [1, 2, 3]",
+        f"%%isolated {SEVEN}\nimport sys, pandas\n"
+        "total = int(pandas.Series(numbers).sum())\nversion = '%d.%d' % sys.version_info[:2]",
+        "import json, os\n"
+        "with open(os.environ['ISOCELL_RESULTS'], 'w') as handle:\n"
+        "    json.dump({'total': total, 'version': version}, handle)",
+    )
+    result = export_notebook(path, tmp_path / "dags", data_dir=str(tmp_path / "data"))
+    assert 'python_version="3.7"' in result.text
+    results = tmp_path / "results.json"
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent, result.dag_id, env={"ISOCELL_RESULTS": str(results)}
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert json.loads(results.read_text()) == {"total": 6, "version": "3.7"}
