@@ -270,3 +270,25 @@ def test_no_function_is_over_60_lines_without_saying_why() -> None:
         if found:
             long[str(path)] = found
     assert long == {}
+
+
+def test_the_code_a_child_runs_compiles_on_the_oldest_supported_python() -> None:
+    """The child runs the wire modules and its launcher from source, on any Python from 3.6
+    (issue #17): no ``from __future__ import annotations``, no syntax newer than 3.6."""
+    from tests.conftest import _pyenv_python
+
+    oldest = _pyenv_python("3.6")
+    if oldest is None:
+        pytest.skip("CPython 3.6 is not installed (pyenv)")
+    package = Path(__file__).resolve().parents[1] / "isocell"
+    files = sorted((package / "transfer" / "_wire").glob("*.py"))
+    files.append(package / "kernel" / "_child_launcher.py")
+    script = (
+        "import sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    compile(open(path, encoding='utf-8').read(), path, 'exec')\n"
+    )
+    done = subprocess.run(
+        [oldest, "-c", script, *map(str, files)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -1,5 +1,5 @@
-"""Cells on Pythons older than the notebook's (issue #17): Python 3.7 with requirements of its
-time, on the real pyenv interpreter (skipped with a reason where it is absent).
+"""Cells on Pythons older than the notebook's (issue #17): Pythons 3.7 and 3.6 with requirements
+of their time, on the real pyenv interpreters (skipped with a reason where one is absent).
 
 The environment is built by uv, the child is the newest ipykernel that supports 3.7 (the
 kernel layer resolves it for that Python), and values cross through the version-neutral codec
@@ -20,30 +20,44 @@ pytestmark = pytest.mark.slow
 PY37 = _pyenv_python("3.7")
 needs_py37 = pytest.mark.skipif(PY37 is None, reason="CPython 3.7 is not installed (pyenv)")
 SEVEN = "--python 3.7 --req pandas==1.1.5 scikit-learn==0.24.2"
+# The same requirements on each old Python (both have wheels for 3.6 and 3.7).
+OLD = [
+    pytest.param(
+        minor,
+        marks=pytest.mark.skipif(
+            _pyenv_python(minor) is None, reason=f"CPython {minor} is not installed (pyenv)"
+        ),
+    )
+    for minor in ("3.7", "3.6")
+]
 
 
-@needs_py37
-def test_a_python_3_7_cell_runs_with_the_packages_of_its_time(ip, ns):
+def _line(minor: str) -> str:
+    return f"--python {minor} --req pandas==1.1.5 scikit-learn==0.24.2"
+
+
+@pytest.mark.parametrize("minor", OLD)
+def test_an_old_python_cell_runs_with_the_packages_of_its_time(ip, ns, minor):
     ip.run_cell_magic(
         "isolated",
-        SEVEN,
+        _line(minor),
         "import sys, pandas, sklearn\n"
         "version = '%d.%d' % sys.version_info[:2]\n"
         "packages = (pandas.__version__, sklearn.__version__)",
     )
-    assert ns["version"] == "3.7"
+    assert ns["version"] == minor
     assert ns["packages"] == ("1.1.5", "0.24.2")
 
 
-@needs_py37
-def test_values_cross_both_ways_with_a_python_3_7_child(ip, ns):
+@pytest.mark.parametrize("minor", OLD)
+def test_values_cross_both_ways_with_an_old_python_child(ip, ns, minor):
     ns["numbers"] = {"a": [1, 2.5, None], "b": ("x", b"y"), "c": {3, 4}}
     ns["array"] = np.arange(12.0).reshape(3, 4)
     ns["frame"] = pd.DataFrame({"n": [1, 2, 3], "s": ["a", "b", None]})
     ip.run_cell("def double(v):\n    return v * 2")  # a notebook function: crosses as source
     ip.run_cell_magic(
         "isolated",
-        SEVEN,
+        _line(minor),
         "numbers_back = numbers\n"
         "array_back = array * 2\n"
         "frame_back = frame.assign(m=frame['n'] * 10)\n"
@@ -58,7 +72,7 @@ def test_values_cross_both_ways_with_a_python_3_7_child(ip, ns):
     assert ns["doubled"] == 42
     assert ns["slope"] == pytest.approx(1.0)
     # the child is the same between cells: what the first imported is loaded
-    ip.run_cell_magic("isolated", SEVEN, "import sys\nloaded = 'sklearn' in sys.modules")
+    ip.run_cell_magic("isolated", _line(minor), "import sys\nloaded = 'sklearn' in sys.modules")
     assert ns["loaded"] is True
 
 
@@ -90,3 +104,16 @@ def test_a_python_3_7_cell_exports_to_a_task_that_airflow_runs(isocell_home, tmp
     )
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert json.loads(results.read_text()) == {"total": 6, "version": "3.7"}
+
+
+@pytest.mark.parametrize("minor", OLD[1:])
+def test_a_python_3_6_cell_is_refused_by_the_export_naming_it(isocell_home, tmp_path, minor):
+    from isocell.dag import export_notebook
+    from isocell.errors import ExportError
+    from tests.test_export import notebook
+
+    path = notebook(tmp_path, "x = 1", f"%%isolated {_line(minor)}\ny = x")
+    with pytest.raises(ExportError, match=r"run Python 3\.7 and newer, not 3\.6") as caught:
+        export_notebook(path, tmp_path / "dags")
+    assert caught.value.cell == 1
+    assert not (tmp_path / "dags").exists()

@@ -191,7 +191,7 @@ def _installed_minors() -> list[str]:
 
     return [
         minor
-        for minor in ("3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+        for minor in ("3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
         if _pyenv_python(minor)
     ]
 
@@ -209,7 +209,7 @@ PLAIN = {
 }
 
 
-@pytest.mark.parametrize("minor", ["3.7", "3.8", "3.10", "3.12", "3.13"])
+@pytest.mark.parametrize("minor", ["3.6", "3.7", "3.8", "3.10", "3.12", "3.13"])
 def test_plain_data_crosses_every_python_version_both_ways(ip, ns, minor):
     if minor not in _installed_minors():
         pytest.skip(f"CPython {minor} is not installed (pyenv)")

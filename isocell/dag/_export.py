@@ -185,6 +185,14 @@ def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> Task
             "to check it with them"
         )
     minor = ".".join(environment.python_version.split(".")[:2])
+    if tuple(int(part) for part in minor.split(".")) < (3, 7):
+        # Airflow's virtualenv script starts with `from __future__ import annotations`
+        raise ExportError(
+            cell.index,
+            1,
+            f"{cell.magic_line}: Airflow's virtualenv and external_python tasks run Python 3.7 "
+            f"and newer, not {minor}; this cell runs in the notebook but cannot be exported yet",
+        )
     as_is = environment.interpreter_as_is
     if as_is is not None:
         label = environment.name or "py" + minor.replace(".", "")

@@ -244,7 +244,7 @@ def register_external(
     RegistryError
         If the name is invalid or taken.
     InterpreterNotFoundError
-        If ``python`` is not a working Python >= 3.7.
+        If ``python`` is not a working Python >= 3.6.
     """
     store = store or EnvStore()
     check_name(name)

@@ -40,7 +40,7 @@ __all__ = [
     "inspect_interpreter",
 ]
 
-MINIMUM_VERSION = (3, 7)
+MINIMUM_VERSION = (3, 6)
 _LONGEST_PATH = 4096  # PATH_MAX on Linux; a longer request is a paste gone wrong
 SOURCES = ("path", "pyenv", "uv", "conda", "explicit")
 
@@ -90,10 +90,10 @@ class Interpreter:
 
 
 def find_interpreters(*, cache_dir: str | os.PathLike[str] | None = None) -> list[Interpreter]:
-    """Every working Python ≥ 3.7 found on ``PATH``, in pyenv, in uv's pythons and in conda.
+    """Every working Python ≥ 3.6 found on ``PATH``, in pyenv, in uv's pythons and in conda.
 
     Candidates that are the same file (same real path) count once: the first found in source
-    order is kept. Interpreters older than 3.7, and candidates that fail to run, are left out.
+    order is kept. Interpreters older than 3.6, and candidates that fail to run, are left out.
 
     Parameters
     ----------
@@ -140,7 +140,7 @@ def find_interpreter(
     Raises
     ------
     InterpreterNotFoundError
-        If nothing matches, or the path is not a working Python ≥ 3.7. Its ``found`` lists
+        If nothing matches, or the path is not a working Python ≥ 3.6. Its ``found`` lists
         every interpreter discovery did find, one line each.
     """
     request = request.strip()
@@ -199,7 +199,7 @@ def inspect_interpreter(
     ------
     InterpreterNotFoundError
         If the path does not exist, is not executable, fails to run as Python, or is older
-        than 3.7. Its ``found`` holds one line saying why.
+        than 3.6. Its ``found`` holds one line saying why.
     """
     path = os.path.abspath(os.path.expanduser(path))
     if not _is_executable(path):
@@ -219,7 +219,7 @@ def inspect_interpreter(
         raise InterpreterNotFoundError(path, [f"not usable: {probe.reason}"])
     if probe.version[:2] < MINIMUM_VERSION:
         too_old = ".".join(map(str, probe.version))
-        raise InterpreterNotFoundError(path, [f"not usable: {path} is Python {too_old}, < 3.7"])
+        raise InterpreterNotFoundError(path, [f"not usable: {path} is Python {too_old}, < 3.6"])
     if _in_shim_dir(path):
         path = probe.executable
     return Interpreter(path, probe.version, probe.implementation, source)

@@ -5,8 +5,6 @@ messaging protocol), so each returns a short JSON string. It runs in the child (
 CPython >= 3.8) as ``__isocell__.agent``.
 """
 
-from __future__ import annotations
-
 import errno
 import json
 import os

@@ -23,8 +23,6 @@ decodes only where the local ``longdouble`` has the same format.
 buffer ``k`` one byte per element, non-zero where the element is missing.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,7 +33,7 @@ __all__ = ["decode_array", "encode_array"]
 _FAST_KINDS = "biufcSU"  # numpy scalar kinds whose .item() is an exact plain value
 
 
-def encode_array(arr: Any) -> tuple[dict, list]:
+def encode_array(arr: "Any") -> "tuple[dict, list]":
     """Describe a numpy array as plain metadata plus raw buffers.
 
     Parameters
@@ -67,7 +65,7 @@ def encode_array(arr: Any) -> tuple[dict, list]:
     return _encode_into(arr, buffers), buffers
 
 
-def decode_array(meta: dict, buffers: Sequence[Any]) -> Any:
+def decode_array(meta: dict, buffers: "Sequence[Any]") -> "Any":
     """Rebuild the array :func:`encode_array` described.
 
     Parameters

@@ -19,8 +19,6 @@ This module runs on both sides, on any CPython >= 3.8, with the standard library
 pandas, pyarrow and cloudpickle are used only where the value needs them and the side has them.
 """
 
-from __future__ import annotations
-
 import importlib
 import inspect
 import io
@@ -124,7 +122,7 @@ class _Encoding:
         return NotImplemented
 
 
-_ENCODERS: dict[type, type] = {}  # pickler base class -> its encoder class, made once
+_ENCODERS = {}  # type: dict[type, type]  # pickler base class -> its encoder class, made once
 
 
 def _encoder_class(cloudpickle):  # type: ignore[no-untyped-def]

@@ -14,8 +14,6 @@ definition and is decoded after the definitions have run.
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import hashlib
 import importlib
 import types

@@ -9,8 +9,6 @@ into the notebook's object instead, so aliases and views see the change as they 
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 __all__ = ["update"]
 
 

@@ -11,8 +11,6 @@ arrive as one figure), when a plain cell reads it or another environment needs i
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import sys
 
 # How far into lists, tuples, dicts and object arrays to look, and how many items of each.

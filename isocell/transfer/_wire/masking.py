@@ -9,8 +9,6 @@ Runs from source in the notebook, in every child kernel and in exported tasks (a
 >= 3.8, standard library only).
 """
 
-from __future__ import annotations
-
 import os
 import re
 import sys

@@ -28,8 +28,6 @@ exact. So a ``str`` column received by pandas 1.4 as ``object`` and sent back ar
 ``str``. A column the child computed anew comes back as what the child made of it.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 from .pandas_columns import decode_index, decode_values, label, make_series, numpy_module, remember
@@ -44,7 +42,7 @@ _WIRE = 1
 _TYPES = ("DataFrame", "Series", "Index", "ExtensionArray")
 
 
-def is_pandas(obj: Any) -> bool:
+def is_pandas(obj: "Any") -> bool:
     """Whether :func:`encode_pandas` handles ``obj``, without importing pandas.
 
     True for pandas' ``DataFrame``, ``Series``, ``Index`` and extension arrays, and for their
@@ -58,7 +56,7 @@ def is_pandas(obj: Any) -> bool:
     )
 
 
-def encode_pandas(obj: Any) -> tuple[dict, list]:
+def encode_pandas(obj: "Any") -> "tuple[dict, list]":
     """Describe a pandas object as plain metadata plus raw buffers.
 
     Parameters
@@ -103,7 +101,7 @@ def encode_pandas(obj: Any) -> tuple[dict, list]:
     return meta, buffers
 
 
-def decode_pandas(meta: dict, buffers: Sequence[Any]) -> Any:
+def decode_pandas(meta: dict, buffers: "Sequence[Any]") -> "Any":
     """Rebuild, with this side's pandas, the object :func:`encode_pandas` described.
 
     Parameters

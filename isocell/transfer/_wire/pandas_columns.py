@@ -5,8 +5,6 @@ Runs from source on both sides, with the standard library, numpy and pandas only
 inside functions.
 """
 
-from __future__ import annotations
-
 import datetime
 import re
 import warnings

@@ -5,8 +5,6 @@ Runs from source on both sides, with the standard library, numpy and pandas only
 inside functions.
 """
 
-from __future__ import annotations
-
 from . import arrays, restore
 from .pandas_columns import (
     MASKED,

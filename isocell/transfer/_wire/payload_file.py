@@ -16,8 +16,6 @@ writable. The file can be deleted as soon as it is mapped.
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import errno
 import mmap
 import os

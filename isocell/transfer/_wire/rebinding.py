@@ -9,8 +9,6 @@ as it would be locally; others (a list, a dict) are held until the cell's end.
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import weakref
 
 __all__ = ["Before"]

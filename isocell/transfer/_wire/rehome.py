@@ -11,8 +11,6 @@ only where missing in the notebook (whose own values are the current ones).
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import sys
 import types
 

@@ -12,8 +12,6 @@ show in the user's code.
 This module runs on both sides, on any CPython >= 3.8, with the standard library and numpy.
 """
 
-from __future__ import annotations
-
 import hashlib
 import weakref
 

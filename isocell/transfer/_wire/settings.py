@@ -23,8 +23,6 @@ imported, where installed. Settings are compared with the library's defaults whe
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import importlib.util
 import json
 import sys

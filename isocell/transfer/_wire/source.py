@@ -15,8 +15,6 @@ Lambdas and closures are refused: their text is not a definition that can run on
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import ast
 import builtins
 import inspect

@@ -19,8 +19,6 @@ Airflow rendered for the task (:func:`provide`; see ``isocell.dag._lookups``). T
 are masked in what the process shows (:mod:`.masking`, whose names this module re-exports).
 """
 
-from __future__ import annotations
-
 import json
 import os
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit

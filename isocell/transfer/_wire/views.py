@@ -11,8 +11,6 @@ array (:func:`view_of`).
 This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
 """
 
-from __future__ import annotations
-
 import sys
 
 __all__ = ["hints", "view_of"]
