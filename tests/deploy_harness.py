@@ -274,8 +274,8 @@ def deployment(
     logs = root / "logs"
     logs.mkdir(parents=True)
     processes = Processes(logs)
+    database_folder = Path(tempfile.mkdtemp(prefix="isocell-pg-"))  # private, random
     try:
-        database_folder = Path(tempfile.mkdtemp(prefix="isocell-pg-"))  # private, random
         database = start_postgres(processes, database_folder)
         broker = start_redis(processes, root)
         yield from _airflow(
@@ -283,8 +283,7 @@ def deployment(
         )
     finally:
         processes.stop_all()
-        with contextlib.suppress(NameError):
-            shutil.rmtree(database_folder, ignore_errors=True)
+        shutil.rmtree(database_folder, ignore_errors=True)
 
 
 def _airflow(bin_dir, dag_folder, root, processes, database, broker, extra_env, fsspec):  # type: ignore[no-untyped-def]

@@ -186,7 +186,8 @@ def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> Task
         )
     minor = ".".join(environment.python_version.split(".")[:2])
     if tuple(int(part) for part in minor.split(".")) < (3, 7):
-        # Airflow's virtualenv script starts with `from __future__ import annotations`
+        # Airflow's virtualenv script (and the kubernetes provider's pod script) starts with
+        # `from __future__ import annotations`
         raise ExportError(
             cell.index,
             1,
@@ -203,7 +204,7 @@ def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> Task
     urls = _index_urls(spec)
     requirements = tuple(task_requirements(environment, extra))
     if extra:
-        moved = moved_pins(task_requirements(environment), requirements)
+        moved = moved_pins(list(environment.lock), requirements)
         if moved:
             notices.append(
                 f"cell {cell.index + 1} ({task.task_id}): the data location's packages "

@@ -177,8 +177,9 @@ def pod_environments(
     ------
     ExportError
         As :func:`~isocell.dag._targets.distinct_environments`; for an isolated branch cell
-        (the provider has no ``@task.branch_kubernetes``), an interpreter used as it is (no
-        image holds it), or a Python older than 3.7 (the provider's pod script needs it).
+        (the provider has no ``@task.branch_kubernetes``) or an interpreter used as it is (no
+        image holds it). (A Python older than 3.7, which the provider's pod script cannot run
+        either, is refused for every target before: :mod:`isocell.dag._export`.)
     """
     for task in tasks:
         environment = environments[task.task_id]
@@ -190,8 +191,6 @@ def pod_environments(
                 "a branch cell cannot run in a pod (the cncf-kubernetes provider has no "
                 "branch decorator); drop %%isolated from it or export with another --target"
             )
-        elif environment.kind == "virtualenv" and _older(environment.python_version, (3, 7)):
-            refusal = "the provider's pod script needs Python 3.7 or newer"
         if refusal:
             raise ExportError(task.cell.index, 1, f"{task.cell.magic_line}: {refusal}")
     images: list[PodImage] = []
@@ -216,8 +215,3 @@ def pod_environments(
                 changed[task.task_id], kind="kubernetes", image=image.image
             )
     return changed, images
-
-
-def _older(version: str, than: tuple[int, int]) -> bool:
-    parts = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
-    return parts < than

@@ -40,7 +40,7 @@ _PROBE = r"""
 import json, sys
 try:
     from importlib import metadata
-except ImportError:  # Python 3.7: the .dist-info folders on sys.path, read directly
+except ImportError:  # before 3.8: the .dist-info folders on sys.path, read directly
     import os, re
     class metadata(object):
         class _Dist(object):

@@ -1,8 +1,8 @@
 """What an interpreter has installed in its own site-packages: ``name==version`` each.
 
-Asked of the interpreter itself (``importlib.metadata``; on 3.7 each ``.dist-info``'s METADATA), so
-it answers
-for its own folders, not for a base installation it may see through ``--system-site-packages``.
+Asked of the interpreter itself (``importlib.metadata``; before 3.8, each ``.dist-info``'s
+METADATA), so it answers for its own folders, not for a base installation it may see through
+``--system-site-packages``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ found = []
 try:
     import importlib.metadata as m
     found = [(d.metadata["Name"], d.version) for d in m.distributions(path=paths)]
-except ImportError:  # Python 3.7: each .dist-info's METADATA, read with the email parser
+except ImportError:  # before 3.8: each .dist-info's METADATA, read with the email parser
     from email.parser import Parser
     for path in paths:
         for item in sorted(os.listdir(path)) if os.path.isdir(path) else ():
