@@ -616,3 +616,28 @@ def test_import_ahead_imports_what_the_notebook_can_and_leaves_the_rest() -> Non
     sys.modules.pop("colorsys", None)
     import_ahead(("isocell_no_such_module", "colorsys"))
     assert "colorsys" in sys.modules and "isocell_no_such_module" not in sys.modules
+
+
+def test_a_python2_cell_is_read_through_its_python3_rewrite() -> None:
+    """A ``--python 2.7`` cell does not parse as Python 3; its names are found all the same
+    (fissix rewrites its syntax, never its names)."""
+    source = textwrap.dedent(
+        """\
+        print "total", total
+        exec code in scope
+        try:
+            result = 10L * factor
+        except ValueError, error:
+            message = `error`
+        if left <> right:
+            raise KeyError, "differ"
+        """
+    )
+    names = analyze_cell(source)
+    builtin = {"print", "exec", "repr", "ValueError", "KeyError"}  # read as functions now
+    assert set(names.reads) == {"total", "code", "scope", "factor", "left", "right"} | builtin
+    assert set(names.binds) == {"result", "message"}
+
+
+def test_a_cell_that_is_no_python_at_all_gives_no_names() -> None:
+    assert analyze_cell("print 'x' +") == CellNames()

@@ -292,3 +292,31 @@ def test_the_code_a_child_runs_compiles_on_the_oldest_supported_python() -> None
         [oldest, "-c", script, *map(str, files)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_code_a_python2_child_runs_compiles_on_python2() -> None:
+    """A Python 2.7 child runs its agent (``_wire.python2``), the rebinding module and the
+    launcher from source, and isocell asks it for its packages (``envs._installed``'s
+    script): all of it compiles on 2.7 (issue #17)."""
+    from isocell.envs._installed import _SCRIPT
+    from tests.conftest import _pyenv_python
+
+    python2 = _pyenv_python("2.7")
+    if python2 is None:
+        pytest.skip("CPython 2.7 is not installed (pyenv)")
+    package = Path(__file__).resolve().parents[1] / "isocell"
+    wire = package / "transfer" / "_wire"
+    files = [wire / "python2.py", wire / "rebinding.py", package / "kernel" / "_child_launcher.py"]
+    script = (
+        "import io, sys\n"
+        "for path in sys.argv[2:]:\n"
+        "    compile(io.open(path, encoding='utf-8').read(), path, 'exec')\n"
+        "compile(sys.argv[1], 'installed', 'exec')\n"
+    )
+    done = subprocess.run(
+        [python2, "-c", script, _SCRIPT, *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -62,10 +62,10 @@ def test_finds_the_pyenv_installed_3_9(cache: Path) -> None:
     assert os.path.basename(pyenv_39[0].path) == "python3.9"
 
 
-def test_found_interpreters_are_at_least_3_6_newest_first_and_unique(cache: Path) -> None:
+def test_found_interpreters_are_at_least_2_7_newest_first_and_unique(cache: Path) -> None:
     found = find_interpreters(cache_dir=cache)
     assert found, "no interpreter found at all"
-    assert all(i.version[:2] >= (3, 6) for i in found)
+    assert all(i.version[:2] >= (2, 7) for i in found)
     assert [i.version for i in found] == sorted((i.version for i in found), reverse=True)
     real_paths = [os.path.realpath(i.path) for i in found]
     assert len(real_paths) == len(set(real_paths))
@@ -100,24 +100,15 @@ def test_an_unknown_version_lists_what_was_found(cache: Path) -> None:
         assert f"{interpreter.version_str}  {interpreter.path}  ({interpreter.source})" in message
 
 
-def test_old_pythons_are_ignored(cache: Path) -> None:
-    old = sorted(glob.glob(os.path.join(PYENV_ROOT, "versions", "2.7*", "bin", "python2.7")))
-    if not old:
-        pytest.skip(f"no Python 2.7 under {PYENV_ROOT}/versions to check against")
-    with pytest.raises(InterpreterNotFoundError, match=r"< 3\.6"):
-        inspect_interpreter(old[0], cache_dir=cache)
-    with pytest.raises(InterpreterNotFoundError):
-        find_interpreter("2.7", cache_dir=cache)
-
-
-@pytest.mark.parametrize("minor", ["3.6", "3.7"])
-def test_pythons_3_6_and_3_7_are_found(cache: Path, minor: str) -> None:
+@pytest.mark.parametrize("minor", ["2.7", "3.6", "3.7"])
+def test_pythons_2_7_3_6_and_3_7_are_found(cache: Path, minor: str) -> None:
     found = glob.glob(os.path.join(PYENV_ROOT, "versions", f"{minor}*", "bin", f"python{minor}"))
     if not found:
         pytest.skip(f"no Python {minor} under {PYENV_ROOT}/versions")
     assert find_interpreter(minor, cache_dir=cache).version[:2] == tuple(
         int(part) for part in minor.split(".")
     )
+    assert inspect_interpreter(found[0], cache_dir=cache).minor == minor
 
 
 @pytest.mark.parametrize("kind", ["failing script", "silent script", "text file", "missing"])

@@ -12,10 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from IPython.utils.capture import capture_output
 
+from isocell.errors import TransferError
+from isocell.runner._held import HeldInChild
 from tests.conftest import _pyenv_python
 
 pytestmark = pytest.mark.slow
+
+PY27 = _pyenv_python("2.7")
+needs_py27 = pytest.mark.skipif(PY27 is None, reason="CPython 2.7 is not installed (pyenv)")
 
 PY37 = _pyenv_python("3.7")
 needs_py37 = pytest.mark.skipif(PY37 is None, reason="CPython 3.7 is not installed (pyenv)")
@@ -117,3 +123,63 @@ def test_a_python_3_6_cell_is_refused_by_the_export_naming_it(isocell_home, tmp_
         export_notebook(path, tmp_path / "dags")
     assert caught.value.cell == 1
     assert not (tmp_path / "dags").exists()
+
+
+PYTHON2_CELL = """\
+print "hello from", sys.version_info[0]
+back = data
+text = "caf\\xc3\\xa9".decode("utf-8").encode("utf-8")
+literal = "café"
+wide = u"naïve"
+raw = "\\xff\\x00"
+doubled = big * 2
+kinds = [type(data[u"b"][0]).__name__, type(data[u"b"][1]).__name__, type(big).__name__]
+try:
+    1 / 0
+except ZeroDivisionError, error:
+    message = str(error)
+"""
+
+
+@needs_py27
+def test_a_python2_cell_runs_as_python2_and_plain_data_crosses_both_ways(ip, ns):
+    ns["data"] = {"a": [1, 2.5, None, True], "b": ("x", b"y\xff"), "c": {3, 4}, "d": 1j}
+    ns["big"] = 2**70
+    ip.run_cell_magic("isolated", "--python 2.7", "import sys")
+    with capture_output() as captured:
+        ip.run_cell_magic("isolated", "--python 2.7", PYTHON2_CELL)
+    assert captured.stdout == "hello from 2\n"
+    # the notebook's str is unicode there, its bytes str; a long is a long
+    assert ns["kinds"] == ["unicode", "str", "long"]
+    assert ns["back"] == ns["data"]
+    # a Python 2 str comes back as str when it is UTF-8 text, else as bytes
+    assert ns["text"] == "café" and ns["literal"] == "café"
+    assert ns["wide"] == "naïve"
+    assert ns["raw"] == b"\xff\x00"
+    assert ns["doubled"] == 2**71
+    assert ns["message"] == "integer division or modulo by zero"
+
+
+@needs_py27
+def test_a_python2_cells_error_is_raised_as_its_own_class_and_the_child_persists(ip, ns):
+    ip.run_cell_magic("isolated", "--python 2.7 --out", "import os\ncounter = [1]")
+    with pytest.raises(KeyError, match="missing"):
+        ip.run_cell_magic("isolated", "--python 2.7", "raise KeyError('missing')")
+    ip.run_cell_magic("isolated", "--python 2.7", "import sys\nkept = 'os' in sys.modules")
+    assert ns["kept"] is True
+
+
+@needs_py27
+def test_only_plain_data_crosses_to_and_from_python2(ip, ns):
+    ns["array"] = np.arange(3)
+    with pytest.raises(TransferError, match=r"array.*plain data only"):
+        ip.run_cell_magic("isolated", "--python 2.7", "n = len(array)")
+    # a value of another kind stays in the child, as an unpicklable value of any child does
+    ip.run_cell_magic(
+        "isolated", "--python 2.7", "import collections\nordered = collections.OrderedDict()"
+    )
+    assert isinstance(ns["ordered"], HeldInChild)
+    assert ns["ordered"].type_name == "collections.OrderedDict"
+    assert "plain data" in ns["ordered"].reason
+    ip.run_cell_magic("isolated", "--python 2.7", "size = len(ordered)")
+    assert ns["size"] == 0

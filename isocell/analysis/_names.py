@@ -12,6 +12,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from isocell.analysis._python2 import as_python3
 from isocell.analysis._scopes import names_bound_by
 from isocell.analysis._statements import CellWalker
 
@@ -89,9 +90,8 @@ def analyze_cell(source: str) -> CellNames:
     ``e`` is neither in ``binds`` nor in ``deletes``. A deferred read or bind made through
     ``global`` in a function counts whether or not the function is ever called.
     """
-    try:
-        tree = compile(source, "<cell>", "exec", flags=_PARSE_FLAGS, dont_inherit=True)
-    except (SyntaxError, ValueError, OverflowError, RecursionError):
+    tree = _parse(source)
+    if tree is None:
         return CellNames()
     walker = CellWalker()
     try:
@@ -109,6 +109,24 @@ def analyze_cell(source: str) -> CellNames:
         star_modules=tuple(dict.fromkeys(walker.star_modules)),
         modules=tuple(dict.fromkeys(walker.modules)),
     )
+
+
+def _parse(source: str) -> ast.Module | None:
+    """The cell's tree; a cell in Python 2 (a ``--python 2.7`` cell's ``print "x"``) is read
+    through its Python 3 rewrite (:func:`as_python3`), with the same names."""
+    tree = _compile(source)
+    if tree is None:
+        rewritten = as_python3(source)
+        tree = None if rewritten is None else _compile(rewritten)
+    return tree
+
+
+def _compile(source: str) -> ast.Module | None:
+    try:
+        tree = compile(source, "<cell>", "exec", flags=_PARSE_FLAGS, dont_inherit=True)
+    except (SyntaxError, ValueError, OverflowError, RecursionError):
+        return None
+    return tree  # type: ignore[no-any-return]
 
 
 def _coarse(tree: ast.AST) -> CellNames:

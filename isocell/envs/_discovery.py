@@ -40,12 +40,12 @@ __all__ = [
     "inspect_interpreter",
 ]
 
-MINIMUM_VERSION = (3, 6)
+MINIMUM_VERSION = (2, 7)
 _LONGEST_PATH = 4096  # PATH_MAX on Linux; a longer request is a paste gone wrong
 SOURCES = ("path", "pyenv", "uv", "conda", "explicit")
 
 _WINDOWS = sys.platform == "win32"
-_NAME = re.compile(r"python(?:3(?:\.\d+)?)?(?:\.exe)?" if _WINDOWS else r"python(?:3(?:\.\d+)?)?")
+_NAME = re.compile(r"python(?:[23](?:\.\d+)?)?" + (r"(?:\.exe)?" if _WINDOWS else ""))
 _VERSION_REQUEST = re.compile(r"(?P<impl>python|cpython|pypy)?(?P<version>\d+(?:\.\d+){0,2})")
 
 
@@ -90,7 +90,7 @@ class Interpreter:
 
 
 def find_interpreters(*, cache_dir: str | os.PathLike[str] | None = None) -> list[Interpreter]:
-    """Every working Python ≥ 3.6 found on ``PATH``, in pyenv, in uv's pythons and in conda.
+    """Every working Python ≥ 2.7 found on ``PATH``, in pyenv, in uv's pythons and in conda.
 
     Candidates that are the same file (same real path) count once: the first found in source
     order is kept. Interpreters older than 3.6, and candidates that fail to run, are left out.
@@ -219,7 +219,7 @@ def inspect_interpreter(
         raise InterpreterNotFoundError(path, [f"not usable: {probe.reason}"])
     if probe.version[:2] < MINIMUM_VERSION:
         too_old = ".".join(map(str, probe.version))
-        raise InterpreterNotFoundError(path, [f"not usable: {path} is Python {too_old}, < 3.6"])
+        raise InterpreterNotFoundError(path, [f"not usable: {path} is Python {too_old}, < 2.7"])
     if _in_shim_dir(path):
         path = probe.executable
     return Interpreter(path, probe.version, probe.implementation, source)
@@ -255,20 +255,23 @@ def _candidates() -> Iterator[tuple[str, str]]:
             yield from ((path, "path") for path in _pythons_in(directory))
     pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     for prefix in _subdirs(os.path.join(pyenv_root, "versions")):
-        yield from ((path, "pyenv") for path in _pythons_in(_bin_dir(prefix), only_3=True))
+        yield from ((path, "pyenv") for path in _pythons_in(_bin_dir(prefix), versioned=True))
     for prefix in _subdirs(_uv_python_dir()):
-        yield from ((path, "uv") for path in _pythons_in(_bin_dir(prefix), only_3=True))
+        yield from ((path, "uv") for path in _pythons_in(_bin_dir(prefix), versioned=True))
     for prefix in _conda_prefixes():
         yield from ((path, "conda") for path in _pythons_in(_bin_dir(prefix)))
 
 
-def _pythons_in(directory: str, *, only_3: bool = False) -> list[str]:
-    """Executables named python, python3 or python3.N in one directory, most specific first."""
+def _pythons_in(directory: str, *, versioned: bool = False) -> list[str]:
+    """Executables named python, python3, python3.N, python2 or python2.N in one directory,
+    most specific first; only the numbered ones where ``versioned`` (an installation's own
+    folder, whose bare ``python`` is one of them)."""
     try:
         names = [entry.name for entry in os.scandir(directory)]
     except OSError:
         return []
-    names = [n for n in names if _NAME.fullmatch(n) and (not only_3 or n.startswith("python3"))]
+    numbered = ("python3", "python2")
+    names = [n for n in names if _NAME.fullmatch(n) and (not versioned or n.startswith(numbered))]
     paths = (os.path.join(directory, n) for n in sorted(names, key=lambda n: (-len(n), n)))
     return [path for path in paths if _is_executable(path)]
 

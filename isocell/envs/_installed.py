@@ -1,8 +1,8 @@
 """What an interpreter has installed in its own site-packages: ``name==version`` each.
 
 Asked of the interpreter itself (``importlib.metadata``; before 3.8, each ``.dist-info``'s
-METADATA), so it answers for its own folders, not for a base installation it may see through
-``--system-site-packages``.
+METADATA; the script runs on Python 2.7 too), so it answers for its own folders, not for a
+base installation it may see through ``--system-site-packages``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ import subprocess
 
 __all__ = ["installed", "installed_cached"]
 
+# Run with -E -s and without the working folder on sys.path: -I, which Python 2 lacks.
 _SCRIPT = """
+import sys
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
 import json, os, sysconfig
 paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
 found = []
@@ -46,7 +50,7 @@ def installed(python: str) -> tuple[list[str], list[str]]:
         If the interpreter cannot be run or answers nonsense.
     """
     done = subprocess.run(
-        [python, "-I", "-c", _SCRIPT], capture_output=True, text=True, check=True, timeout=120
+        [python, "-E", "-s", "-c", _SCRIPT], capture_output=True, text=True, check=True, timeout=120
     )
     answer = json.loads(done.stdout)
     return [str(p) for p in answer["paths"]], [str(item) for item in answer["lock"]]

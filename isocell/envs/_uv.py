@@ -110,6 +110,8 @@ class UvBuilder:
     def unavailable(self, spec: EnvSpec) -> str | None:
         if uv_binary() is None:
             return "the uv executable of the uv package is missing or cannot run here"
+        if spec.python_version.startswith("2."):
+            return "uv makes no Python 2 environments (it needs Python 3.6 or newer)"
         return None
 
     def create(self, spec: EnvSpec, target: Path, commands: BuildCommands) -> None:

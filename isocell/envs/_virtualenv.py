@@ -1,5 +1,10 @@
 """The virtualenv + pip builder: the fallback where uv cannot run, or ``--builder virtualenv``.
 
+virtualenv 20.22 stopped making environments for Python < 3.7 (its changelog); a Python 2.7
+environment is made by virtualenv 20.21, whose seed is of that era (pip 20.3.4, setuptools
+44.1.1, wheel 0.37.1: the last that run on 2.7), run as a tool by uv (``uv tool run``, which
+keeps it in uv's cache) rather than installed beside isocell.
+
 pip has no ``--exclude-newer``: a cut-off time is noted in the log and the progress, and not
 honoured.
 """
@@ -21,7 +26,14 @@ from isocell.envs._build import (
 if TYPE_CHECKING:
     from isocell.envs._spec import EnvSpec
 
-__all__ = ["VirtualenvBuilder"]
+__all__ = ["LEGACY_VIRTUALENV", "VirtualenvBuilder"]
+
+#: The virtualenv that makes environments for Pythons the current one no longer does.
+LEGACY_VIRTUALENV = "virtualenv<20.22"
+
+
+def _legacy(spec: EnvSpec) -> bool:
+    return spec.python_version.startswith("2.")
 
 
 class VirtualenvBuilder:
@@ -32,12 +44,23 @@ class VirtualenvBuilder:
     def unavailable(self, spec: EnvSpec) -> str | None:
         import importlib.util
 
+        if _legacy(spec):
+            from isocell.envs._uv import uv_binary
+
+            if uv_binary() is None:
+                return "a Python 2 environment needs uv to run virtualenv 20.21"
+            return None
         if importlib.util.find_spec("virtualenv") is None:
             return f"virtualenv is not installed in {sys.executable}"
         return None
 
     def create(self, spec: EnvSpec, target: Path, commands: BuildCommands) -> None:
-        venv = [sys.executable, "-m", "virtualenv", "--quiet", "--python", spec.python]
+        venv = [sys.executable, "-m", "virtualenv"]
+        if _legacy(spec):
+            from isocell.envs._uv import uv_binary
+
+            venv = [str(uv_binary()), "tool", "run", "--from", LEGACY_VIRTUALENV, "virtualenv"]
+        venv += ["--quiet", "--python", spec.python]
         create_venv(commands, venv, spec, target, builder_environment_variables())
 
     def install(

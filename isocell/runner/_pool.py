@@ -259,7 +259,8 @@ def _start(environment: Environment) -> PooledKernel:
     )
     kernel.start()
     try:
-        code, expressions = protocol.bootstrap_code(), protocol.setup_expressions()
+        code = protocol.bootstrap_code(environment.python_version)
+        expressions = protocol.setup_expressions()
         reply = execute(
             kernel, code, None, silent=True, store_history=False, user_expressions=expressions
         )

@@ -24,6 +24,7 @@ import sys
 import warnings
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from isocell.errors import TransferError
@@ -32,6 +33,7 @@ from isocell.transfer._scratch import NO_ROOM, remove_stale, scratch
 from isocell.transfer._wire import exchange
 
 __all__ = [
+    "PYTHON2_SOURCES",
     "WIRE_MODULES",
     "WIRE_SOURCES",
     "Codec",
@@ -66,6 +68,14 @@ WIRE_SOURCES = [
     (name, (Path(_wire.__file__).parent / f"{name}.py").read_text(encoding="utf-8"))
     for name in WIRE_MODULES
 ]
+#: What a Python 2 child runs instead: ``python2`` as its agent, plain data only.
+PYTHON2_SOURCES = [
+    ("rebinding", dict(WIRE_SOURCES)["rebinding"]),
+    ("agent", (Path(_wire.__file__).parent / "python2.py").read_text(encoding="utf-8")),
+]
+#: The kinds of plain data a Python 2 child takes (``_wire.python2``); containers are looked into.
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, bytearray)
+_PLAIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 @contextlib.contextmanager
@@ -107,6 +117,9 @@ class Codec:
     def __init__(self, child_python: str, child_has_cloudpickle: bool) -> None:
         self.child_minor = ".".join(child_python.split(".")[:2])
         self.same_python = self.child_minor == host_minor()
+        #: A Python 2 child takes plain data only, pickled with protocol 2.
+        self.python2 = child_python.startswith("2.")
+        self.protocol = 2 if self.python2 else exchange.codec.PROTOCOL
         self.cloudpickle: Any = None
         if self.same_python and child_has_cloudpickle:
             import cloudpickle
@@ -147,8 +160,11 @@ class Codec:
 
     def _pack(self, path: Path, values: Mapping[str, Any], namespace: Mapping[str, Any]) -> Path:
         """Write the payload at ``path``; a half-written file is removed."""
+        if self.python2:
+            for name, value in values.items():
+                _check_plain(name, value)
         try:
-            exchange.pack(path, dict(values), self.cloudpickle, namespace)
+            exchange.pack(path, dict(values), self.cloudpickle, namespace, None, self.protocol)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -157,6 +173,34 @@ class Codec:
     def read_outputs(self, path: Path) -> exchange.Unpacked:
         """Map the payload ``path``; decode it into a namespace later with :func:`apply_outputs`."""
         return exchange.Unpacked(path)
+
+
+def _check_plain(name: str, value: Any) -> None:
+    """Raise :class:`TransferError` unless ``value`` is plain data a Python 2 child takes:
+    None, bool, int, float, complex, str, bytes, bytearray, or lists, tuples, dicts, sets and
+    frozensets of them (exact types: a subclass's class may not exist in Python 2), or a
+    module (imported there by name)."""
+    if isinstance(value, ModuleType):
+        return
+    pending, seen = [value], 0
+    while pending:
+        item = pending.pop()
+        seen += 1
+        kind = type(item)
+        if kind in _PLAIN:
+            continue
+        if kind in _PLAIN_CONTAINERS and seen < 1_000_000:
+            pending.extend(item.items() if kind is dict else item)
+            continue
+        what = f"{kind.__module__}.{kind.__qualname__}"
+        raise TransferError(
+            name,
+            f"{type(value).__module__}.{type(value).__qualname__}",
+            f"it cannot be sent to a Python 2 child, which takes plain data only (None, bool, "
+            f"int, float, complex, str, bytes, bytearray and lists, tuples, dicts and sets of "
+            f"them); it holds a {what}. Convert it in the notebook (.tolist(), "
+            f".to_dict()), or leave it out with --in",
+        )
 
 
 def apply_outputs(

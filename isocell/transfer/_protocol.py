@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from isocell.errors import IsocellError
-from isocell.transfer._host import WIRE_SOURCES, host_minor
+from isocell.transfer._host import PYTHON2_SOURCES, WIRE_SOURCES, host_minor
 
 __all__ = [
     "advance_expressions",
@@ -35,11 +35,14 @@ __all__ = [
 _AGENT = "__import__('__isocell__').agent"
 
 
-def bootstrap_code() -> str:
-    """Code that makes the wire modules the package ``__isocell__`` in the child.
+def bootstrap_code(child_python: str = "3") -> str:
+    """Code that makes the wire modules the package ``__isocell__`` in the child, whose
+    Python is ``child_python`` (``"3.9.18"``): a Python 2 child gets its own agent
+    (``_wire.python2``, plain data only).
 
     Nothing enters the user's namespace: the outer ``exec`` gets a dictionary of its own.
     """
+    sources = PYTHON2_SOURCES if child_python.startswith("2.") else WIRE_SOURCES
     return (
         "exec('import sys, types\\n"
         'pkg = types.ModuleType("__isocell__")\\n'
@@ -51,7 +54,7 @@ def bootstrap_code() -> str:
         "    sys.modules[m.__name__] = m\\n"
         "    setattr(pkg, name, m)\\n"
         '    exec(compile(text, "<isocell " + name + ">", "exec"), m.__dict__)\\n\', '
-        f"{{'SOURCES': {WIRE_SOURCES!r}}})"
+        f"{{'SOURCES': {sources!r}}})"
     )
 
 

@@ -133,7 +133,7 @@ def _encoder_class(cloudpickle):  # type: ignore[no-untyped-def]
     return kind
 
 
-def encode(value, buffers, cloudpickle=None, main_refs=None):  # type: ignore[no-untyped-def]
+def encode(value, buffers, cloudpickle=None, main_refs=None, protocol=PROTOCOL):  # type: ignore[no-untyped-def]
     """Pickle ``value`` to bytes, appending its large buffers to ``buffers``.
 
     Parameters
@@ -149,6 +149,8 @@ def encode(value, buffers, cloudpickle=None, main_refs=None):  # type: ignore[no
         notebook that the value refers to; they are pickled by reference, and the caller
         ships their source so that the reference resolves on the other side. None: refuse
         them instead.
+    protocol : int
+        The pickle protocol: :data:`PROTOCOL`, or 2 for a Python 2 child (plain data only).
 
     Raises
     ------
@@ -158,7 +160,7 @@ def encode(value, buffers, cloudpickle=None, main_refs=None):  # type: ignore[no
         Whatever pickling raises for an object that cannot be pickled.
     """
     stream = io.BytesIO()
-    pickler = _encoder_class(cloudpickle)(stream, protocol=PROTOCOL)
+    pickler = _encoder_class(cloudpickle)(stream, protocol=protocol)
     pickler._setup(buffers, cloudpickle is None, main_refs)
     try:
         pickler.dump(value)
@@ -171,7 +173,8 @@ class _Decoder(pickle.Unpickler):
     """Loads what :func:`encode` wrote, with the buffers as an attribute (no cycle)."""
 
     def __init__(self, data, buffers):  # type: ignore[no-untyped-def]
-        super().__init__(io.BytesIO(data))
+        # a Python 2 child's str (not UTF-8 text) arrives as bytes (python2.py)
+        super().__init__(io.BytesIO(data), encoding="bytes")
         self._buffers = buffers
 
     def _take(self, indices):  # type: ignore[no-untyped-def]

@@ -60,12 +60,12 @@ def fingerprint(value):  # type: ignore[no-untyped-def]
     return digest.digest()
 
 
-def _entry(name, value, buffers, cloudpickle, refs, held=None):  # type: ignore[no-untyped-def]
+def _entry(name, value, buffers, cloudpickle, refs, held=None, protocol=codec.PROTOCOL):  # type: ignore[no-untyped-def]
     if isinstance(value, types.ModuleType):
         return ["module", value.__name__, False]
     found = [] if cloudpickle is None else None
     try:
-        data = codec.encode(value, buffers, cloudpickle, found)
+        data = codec.encode(value, buffers, cloudpickle, found, protocol)
     except Exception as error:
         if held is None:
             raise CrossError(
@@ -77,7 +77,7 @@ def _entry(name, value, buffers, cloudpickle, refs, held=None):  # type: ignore[
     return ["value", data, bool(found)]
 
 
-def pack(path, values, cloudpickle, namespace, held=None):  # type: ignore[no-untyped-def]
+def pack(path, values, cloudpickle, namespace, held=None, protocol=codec.PROTOCOL):  # type: ignore[no-untyped-def]
     """Write ``values`` (a dict) to the payload file ``path``.
 
     Parameters
@@ -90,6 +90,8 @@ def pack(path, values, cloudpickle, namespace, held=None):  # type: ignore[no-un
     held : dict or None
         Receives ``name: [type name, reason]`` for each value of ``values`` that cannot be
         encoded (a generator, a lock, a connection), which is then left out; None: raise.
+    protocol : int
+        The pickle protocol (:data:`codec.PROTOCOL`; 2 for a Python 2 child).
 
     Raises
     ------
@@ -105,7 +107,7 @@ def pack(path, values, cloudpickle, namespace, held=None):  # type: ignore[no-un
         if id(value) in first and not isinstance(value, types.ModuleType):
             items[name] = ["same", first[id(value)], False]
             continue
-        entry = _entry(name, value, buffers, cloudpickle, refs, held)
+        entry = _entry(name, value, buffers, cloudpickle, refs, held, protocol)
         if entry is not None:
             items[name] = entry
             first[id(value)] = name
@@ -124,10 +126,10 @@ def pack(path, values, cloudpickle, namespace, held=None):  # type: ignore[no-un
                 definitions.append([name, text])
         for name, value in needed.items():
             if name not in items and name not in extra:
-                extra[name] = _entry(name, value, buffers, cloudpickle, refs)
+                extra[name] = _entry(name, value, buffers, cloudpickle, refs, None, protocol)
         refs = [(name, obj) for name, obj in refs if name not in defined]
     header = {"items": items, "globals": extra, "definitions": definitions}
-    return payload_file.write_payload(path, header, buffers)
+    return payload_file.write_payload(path, header, buffers, protocol)
 
 
 class Unpacked:

@@ -31,8 +31,9 @@ def _aligned(offset):  # type: ignore[no-untyped-def]
     return (offset + ALIGN - 1) // ALIGN * ALIGN
 
 
-def write_payload(path, items, buffers):  # type: ignore[no-untyped-def]
-    """Write ``items`` (plain data, pickled) and ``buffers`` (buffer-protocol objects) to ``path``.
+def write_payload(path, items, buffers, protocol=4):  # type: ignore[no-untyped-def]
+    """Write ``items`` (plain data, pickled with ``protocol``) and ``buffers`` (buffer-protocol
+    objects) to ``path``.
 
     Returns the number of bytes written.
     """
@@ -47,8 +48,8 @@ def write_payload(path, items, buffers):  # type: ignore[no-untyped-def]
         for view in views:
             placed.append((offset, view.nbytes))
             offset = _aligned(offset + view.nbytes)
-        # protocol 4: what every supported Python reads (5 came with 3.8)
-        header = pickle.dumps({"items": items, "buffers": placed}, protocol=4)
+        # protocol 4: what every Python 3 isocell supports reads (5 came with 3.8); 2 for 2.7
+        header = pickle.dumps({"items": items, "buffers": placed}, protocol=protocol)
         if _PREFIX.size + len(header) <= _aligned(_PREFIX.size + estimate) or not views:
             break
         estimate = len(header)
@@ -102,7 +103,8 @@ def read_payload(path):  # type: ignore[no-untyped-def]
     magic, length = _PREFIX.unpack_from(mapping, 0)
     if magic != MAGIC:
         raise ValueError("not an isocell payload (magic %r)" % (magic,))
-    header = pickle.loads(mapping[_PREFIX.size : _PREFIX.size + length])
+    # a Python 2 child's str arrives as bytes (Python 3 writers emit no such strings)
+    header = pickle.loads(mapping[_PREFIX.size : _PREFIX.size + length], encoding="bytes")
     whole = memoryview(mapping)
     buffers = [whole[start : start + length] for start, length in header["buffers"]]
     return header["items"], buffers
@@ -117,7 +119,7 @@ def names(path):  # type: ignore[no-untyped-def]
             magic, length = _PREFIX.unpack(handle.read(_PREFIX.size))
             if magic != MAGIC:
                 return []
-            header = pickle.loads(handle.read(length))
+            header = pickle.loads(handle.read(length), encoding="bytes")
         return sorted(set(header["items"]["items"]) | set(header["items"]["globals"]))
     except Exception:
         return []
