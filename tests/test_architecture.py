@@ -283,6 +283,11 @@ def test_the_code_a_child_runs_compiles_on_the_oldest_supported_python() -> None
     package = Path(__file__).resolve().parents[1] / "isocell"
     files = sorted((package / "transfer" / "_wire").glob("*.py"))
     files.append(package / "kernel" / "_child_launcher.py")
+    # an exported 3.6 cell's child imports the runtime package (isocell.dag.runtime.legacy)
+    files += [
+        package / "dag" / "runtime" / "__init__.py",
+        package / "dag" / "runtime" / "legacy.py",
+    ]
     script = (
         "import sys\n"
         "for path in sys.argv[1:]:\n"
@@ -307,6 +312,9 @@ def test_the_code_a_python2_child_runs_compiles_on_python2() -> None:
     package = Path(__file__).resolve().parents[1] / "isocell"
     wire = package / "transfer" / "_wire"
     files = [wire / "python2.py", wire / "rebinding.py", package / "kernel" / "_child_launcher.py"]
+    # run as scripts too (an exported task's child): Python 2 reads a file without a coding
+    # declaration as ASCII
+    assert all(path.read_bytes().isascii() for path in files)
     script = (
         "import io, sys\n"
         "for path in sys.argv[2:]:\n"

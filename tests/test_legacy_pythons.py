@@ -112,17 +112,101 @@ def test_a_python_3_7_cell_exports_to_a_task_that_airflow_runs(isocell_home, tmp
     assert json.loads(results.read_text()) == {"total": 6, "version": "3.7"}
 
 
+LEGACY_EXPORTS = [
+    pytest.param(
+        "--python 3.6 --req pandas==1.1.5",
+        "import sys, pandas\n"
+        "frame = pandas.DataFrame({'n': numbers})\n"
+        "total = int(frame['n'].sum())\n"
+        "version = '%d.%d' % sys.version_info[:2]\n"
+        "print('total', total)",
+        "3.6",
+        marks=pytest.mark.skipif(
+            _pyenv_python("3.6") is None, reason="CPython 3.6 is not installed (pyenv)"
+        ),
+        id="3.6",
+    ),
+    pytest.param(
+        "--python 2.7 --req six==1.16.0",
+        "import sys, six\n"
+        'print "total", sum(numbers)\n'
+        "total = sum(numbers)\n"
+        "version = '%d.%d' % sys.version_info[:2]\n"
+        "frame = None",
+        "2.7",
+        marks=needs_py27,
+        id="2.7",
+    ),
+]
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize(("line", "body", "minor"), LEGACY_EXPORTS)
+def test_a_cell_on_a_python_older_than_3_7_exports_to_a_task_that_airflow_runs(
+    ip, ns, isocell_home, tmp_path, line, body, minor
+):
+    """Airflow's virtualenv tasks run 3.7 and newer: the cell runs from a plain task, in its
+    environment's interpreter, with the notebook's results."""
+    import json
+
+    from isocell.dag import export_notebook
+    from tests import airflow_harness
+    from tests.test_export import notebook
+
+    if airflow_harness.airflow_venv(3) is None:
+        pytest.skip(f"Airflow 3 could not be installed: {airflow_harness.build_failure(3)}")
+    ns["numbers"] = [1, 2, 3]
+    ip.run_cell_magic("isolated", line, body)  # in the notebook first: the same results
+    assert (ns["total"], ns["version"]) == (6, minor)
+    path = notebook(
+        tmp_path,
+        "numbers = [1, 2, 3]",
+        f"%%isolated {line}\n{body}",
+        "import json, os\n"
+        "with open(os.environ['ISOCELL_RESULTS'], 'w') as handle:\n"
+        "    json.dump({'total': total, 'version': version}, handle)",
+    )
+    result = export_notebook(path, tmp_path / "dags", data_dir=str(tmp_path / "data"))
+    assert "run_cell(" in result.text and "@task.virtualenv(" not in result.text
+    results = tmp_path / "results.json"
+    outcome = airflow_harness.dags_test(
+        result.dag_file.parent, result.dag_id, env={"ISOCELL_RESULTS": str(results)}
+    )
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert json.loads(results.read_text()) == {"total": 6, "version": minor}
+
+
 @pytest.mark.parametrize("minor", OLD[1:])
-def test_a_python_3_6_cell_is_refused_by_the_export_naming_it(isocell_home, tmp_path, minor):
+def test_what_an_old_python_task_cannot_do_is_refused_naming_the_cell(
+    isocell_home, tmp_path, minor
+):
     from isocell.dag import export_notebook
     from isocell.errors import ExportError
     from tests.test_export import notebook
 
-    path = notebook(tmp_path, "x = 1", f"%%isolated {_line(minor)}\ny = x")
-    with pytest.raises(ExportError, match=r"run Python 3\.7 and newer, not 3\.6") as caught:
-        export_notebook(path, tmp_path / "dags")
-    assert caught.value.cell == 1
-    assert not (tmp_path / "dags").exists()
+    cases = [
+        (  # the provider's pod script needs 3.7
+            [f"%%isolated {_line(minor)}\ny = 1"],
+            {"target": "kubernetes", "data_dir": "s3://bucket/data"},
+            r"pod script runs Python 3\.7 and newer, not 3\.6",
+        ),
+        (  # requirements rendered per run need a @task.virtualenv
+            ["pin = '1.16.0'", f"%%isolated --python {minor} --req six==$pin\ny = 1"],
+            {},
+            r"rendered per run need a @task\.virtualenv.*not 3\.6",
+        ),
+        (  # the Variables a cell reads come as templated arguments of a virtualenv task
+            [f"%%isolated {_line(minor)}\nfrom isocell import Variable\ny = Variable.get('k')"],
+            {},
+            r"Python 3\.6 cannot read Airflow's Variables",
+        ),
+    ]
+    for cells, options, message in cases:
+        path = notebook(tmp_path, *cells)
+        with pytest.raises(ExportError, match=message) as caught:
+            export_notebook(path, tmp_path / "dags", **options)
+        assert caught.value.cell == len(cells) - 1
+        assert not (tmp_path / "dags").exists()
 
 
 PYTHON2_CELL = """\

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from isocell.analysis._embedded import names_in_strings_passed_to
 from isocell.analysis._names import CellNames, analyze_cell, bind_last_expression, bound_in_order
+from isocell.analysis._python2 import parse_cell
 
 __all__ = [
     "CellNames",
@@ -15,4 +16,5 @@ __all__ = [
     "bind_last_expression",
     "bound_in_order",
     "names_in_strings_passed_to",
+    "parse_cell",
 ]

@@ -12,7 +12,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from isocell.analysis._python2 import as_python3
+from isocell.analysis._python2 import as_python3, parse_cell
 from isocell.analysis._scopes import names_bound_by
 from isocell.analysis._statements import CellWalker
 
@@ -159,7 +159,7 @@ def bound_in_order(source: str, binds: Iterable[str]) -> list[str]:
     """
     wanted = set(binds)
     found: list[tuple[int, int, str]] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_cell(source)):  # a Python 2 cell too
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in wanted:
             found.append((node.lineno, node.col_offset, node.id))
     return list(dict.fromkeys(name for _, _, name in sorted(found)))

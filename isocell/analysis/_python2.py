@@ -10,11 +10,12 @@ The result is for the analysis alone; the child runs the cell as written.
 
 from __future__ import annotations
 
+import ast
 import functools
 import logging
 from typing import Any
 
-__all__ = ["as_python3"]
+__all__ = ["as_python3", "parse_cell"]
 
 _FIXERS = ("print", "except", "exec", "ne", "repr", "numliterals", "raise", "tuple_params")
 
@@ -37,3 +38,24 @@ def as_python3(source: str) -> str | None:
         return str(_tool().refactor_string(text, "<cell>"))
     except Exception:  # fissix's ParseError, TokenError, IndentationError: not Python 2 either
         return None
+
+
+def parse_cell(source: str) -> ast.Module:
+    """``source``'s tree: as Python 3, else (a Python 2 cell) as its rewrite, whose lines are
+    the cell's (the fixers change code within a line).
+
+    Raises
+    ------
+    SyntaxError
+        Python 3's, when the cell is neither Python 3 nor Python 2.
+    """
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        rewritten = as_python3(source)
+        if rewritten is not None:
+            try:
+                return ast.parse(rewritten)
+            except SyntaxError:
+                pass
+        raise

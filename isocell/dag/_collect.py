@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from isocell.analysis import parse_cell
 from isocell.errors import ExportError, OptionError, shown
 from isocell.options import CellOptions, expansions, parse_branch_line, parse_cell_options
 
@@ -180,7 +181,7 @@ def read_notebook(path: Path, doing: str = "export") -> Any:
 def _ipython_calls(python: str) -> list[tuple[int, str, str]]:
     """``(line, kind, name)`` of each ``get_ipython()...`` call IPython's transformer made."""
     found = []
-    for node in ast.walk(ast.parse(python)):
+    for node in ast.walk(parse_cell(python)):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)

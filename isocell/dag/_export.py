@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from isocell.analysis import parse_cell
 from isocell.dag._branches import link_branches
 from isocell.dag._collect import NotebookCell, read_cells
 from isocell.dag._model import Task, build_tasks
@@ -153,6 +154,13 @@ def _per_run_environment(task: Task, extra: tuple[str, ...]) -> TaskEnvironment:
         spec = spec_for(request)
     except (RequirementError, InterpreterNotFoundError) as error:
         raise ExportError(cell.index, 1, f"{cell.magic_line}: {error}") from None
+    if tuple(int(part) for part in spec.minor.split(".")) < (3, 7):
+        raise ExportError(
+            cell.index,
+            1,
+            f"{cell.magic_line}: requirements rendered per run need a @task.virtualenv, "
+            f"which runs Python 3.7 and newer, not {spec.minor}: pin them in the cell",
+        )
     urls = _index_urls(spec)
     requirements = (*spec.requirements, *templated_requirements(task), *extra)
     return TaskEnvironment("virtualenv", spec.minor, requirements, index_urls=urls)
@@ -185,19 +193,14 @@ def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> Task
             "to check it with them"
         )
     minor = ".".join(environment.python_version.split(".")[:2])
+    label = environment.name or "py" + minor.replace(".", "")
+    variable = "ASTRO_PYENV_" + re.sub(r"\W", "_", label)
     if tuple(int(part) for part in minor.split(".")) < (3, 7):
         # Airflow's virtualenv script (and the kubernetes provider's pod script) starts with
-        # `from __future__ import annotations`
-        raise ExportError(
-            cell.index,
-            1,
-            f"{cell.magic_line}: Airflow's virtualenv and external_python tasks run Python 3.7 "
-            f"and newer, not {minor}; this cell runs in the notebook but cannot be exported yet",
-        )
+        # `from __future__ import annotations`: the cell runs from a task in Airflow's Python
+        return TaskEnvironment("legacy", minor, python=str(environment.python), variable=variable)
     as_is = environment.interpreter_as_is
     if as_is is not None:
-        label = environment.name or "py" + minor.replace(".", "")
-        variable = "ASTRO_PYENV_" + re.sub(r"\W", "_", label)
         return TaskEnvironment("external_python", minor, python=str(as_is), variable=variable)
     spec = environment.spec
     assert spec is not None
@@ -218,7 +221,7 @@ def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> Task
 def _local_modules(cells: list[NotebookCell], folder: Path) -> list[Path]:
     found: set[Path] = set()
     for cell in cells:
-        for node in ast.walk(ast.parse(cell.source)):
+        for node in ast.walk(parse_cell(cell.source)):
             names = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]

@@ -17,6 +17,7 @@ import ast
 import json
 from dataclasses import dataclass
 
+from isocell.analysis import parse_cell
 from isocell.errors import ExportError
 from isocell.transfer import lookups
 
@@ -65,7 +66,7 @@ def find_lookups(code: str, cell: int) -> Lookups:
         When a key is not a string literal (``Variable.get(name)``): the task's templates are
         written at export time.
     """
-    tree = ast.parse(code)
+    tree = parse_cell(code)
     classes: dict[str, str] = {}  # local name -> "Variable" | "Connection"
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "isocell" and not node.level:

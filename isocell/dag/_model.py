@@ -13,7 +13,7 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
-from isocell.analysis import analyze_cell
+from isocell.analysis import analyze_cell, parse_cell
 from isocell.dag._collect import NotebookCell
 from isocell.dag._params import RUN_VALUES, Parameter
 from isocell.dag._secrets import Recipe, check_recipe, lookup_classes, secret_recipes
@@ -123,7 +123,7 @@ def _segment(source: str, node: ast.stmt) -> str:
 def _split(cell: NotebookCell) -> tuple[list[tuple[str, str]], list[tuple[str, str]], bool]:
     """(imports as (name, statement), definitions as (name, source), does work)."""
     try:
-        tree = ast.parse(cell.source)
+        tree = parse_cell(cell.source)
     except SyntaxError as error:
         raise ExportError(cell.index, error.lineno, f"syntax error: {error.msg}") from None
     imports, definitions, work = [], [], False
@@ -171,7 +171,7 @@ def mutated(source: str, names: set[str]) -> set[str]:
     (``frame["x"] = ...``, ``obj.a = ...``, ``del d[k]``, ``x[0] += 1``), container methods
     (``items.append(...)``) and pandas' ``inplace=True``."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_cell(source)):
         targets: list[ast.expr] = []
         if isinstance(node, (ast.Assign, ast.Delete)):
             targets = list(node.targets)
@@ -226,7 +226,7 @@ def _refuse_undefined(cell: NotebookCell, reads: set[str], scope: _Scope, own: s
     name = undefined[0]
     lines = [
         node.lineno
-        for node in ast.walk(ast.parse(cell.source))
+        for node in ast.walk(parse_cell(cell.source))
         if isinstance(node, ast.Name) and node.id == name
     ]
     line = min(lines) if lines else None  # None: read by a function the cell calls

@@ -121,9 +121,10 @@ def runtime_sources() -> list[tuple[Path, str]]:
     wire = package.parent / "transfer" / "_wire"
     sources = [
         (package / "runtime" / name, name)
-        for name in ("__init__.py", "airflow_lookups.py", "display.py")
+        for name in ("__init__.py", "airflow_lookups.py", "display.py", "legacy.py")
     ]
-    return sources + [(wire / f"{name}.py", f"{name}.py") for name in _WIRE]
+    # python2.py: the child of a Python 2.7 task (isocell.dag.runtime.legacy)
+    return sources + [(wire / f"{name}.py", f"{name}.py") for name in (*_WIRE, "python2")]
 
 
 def _dockerfile(tasks: list[Task], environments: dict[str, TaskEnvironment]) -> str:

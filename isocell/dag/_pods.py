@@ -178,14 +178,19 @@ def pod_environments(
     ExportError
         As :func:`~isocell.dag._targets.distinct_environments`; for an isolated branch cell
         (the provider has no ``@task.branch_kubernetes``) or an interpreter used as it is (no
-        image holds it). (A Python older than 3.7, which the provider's pod script cannot run
-        either, is refused for every target before: :mod:`isocell.dag._export`.)
+        image holds it) or a Python older than 3.7 (the provider's pod script needs 3.7).
     """
     for task in tasks:
         environment = environments[task.task_id]
         refusal = None
         if environment.kind == "external_python":
             refusal = "it runs an interpreter as it is, which no image holds; give --python X.Y"
+        elif environment.kind == "legacy":
+            refusal = (
+                f"the provider's pod script runs Python 3.7 and newer, not "
+                f"{environment.python_version}; export with --target virtualenv (the cell "
+                "then runs from a task, in its environment's interpreter)"
+            )
         elif environment.kind == "virtualenv" and task.cell.branch:
             refusal = (
                 "a branch cell cannot run in a pod (the cncf-kubernetes provider has no "

@@ -8,7 +8,6 @@ definition. It is formatted with ruff, so the same notebook always gives the sam
 
 from __future__ import annotations
 
-import ast
 import functools
 import keyword
 import re
@@ -18,12 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from isocell.analysis import analyze_cell
-from isocell.dag._branches import CHOICE_NAME, choice_code
+from isocell.dag._legacy import legacy_body
 from isocell.dag._literals import one_line_strings
 from isocell.dag._lookups import LOOKUPS_ARGUMENT, Lookups, find_lookups, lookup_templates
-from isocell.dag._model import Task, shows_only
+from isocell.dag._model import Task
 from isocell.dag._params import RUN_VALUES, Parameter
-from isocell.dag._requirements import TEXT_SUFFIX
+from isocell.dag._task_code import (
+    DATA_DIR_ARGUMENT,
+    docstring,
+    task_code,
+    task_parts,
+    task_returns,
+)
 from isocell.envs import redact_text
 from isocell.errors import ExportError
 
@@ -38,13 +43,15 @@ class TaskEnvironment:
     ----------
     kind : str
         ``"python"`` (the Airflow host's environment), ``"virtualenv"``,
-        ``"external_python"`` or ``"kubernetes"`` (a pod).
+        ``"external_python"``, ``"kubernetes"`` (a pod) or ``"legacy"`` (a Python older than
+        Airflow's virtualenv tasks run, 3.6 or 2.7: ``python`` runs the cell from a task in
+        Airflow's own environment).
     python_version : str
         ``major.minor``, for ``virtualenv``.
     requirements : tuple of str
         Pinned requirements, for ``virtualenv``.
     python : str
-        The interpreter, for ``external_python``.
+        The interpreter, for ``external_python`` and ``legacy``.
     variable : str
         The environment variable that overrides ``python`` (``ASTRO_PYENV_<name>``).
     index_urls : tuple of str
@@ -95,75 +102,12 @@ def _identifier(task_id: str) -> str:
     return name
 
 
-def _parts(task: Task) -> tuple[list[str], str]:
-    """The task's code as (imports, rest): the imports it takes from other cells and the ones
-    its cell starts with, then the definitions it takes, the code that fetches again the
-    Variables and Connections it reads, and the cell's own code without bare display
-    expressions (``orders`` on a line of its own shows a value in a notebook, and does
-    nothing in a task); a branch cell's last expression kept, as its choice."""
-    imports = [part for part in task.preamble if part.startswith(("import ", "from "))]
-    definitions = [part for part in task.preamble if part not in imports]
-    code = choice_code(task) if task.cell.branch else task.code
-    leading, own = _leading_imports(_without_displays(code.strip("\n")))
-    rest = "\n\n".join(part for part in [*definitions, *task.recomputed, own] if part)
-    return [*imports, *leading], rest.strip("\n")
-
-
-def _code(task: Task) -> str:
-    """The task's whole code (see :func:`_parts`), imports first."""
-    imports, rest = _parts(task)
-    return "\n\n".join(part for part in ["\n".join(imports), rest] if part)
-
-
-def _statement_lines(code: str) -> tuple[list[str], list[ast.stmt]] | None:
-    try:
-        return code.splitlines(), ast.parse(code).body
-    except SyntaxError:
-        return None
-
-
-def _without_displays(code: str) -> str:
-    """``code`` without its top-level statements that are only a name (or ``a.b``, or a tuple
-    of such), each alone on its lines."""
-    parsed = _statement_lines(code)
-    if parsed is None:
-        return code
-    lines, body = parsed
-    shared = {n.lineno for n in body} & {n.end_lineno for n in body}
-    drop: set[int] = set()
-    for node in body:
-        if isinstance(node, ast.Expr) and shows_only(node.value) and node.end_lineno:
-            span = set(range(node.lineno, node.end_lineno + 1))
-            if not span & (shared - {node.lineno} if node.lineno == node.end_lineno else shared):
-                drop |= span
-    kept = [line for number, line in enumerate(lines, 1) if number not in drop]
-    return "\n".join(kept).strip("\n") if any(line.strip() for line in kept) else code
-
-
-def _leading_imports(code: str) -> tuple[list[str], str]:
-    """The import statements ``code`` starts with (each as its text), and the rest of it."""
-    parsed = _statement_lines(code)
-    if parsed is None:
-        return [], code
-    lines, body = parsed
-    leading: list[str] = []
-    end = 0
-    for node in body:
-        if not isinstance(node, (ast.Import, ast.ImportFrom)) or node.end_lineno is None:
-            break
-        if node.lineno <= end:  # shares a line with the previous one (a ";")
-            return [], code
-        leading.append("\n".join(lines[node.lineno - 1 : node.end_lineno]))
-        end = node.end_lineno
-    return leading, "\n".join(lines[end:]).strip("\n")
-
-
 def _lookups(task: Task, environment: TaskEnvironment, airflow: int) -> Lookups:
     """The Variables and Connections that reach ``task`` as a templated argument: those of an
     isolated task, or of any task for Airflow 2 (which has no ``Connection.get``)."""
     if environment.kind == "python" and airflow == 3:
         return Lookups()
-    return find_lookups(_code(task), task.cell.index)
+    return find_lookups(task_code(task), task.cell.index)
 
 
 def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
@@ -177,6 +121,10 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
     ]
     lines = [f"from isocell_runtime import {', '.join(used)}"] if used else []
     environment = options.environments.get(task.task_id, TaskEnvironment())
+    if environment.kind == "legacy":
+        run = [f"{n} = run_value({n}, {options.run_value(n)[1]!r})" for n in decoded]
+        python = (environment.python_version, environment.python, environment.variable)
+        return legacy_body(task, lines, run, python)
     if lookups:
         lines.append("from isocell_runtime.variables import provide")
         rewrite = r"\1from isocell_runtime.variables import \2"
@@ -186,7 +134,7 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
         rewrite = r"\1from isocell_runtime.airflow_lookups import \2"
     else:
         rewrite = r"\g<0>"  # left as it is
-    imports, rest = _parts(task)
+    imports, rest = task_parts(task)
     imports = [_displays(_ISOCELL_IMPORT.sub(rewrite, part)) for part in imports]
     rest = _displays(_ISOCELL_IMPORT.sub(rewrite, rest))
     if "display" in analyze_cell(rest).reads and not any(
@@ -218,40 +166,9 @@ def _body(task: Task, options: DagOptions, lookups: Lookups) -> str:
     elif rest:
         lines += ["", rest] if lines else [rest]
     if task.cell.markdown:
-        lines[:0] = [_docstring(task.cell.markdown), ""]
-    lines += _returns(task, literal)
+        lines[:0] = [docstring(task.cell.markdown), ""]
+    lines += task_returns(task, literal)
     return "\n".join(lines) if lines else "pass"
-
-
-def _returns(task: Task, literal: bool) -> list[str]:
-    """The task's ``return``: a branch's choice, or references to the values it stores (with
-    the text of those that later tasks' requirements take, :mod:`isocell.dag._requirements`);
-    ``literal``: the code ran from a string, its names in the dict ``cell``."""
-
-    def value(name: str) -> str:
-        return f"cell[{name!r}]" if literal else name
-
-    if task.cell.branch:
-        return [f"return {value(CHOICE_NAME)}"]
-    if not task.outputs:
-        return []
-    values = ", ".join(f"{name!r}: {value(name)}" for name in task.outputs)
-    stored = f"store({{{values}}}, {task.task_id!r}, {DATA_DIR_ARGUMENT})"
-    texts = ", ".join(f"{name + TEXT_SUFFIX!r}: str({value(name)})" for name in task.texts)
-    return [f"return {{**{stored}, {texts}}}" if texts else f"return {stored}"]
-
-
-def _docstring(text: str) -> str:
-    """``text`` (a markdown cell) as a docstring: no quote or backslash may end it early."""
-    escaped = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if escaped.endswith('"'):
-        escaped = escaped[:-1] + '\\"'
-    return f'"""{escaped}"""' if "\n" not in escaped else f'"""{escaped}\n"""'
-
-
-#: The parameter of a task that stores values: where they go (the DAG file's ``DATA_DIR``,
-#: passed to every such task, as a ``@task.virtualenv`` body cannot read the file's globals).
-DATA_DIR_ARGUMENT = "isocell_data_dir"
 
 
 # ``from isocell import Variable, Connection`` in a cell (isocell.transfer._wire.variables).
@@ -277,6 +194,13 @@ def _render_task(task: Task, options: DagOptions) -> dict[str, Any]:
     plain = [task.parameter(n) for n in task.inputs]
     plain += [n for n in task.run_values if n not in RUN_VALUES]
     lookups = _lookups(task, environment, options.airflow)
+    if lookups and environment.kind == "legacy":
+        raise ExportError(
+            task.cell.index,
+            1,
+            f"{task.cell.magic_line}: a cell on Python {environment.python_version} cannot "
+            "read Airflow's Variables and Connections in its task: read them in another cell",
+        )
     if lookups:
         plain.append(LOOKUPS_ARGUMENT)
     if task.outputs:
@@ -353,6 +277,7 @@ def render_dag(tasks: list[Task], options: DagOptions) -> str:
         uses_external=any(t["kind"] == "external_python" for t in rendered),
         uses_virtualenv=any(t["kind"] == "virtualenv" for t in rendered),
         uses_pods=any(t["kind"] == "kubernetes" for t in rendered),
+        uses_legacy=any(t["kind"] == "legacy" for t in rendered),
         uses_data=any(t["assign"] for t in rendered),
         function=_identifier(options.dag_id),
         params=options.parameters,

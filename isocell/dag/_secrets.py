@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from isocell.analysis import parse_cell
 from isocell.errors import ExportError
 
 __all__ = ["Recipe", "check_recipe", "lookup_classes", "secret_recipes"]
@@ -61,7 +62,7 @@ def lookup_classes(sources: list[str]) -> frozenset[str]:
     found = set()
     for source in sources:
         try:
-            tree = ast.parse(source)
+            tree = parse_cell(source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -159,7 +160,7 @@ def secret_recipes(
     given : frozenset of str
         Names that hold a secret when the cell starts (secrets of earlier cells it reads).
     """
-    body = ast.parse(source).body
+    body = parse_cell(source).body
     secret: set[str] = set(given)
     bound_here: set[str] = set()
     for statement in body:

@@ -19,11 +19,9 @@ file ``$XDG_CONFIG_HOME/isocell/payload.key`` (made on first use, mode 0600). A 
 with many workers gives every worker the same ``ISOCELL_PAYLOAD_KEY``, as it does Airflow's
 Fernet key.
 
-It runs in every task's interpreter (any CPython >= 3.8) with the standard library, plus
-numpy, pandas and pyarrow where the values need them.
+It runs in every task's interpreter (any CPython >= 3.6: no annotations) with the standard
+library, plus numpy, pandas and pyarrow where the values need them.
 """
-
-from __future__ import annotations
 
 import hashlib
 import hmac

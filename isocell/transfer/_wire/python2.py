@@ -10,9 +10,10 @@ Only plain data crosses: None, bool, int and long, float, complex, str, unicode,
 and lists, tuples, dicts, sets and frozensets of them. Strings map as a Python 3 user of the
 notebook expects: the notebook's ``str`` arrives as ``unicode`` and its ``bytes`` as ``str``;
 a Python 2 ``unicode`` returns as ``str``, and a Python 2 ``str`` as ``str`` when it is
-UTF-8 text (a literal ``"café"`` in a UTF-8 cell), else as ``bytes``. A ``long`` returns as
-``int``. Any other value stays in the child, named in the summary's ``held`` as a Python 3
-child's unpicklable values are; an input of another kind is refused by the notebook.
+UTF-8 text (a non-ASCII literal of the cell, which IPython compiles as UTF-8), else as
+``bytes``. A ``long`` returns as ``int``. Any other value stays in the child, named in the
+summary's ``held`` as a Python 3 child's unpicklable values are; an input of another kind is
+refused by the notebook.
 
 Runs on Python 2.7 (and, for the notebook's linters, on Python 3): no f-strings, no
 annotations.
@@ -26,7 +27,10 @@ import struct
 import sys
 import types
 
-from . import rebinding
+try:
+    from . import rebinding
+except (ImportError, ValueError):  # run as a script, beside it (an exported task's child)
+    import rebinding  # type: ignore[no-redef]
 
 PROTOCOL = 2
 _MAGIC = b"ISOCELL1"
@@ -181,18 +185,7 @@ def load(path, candidates, secrets=(), changes=None):  # type: ignore[no-untyped
     follow(changes or {})
     namespace = _namespace()
     if path:
-        items = _read(path)
-        decoded = {}
-        for name, (kind, data, _late) in items["items"].items():
-            if kind == "module":
-                decoded[name] = __import__(str(data), fromlist=["_"])
-            elif kind == "value":
-                decoded[name] = pickle.loads(data)
-        for name, (kind, other, _late) in items["items"].items():
-            if kind == "same":
-                decoded[name] = decoded[other]
-        for name, value in decoded.items():
-            namespace[str(name)] = value
+        namespace.update(_decoded(_read(path)))
     digests = _state["digests"]
     digests.clear()
     for name in candidates:
@@ -200,6 +193,20 @@ def load(path, candidates, secrets=(), changes=None):  # type: ignore[no-untyped
             digests[name] = _fingerprint(namespace[name])
     _BEFORE.keep(namespace, None)
     return json.dumps({"loaded": True})
+
+
+def _decoded(items):  # type: ignore[no-untyped-def]
+    """The values of a payload's ``items`` (see :mod:`exchange`), by name."""
+    decoded = {}
+    for name, (kind, data, _late) in items["items"].items():
+        if kind == "module":
+            decoded[str(name)] = __import__(str(data), fromlist=["_"])
+        elif kind == "value":
+            decoded[str(name)] = pickle.loads(data)
+    for name, (kind, other, _late) in items["items"].items():
+        if kind == "same":
+            decoded[str(name)] = decoded[str(other)]
+    return decoded
 
 
 def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=False):  # type: ignore[no-untyped-def]
@@ -300,3 +307,33 @@ def _mask_streams():  # type: ignore[no-untyped-def]
         sys.stdout = _MaskedStream(sys.stdout)
     if not isinstance(sys.stderr, _MaskedStream):
         sys.stderr = _MaskedStream(sys.stderr)
+
+
+def main(arguments):  # type: ignore[no-untyped-def]
+    """An exported task's child on Python 2.7 (``python python2.py IN SCRIPT OUT WHERE
+    NAME...``, see ``isocell_runtime.legacy``): load the inputs of the payload ``IN``, run the
+    cell in ``SCRIPT`` (UTF-8, compiled as ``WHERE``), write the ``NAME``s it bound to the
+    payload ``OUT``. Exit status 1 if the cell raised (its traceback on stderr), 2 if a value
+    is not plain data."""
+    import io
+    import traceback
+
+    sent, script, returned, where = arguments[:4]
+    namespace = {"__name__": "__main__"}
+    namespace.update(_decoded(_read(sent)))
+    with io.open(script, encoding="utf-8") as handle:  # open() has no encoding on 2.7
+        code = compile(handle.read(), where, "exec")
+    try:
+        exec(code, namespace)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    held = {}
+    _pack(returned, dict((n, namespace[n]) for n in arguments[4:] if n in namespace), held)
+    for name, (kind, reason) in sorted(held.items()):
+        sys.stderr.write("isocell: %s (%s) cannot leave Python 2: %s\n" % (name, kind, reason))
+    return 2 if held else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
