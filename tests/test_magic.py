@@ -191,7 +191,7 @@ def _installed_minors() -> list[str]:
 
     return [
         minor
-        for minor in ("3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+        for minor in ("3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
         if _pyenv_python(minor)
     ]
 
@@ -209,7 +209,7 @@ PLAIN = {
 }
 
 
-@pytest.mark.parametrize("minor", ["3.6", "3.7", "3.8", "3.10", "3.12", "3.13"])
+@pytest.mark.parametrize("minor", ["3.6", "3.7", "3.8", "3.10", "3.12", "3.13", "3.14"])
 def test_plain_data_crosses_every_python_version_both_ways(ip, ns, minor):
     if minor not in _installed_minors():
         pytest.skip(f"CPython {minor} is not installed (pyenv)")
@@ -307,3 +307,33 @@ def test_inputs_reach_a_body_that_starts_with_a_cell_magic(ip, ns):
     ns["x"] = 5
     ip.run_cell_magic("isolated", "", "y = x * 3")  # and the header path still works after it
     assert ns["y"] == 15
+
+
+@pytest.mark.skipif(
+    "3.14" not in _installed_minors(), reason="CPython 3.14 is not installed (pyenv)"
+)
+def test_a_python_3_14_child_exchanges_arrays_frames_and_notebook_functions(ip, ns):
+    """The newest CPython (issue #17; `bash dev.sh test` builds it with pyenv)."""
+    import numpy as np
+    import pandas as pd
+
+    ns["array"] = np.arange(6.0).reshape(2, 3)
+    ns["frame"] = pd.DataFrame({"n": [1, 2], "s": ["a", None]})
+    ip.run_cell("def double(v):\n    return v * 2")
+    run(
+        ip,
+        "--python 3.14 --req numpy pandas",
+        "import sys\nversion = sys.version_info[:2]\n"
+        "array_back = array.T\nframe_back = frame.assign(m=frame['n'] * 3)\n"
+        "doubled = double(21)",
+    )
+    assert ns["version"] == (3, 14)
+    np.testing.assert_array_equal(ns["array_back"], ns["array"].T)
+    # the child has no pyarrow: the frame it made keeps its strings (values and column
+    # names) in Python objects
+    expected = ns["frame"].assign(m=[3, 6])
+    pd.testing.assert_frame_equal(
+        ns["frame_back"], expected, check_dtype=False, check_column_type=False
+    )
+    assert ns["frame_back"]["s"].tolist()[0] == "a" and pd.isna(ns["frame_back"]["s"][1])
+    assert ns["doubled"] == 42

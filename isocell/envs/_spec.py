@@ -46,6 +46,18 @@ _EXAMPLES = "such as 'pandas==1.4.4', 'numpy>=1.23,<2' or 'name @ https://host/n
 KERNEL_REQUIREMENTS = ("ipykernel", "cloudpickle")
 
 
+def _layer_requirements(python_version: str) -> tuple[str, ...]:
+    """The kernel layer's requirements for ``python_version``: ipykernel 6 or newer where it
+    runs (Python 3.7 and newer; the newest release otherwise: 5.5.6 on 3.6, 4.10.1 on 2.7).
+    The floor also keeps an answer from uv's cache (``--offline`` first) from settling for an
+    old release whose dependencies lack cached wheels for a new Python: on 3.14 that gave
+    ipykernel 5.5.6, which imports ``imp``, gone since 3.12."""
+    major, minor = (int(part) for part in python_version.split(".")[:2])
+    if (major, minor) >= (3, 7):
+        return tuple("ipykernel>=6" if r == "ipykernel" else r for r in KERNEL_REQUIREMENTS)
+    return KERNEL_REQUIREMENTS
+
+
 def parse_requirements(texts: Iterable[str]) -> tuple[str, ...]:
     """Check requirement strings and return them normalized, sorted and unique.
 
@@ -304,7 +316,7 @@ class EnvSpec:
         layer), the kernel's alone (for the layer), or both resolved together
         (``kernel_inside``)."""
         if self.kernel_layer:
-            return KERNEL_REQUIREMENTS
+            return _layer_requirements(self.python_version)
         if not self.kernel_inside:
             return self.requirements
         names = {Requirement(text).name.lower() for text in self.requirements}
