@@ -300,7 +300,7 @@ def test_the_code_a_child_runs_compiles_on_the_oldest_supported_python() -> None
 
 
 def test_the_code_a_python2_child_runs_compiles_on_python2() -> None:
-    """A Python 2.7 child runs its agent (``_wire.python2``), the rebinding module and the
+    """A Python 2.7 child runs its agent (``_wire.python2``), the modules it imports and the
     launcher from source, and isocell asks it for its packages (``envs._installed``'s
     script): all of it compiles on 2.7 (issue #17)."""
     from isocell.envs._installed import _SCRIPT
@@ -311,7 +311,8 @@ def test_the_code_a_python2_child_runs_compiles_on_python2() -> None:
         pytest.skip("CPython 2.7 is not installed (pyenv)")
     package = Path(__file__).resolve().parents[1] / "isocell"
     wire = package / "transfer" / "_wire"
-    files = [wire / "python2.py", wire / "rebinding.py", package / "kernel" / "_child_launcher.py"]
+    files = [wire / name for name in ("python2.py", "rebinding.py", "iteration.py")]
+    files.append(package / "kernel" / "_child_launcher.py")
     # run as scripts too (an exported task's child): Python 2 reads a file without a coding
     # declaration as ASCII
     assert all(path.read_bytes().isascii() for path in files)

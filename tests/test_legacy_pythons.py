@@ -267,3 +267,12 @@ def test_only_plain_data_crosses_to_and_from_python2(ip, ns):
     assert "plain data" in ns["ordered"].reason
     ip.run_cell_magic("isolated", "--python 2.7", "size = len(ordered)")
     assert ns["size"] == 0
+
+
+@needs_py27
+def test_a_plain_cell_iterates_over_a_generator_a_python2_child_holds(ip, ns):
+    ip.run_cell_magic("isolated", "--python 2.7", "squares = (i * i for i in xrange(4))")
+    assert isinstance(ns["squares"], HeldInChild)
+    result = ip.run_cell("first = next(squares)\nrest = list(squares)")
+    result.raise_error()
+    assert (ns["first"], ns["rest"]) == (0, [1, 4, 9])

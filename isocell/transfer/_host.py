@@ -62,6 +62,7 @@ WIRE_MODULES = (
     "views",
     "rebinding",
     "kept",
+    "iteration",
     "agent",
 )
 WIRE_SOURCES = [
@@ -71,6 +72,7 @@ WIRE_SOURCES = [
 #: What a Python 2 child runs instead: ``python2`` as its agent, plain data only.
 PYTHON2_SOURCES = [
     ("rebinding", dict(WIRE_SOURCES)["rebinding"]),
+    ("iteration", dict(WIRE_SOURCES)["iteration"]),
     ("agent", (Path(_wire.__file__).parent / "python2.py").read_text(encoding="utf-8")),
 ]
 #: The kinds of plain data a Python 2 child takes (``_wire.python2``); containers are looked into.

@@ -2,7 +2,7 @@
 
 The notebook calls these through ``user_expressions`` of its execute requests (Jupyter
 messaging protocol), so each returns a short JSON string. It runs in the child (any
-CPython >= 3.8) as ``__isocell__.agent``.
+CPython >= 3.6; a Python 2.7 child runs :mod:`python2` instead) as ``__isocell__.agent``.
 """
 
 import errno
@@ -11,7 +11,7 @@ import os
 import sys
 import types
 
-from . import exchange, kept, payload_file, rebinding, settings, variables, views
+from . import exchange, iteration, kept, payload_file, rebinding, settings, variables, views
 
 _state: dict = {"host": "", "digests": {}, "tracked": None}
 _BEFORE = rebinding.Before()
@@ -348,17 +348,9 @@ def advance(path, name, mode):  # type: ignore[no-untyped-def]
     item that cannot cross, ``error`` ([class name, message]) for what the iteration raised."""
     namespace = _namespace()
     iterations = _state.setdefault("iterations", {})
-    try:
-        if mode == "start":
-            iterations[name] = iter(namespace[name])
-            return json.dumps({})
-        source = iterations[name] if mode == "continue" else namespace[name]
-        item = next(source)
-    except StopIteration:
-        iterations.pop(name, None)
-        return json.dumps({"stop": True})
-    except Exception as error:  # the generator's own error, for the plain cell to raise
-        return json.dumps({"error": [type(error).__name__, str(error)]})
+    item, answer = iteration.step(namespace, iterations, name, mode)
+    if answer is not None:
+        return json.dumps(answer)
     held = {}
     exchange.pack(path, {"item": item}, _cloudpickle(), namespace, held)
     return json.dumps({"held": held})

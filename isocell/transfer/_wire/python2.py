@@ -28,8 +28,9 @@ import sys
 import types
 
 try:
-    from . import rebinding
-except (ImportError, ValueError):  # run as a script, beside it (an exported task's child)
+    from . import iteration, rebinding
+except (ImportError, ValueError):  # run as a script, beside them (an exported task's child)
+    import iteration  # type: ignore[no-redef]
     import rebinding  # type: ignore[no-redef]
 
 PROTOCOL = 2
@@ -245,19 +246,10 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
 
 def advance(path, name, mode):  # type: ignore[no-untyped-def]
     """One step of iterating over the value held here as ``name``: :func:`agent.advance`."""
-    namespace = _namespace()
     iterations = _state.setdefault("iterations", {})
-    try:
-        if mode == "start":
-            iterations[name] = iter(namespace[name])
-            return json.dumps({})
-        source = iterations[name] if mode == "continue" else namespace[name]
-        item = next(source)
-    except StopIteration:
-        iterations.pop(name, None)
-        return json.dumps({"stop": True})
-    except Exception as error:
-        return json.dumps({"error": [type(error).__name__, str(error)]})
+    item, answer = iteration.step(_namespace(), iterations, name, mode)
+    if answer is not None:
+        return json.dumps(answer)
     held = {}
     _pack(path, {"item": item}, held)
     return json.dumps({"held": held})
