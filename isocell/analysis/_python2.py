@@ -24,6 +24,7 @@ _FIXERS = ("print", "except", "exec", "ne", "repr", "numliterals", "raise", "tup
 def _tool() -> Any:
     from fissix import refactor
 
+    logging.getLogger("RefactoringTool").setLevel(logging.CRITICAL)
     names = [f"fissix.fixes.fix_{name}" for name in (*_FIXERS, "unicode")]
     return refactor.RefactoringTool(names)
 
@@ -33,7 +34,6 @@ def as_python3(source: str) -> str | None:
     """``source`` (Python 2) with its syntax rewritten as Python 3, or None where fissix
     cannot read it either (then it is no Python at all: the child reports the error)."""
     text = source if source.endswith("\n") else source + "\n"
-    logging.getLogger("RefactoringTool").setLevel(logging.CRITICAL)
     try:
         return str(_tool().refactor_string(text, "<cell>"))
     except Exception:  # fissix's ParseError, TokenError, IndentationError: not Python 2 either

@@ -154,7 +154,7 @@ def _per_run_environment(task: Task, extra: tuple[str, ...]) -> TaskEnvironment:
         spec = spec_for(request)
     except (RequirementError, InterpreterNotFoundError) as error:
         raise ExportError(cell.index, 1, f"{cell.magic_line}: {error}") from None
-    if tuple(int(part) for part in spec.minor.split(".")) < (3, 7):
+    if _before_virtualenv_tasks(spec.minor):
         raise ExportError(
             cell.index,
             1,
@@ -173,6 +173,13 @@ def _index_urls(spec: Any) -> tuple[str, ...]:
     from isocell.envs import without_credentials
 
     return tuple(without_credentials(u) for u in (spec.index_url, *spec.extra_index_urls) if u)
+
+
+def _before_virtualenv_tasks(minor: str) -> bool:
+    """Whether Python ``minor`` (``"3.6"``) is older than Airflow's virtualenv tasks run:
+    their script (and the kubernetes provider's pod script) starts with ``from __future__
+    import annotations``, which came with 3.7."""
+    return tuple(int(part) for part in minor.split(".")) < (3, 7)
 
 
 def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> TaskEnvironment:
@@ -195,9 +202,8 @@ def _environment(task: Task, extra: tuple[str, ...], notices: list[str]) -> Task
     minor = ".".join(environment.python_version.split(".")[:2])
     label = environment.name or "py" + minor.replace(".", "")
     variable = "ASTRO_PYENV_" + re.sub(r"\W", "_", label)
-    if tuple(int(part) for part in minor.split(".")) < (3, 7):
-        # Airflow's virtualenv script (and the kubernetes provider's pod script) starts with
-        # `from __future__ import annotations`: the cell runs from a task in Airflow's Python
+    if _before_virtualenv_tasks(minor):
+        # the cell runs from a task in Airflow's own Python instead
         return TaskEnvironment("legacy", minor, python=str(environment.python), variable=variable)
     as_is = environment.interpreter_as_is
     if as_is is not None:

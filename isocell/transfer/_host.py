@@ -140,6 +140,9 @@ class Codec:
             Naming the first variable that cannot cross, and why; or the variables, when
             there is no room for them anywhere.
         """
+        if self.python2:
+            for name, value in values.items():
+                _check_plain(name, value)
         try:
             try:
                 return self._pack(path, values, namespace)
@@ -162,9 +165,6 @@ class Codec:
 
     def _pack(self, path: Path, values: Mapping[str, Any], namespace: Mapping[str, Any]) -> Path:
         """Write the payload at ``path``; a half-written file is removed."""
-        if self.python2:
-            for name, value in values.items():
-                _check_plain(name, value)
         try:
             exchange.pack(path, dict(values), self.cloudpickle, namespace, None, self.protocol)
         except BaseException:
@@ -184,15 +184,16 @@ def _check_plain(name: str, value: Any) -> None:
     module (imported there by name)."""
     if isinstance(value, ModuleType):
         return
-    pending, seen = [value], 0
+    pending, seen = [value], set()
     while pending:
         item = pending.pop()
-        seen += 1
         kind = type(item)
         if kind in _PLAIN:
             continue
-        if kind in _PLAIN_CONTAINERS and seen < 1_000_000:
-            pending.extend(item.items() if kind is dict else item)
+        if kind in _PLAIN_CONTAINERS:
+            if id(item) not in seen:  # a container holding itself is walked once
+                seen.add(id(item))
+                pending.extend([*item, *item.values()] if kind is dict else item)
             continue
         what = f"{kind.__module__}.{kind.__qualname__}"
         raise TransferError(

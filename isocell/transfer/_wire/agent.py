@@ -270,21 +270,11 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
     After a cell that ``failed``, only the names it rebound before its error are written.
     """
     namespace = _namespace()
-    values = {}
-    unchanged = []
+    # modules too: the notebook imports them by name where it can
     names = list(names) + _star_bound(star_modules, namespace)
-    for name in names:  # modules too: the notebook imports them by name where it can
-        if name in namespace and (not failed or _BEFORE.rebound(name, namespace)):
-            values[name] = namespace[name]
-    _BEFORE.clear()
-    for name in candidates:
-        if name in values or name not in namespace:
-            continue
-        before = _state["digests"].get(name)
-        if before is not None and before == exchange.fingerprint(namespace[name]):
-            unchanged.append(name)
-        else:
-            values[name] = namespace[name]
+    values, unchanged = rebinding.outputs(
+        _BEFORE, namespace, names, candidates, _state["digests"], exchange.fingerprint, failed
+    )
     # what stays here until the notebook needs it (a figure): not encoded now
     stays = {n: exchange.codec.type_name(v) for n, v in values.items() if kept.keeps(v)}
     for name in stays:

@@ -214,20 +214,9 @@ def dump(path, names, candidates, deletes, fallback="", star_modules=(), failed=
     """Encode the cell's outputs into ``path``: :func:`agent.dump`'s summary; a value that is
     not plain data is ``held`` (it stays here)."""
     namespace = _namespace()
-    values = {}
-    unchanged = []
-    for name in names:
-        if name in namespace and (not failed or _BEFORE.rebound(name, namespace)):
-            values[name] = namespace[name]
-    _BEFORE.clear()
-    for name in candidates:
-        if name in values or name not in namespace:
-            continue
-        before = _state["digests"].get(name)
-        if before is not None and before == _fingerprint(namespace[name]):
-            unchanged.append(name)
-        else:
-            values[name] = namespace[name]
+    values, unchanged = rebinding.outputs(
+        _BEFORE, namespace, names, candidates, _state["digests"], _fingerprint, failed
+    )
     held = {}
     _pack(path, values, held)
     summary = {

@@ -6,12 +6,13 @@ cell may bind; after an error, a name bound to another object than then was rebo
 cell. References are weak where the value allows, so a large frame the cell rebinds is freed
 as it would be locally; others (a list, a dict) are held until the cell's end.
 
-This module runs on both sides, on any CPython >= 3.8, with the standard library alone.
+This module runs on both sides, on any CPython from 2.7 (a Python 2 child runs it too), with
+the standard library alone.
 """
 
 import weakref
 
-__all__ = ["Before"]
+__all__ = ["Before", "outputs"]
 
 
 class Before:
@@ -45,3 +46,26 @@ class Before:
     def clear(self):  # type: ignore[no-untyped-def]
         """Let go of every value."""
         self.references = {}
+
+
+def outputs(before, namespace, names, candidates, digests, fingerprint, failed):  # type: ignore[no-untyped-def]
+    """What a cell returns, and lets go of ``before`` (a :class:`Before`): the values of
+    ``names`` it bound (after a cell that ``failed``, only those it rebound before its error),
+    and of the ``candidates`` (inputs it may have changed in place) whose ``fingerprint`` is
+    no longer the one in ``digests``. Returns ``(values, unchanged)``: a dict by name, and
+    the candidates left as they came."""
+    values = {}
+    unchanged = []
+    for name in names:
+        if name in namespace and (not failed or before.rebound(name, namespace)):
+            values[name] = namespace[name]
+    before.clear()
+    for name in candidates:
+        if name in values or name not in namespace:
+            continue
+        digest = digests.get(name)
+        if digest is not None and digest == fingerprint(namespace[name]):
+            unchanged.append(name)
+        else:
+            values[name] = namespace[name]
+    return values, unchanged
