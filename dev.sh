@@ -67,7 +67,8 @@ debian_servers() {
 # CPython 3.14 for the tests of a 3.14 child (issue #17), built by pyenv where it is missing:
 # python.org is out of reach where only the package registries are, but Debian's source
 # package of python3.14 holds the very release tarball (pyenv checks it against its own
-# checksum). A failure only warns: those tests then skip, saying 3.14 is not installed.
+# checksum). A failure only warns: those tests then skip, saying 3.14 is not installed. The
+# build's log goes to pyenv's own cache folder, not to a fixed name in /tmp.
 PYTHON314=3.14.4
 python314() {
     command -v pyenv >/dev/null || return 0
@@ -79,11 +80,11 @@ python314() {
     if curl -fsS -o "$tarball.part" \
         "http://deb.debian.org/debian/pool/main/p/python3.14/python3.14_$PYTHON314.orig.tar.xz" &&
         mv "$tarball.part" "$tarball" &&
-        MAKE_OPTS=-j2 pyenv install -s "$PYTHON314" >/tmp/isocell-python314.log 2>&1; then
+        MAKE_OPTS=-j2 pyenv install -s "$PYTHON314" >"$cache/isocell-python314.log" 2>&1; then
         echo "dev.sh: built CPython $PYTHON314 with pyenv"
     else
         rm -f "$tarball.part"
-        echo "dev.sh: could not build CPython $PYTHON314 (see /tmp/isocell-python314.log)" >&2
+        echo "dev.sh: could not build CPython $PYTHON314 (see $cache/isocell-python314.log)" >&2
     fi
 }
 

@@ -9,6 +9,8 @@ source.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -276,3 +278,24 @@ def test_a_plain_cell_iterates_over_a_generator_a_python2_child_holds(ip, ns):
     result = ip.run_cell("first = next(squares)\nrest = list(squares)")
     result.raise_error()
     assert (ns["first"], ns["rest"]) == (0, [1, 4, 9])
+
+
+def test_a_legacy_task_whose_interpreter_is_missing_says_so(tmp_path, monkeypatch):
+    """The exported runtime, as an export writes it beside the DAG."""
+    import shutil
+
+    from isocell.dag._outputs import runtime_sources
+
+    package = tmp_path / "isocell_runtime"
+    package.mkdir()
+    for source, name in runtime_sources():
+        shutil.copy(source, package / name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        from isocell_runtime.legacy import CellFailed, run_cell
+
+        with pytest.raises(CellFailed, match=r"/nowhere/python2\.7 cannot run on this worker"):
+            run_cell("/nowhere/python2.7", "x = 1", {}, ["x"])
+    finally:  # the copy is this test's alone
+        for name in [name for name in sys.modules if name.split(".")[0] == "isocell_runtime"]:
+            del sys.modules[name]

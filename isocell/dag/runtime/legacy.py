@@ -29,12 +29,18 @@ class CellFailed(RuntimeError):
 
 
 def _major(python):  # type: ignore[no-untyped-def]
-    done = subprocess.run(
-        [python, "-E", "-s", "-c", "import sys; sys.stdout.write(str(sys.version_info[0]))"],
-        stdout=subprocess.PIPE,
-        check=True,
-        timeout=60,
-    )
+    try:
+        done = subprocess.run(
+            [python, "-E", "-s", "-c", "import sys; sys.stdout.write(str(sys.version_info[0]))"],
+            stdout=subprocess.PIPE,
+            check=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise CellFailed(
+            f"the cell's interpreter {python} cannot run on this worker ({error}): build its "
+            "environment here, or give its path in the variable the DAG reads (ASTRO_PYENV_...)"
+        ) from None
     return int(done.stdout)
 
 
@@ -62,8 +68,8 @@ def run_cell(python, code, inputs, outputs, where="<cell>"):  # type: ignore[no-
     Raises
     ------
     CellFailed
-        If the cell raised (its traceback went to the task's log) or an output cannot leave
-        its interpreter.
+        If the interpreter cannot run here, the cell raised (its traceback went to the task's
+        log) or an output cannot leave its interpreter.
     """
     here = os.path.dirname(os.path.abspath(__file__))
     python2 = _major(python) == 2
