@@ -3,8 +3,18 @@ renderer reads, and the text every other frontend shows."""
 
 from __future__ import annotations
 
+import gc
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
 from isocell._build_progress import MIME_TYPE, BuildLine, BuildState
 from isocell.envs import BuildProgress
+from isocell.envs._build import BuildCommands
+from isocell.errors import BuildError
 
 
 def _statuses(state: BuildState) -> list[str]:
@@ -99,3 +109,23 @@ def test_a_build_error_reads_cause_first_with_the_commands_left_in_the_log() -> 
     ]
     assert str(BuildError("failed", "$ cmd\nKilled\n")) == "Killed\nfailed"
     assert str(BuildError("failed")) == "failed"
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_a_builders_output_pipe_is_closed_whatever_its_exit(code: int) -> None:
+    # The builder's stdout pipe was left to the garbage collector: a ResourceWarning, which
+    # once surfaced inside another test's `pytest.warns` block.
+    log: list[str] = []
+    events: list[BuildProgress] = []
+    commands = BuildCommands(events.append, log)
+    script = f"import sys; print('Resolved 3 packages in 5ms'); sys.exit({code})"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        try:
+            commands.run("install", [sys.executable, "-c", script], Path.cwd(), dict(os.environ))
+        except BuildError:
+            assert code != 0
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert commands.packages == 3 and log[-1] == "Resolved 3 packages in 5ms"
+    assert events[-1].message == "Resolved 3 packages in 5ms"

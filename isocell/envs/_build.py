@@ -172,7 +172,8 @@ class BuildCommands:
         :class:`BuildError` if it fails (:class:`BuilderKilled` if a signal ended it)."""
         self.log.append(redact_text("$ " + " ".join(argv)))
         self.report(phase, f"{phase}…")
-        process = subprocess.Popen(
+        # The context closes the pipe (a ResourceWarning otherwise) and reaps the builder.
+        with subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=variables,
@@ -182,30 +183,33 @@ class BuildCommands:
             text=True,
             errors="replace",
             preexec_fn=_die_with_parent(),
-        )
-        try:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                line = redact_text(raw.rstrip())
-                if not line:
-                    continue
-                self.log.append(line)
-                words = line.split()
-                match = _COUNT.match(line)
-                if match:
-                    self.packages = int(match.group(2))
-                self.report(_PHASES.get(words[0], phase), line)
-            code = process.wait()
-        except BaseException:
-            # Interrupted (KeyboardInterrupt) or failed: the builder must not outlive us.
-            process.kill()
-            process.wait()
-            raise
+        ) as process:
+            try:
+                assert process.stdout is not None
+                for raw in process.stdout:
+                    self._line(phase, raw)
+                code = process.wait()
+            except BaseException:
+                # Interrupted (KeyboardInterrupt) or failed: the builder must not outlive us.
+                process.kill()
+                process.wait()
+                raise
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
             raise BuilderKilled(f"{argv[0]} was killed by signal {name}", "\n".join(self.log))
         if code != 0:
             raise BuildError(f"{argv[0]} exited with code {code}", "\n".join(self.log))
+
+    def _line(self, phase: str, raw: str) -> None:
+        """One line of a builder's output: logged (credentials redacted) and reported."""
+        line = redact_text(raw.rstrip())
+        if not line:
+            return
+        self.log.append(line)
+        match = _COUNT.match(line)
+        if match:
+            self.packages = int(match.group(2))
+        self.report(_PHASES.get(line.split()[0], phase), line)
 
     def run_cached_first(
         self, phase: str, argv: Sequence[str], cwd: Path, variables: dict[str, str], cached: bool
