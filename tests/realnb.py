@@ -37,6 +37,10 @@ ENVIRONMENT = "realnb-host"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TIMING = re.compile(r"%%?(time|timeit|prun)\b")
+# A long listing (`!ls -lh my_figure.png`) prints the file's modification time to the minute:
+# a file the cell before wrote differs between runs that straddle a minute (it once failed
+# 04.00-Introduction-To-Matplotlib's isolated run against two plain runs of the same minute).
+_LONG_LISTING = re.compile(r"^\s*!\s*ls\s+-\w*l\w*\b", re.MULTILINE)
 # matplotlib >= 3.6 renamed the seaborn styles (SOURCES.md, "What the harness changes").
 _SEABORN_STYLE = re.compile(r"""(plt\.style\.use\(\s*['"])seaborn-(?!v0_8)""")
 Outputs = list[tuple[str, ...]]
@@ -143,9 +147,10 @@ class Comparison:
 
 
 def times_itself(source: str) -> bool:
-    """Whether a cell prints its own timings (``%timeit``, ``%time``, ``%prun``): its text
-    differs from run to run even where two runs happened to agree."""
-    return bool(_TIMING.search(source))
+    """Whether a cell prints its own timings (``%timeit``, ``%time``, ``%prun``) or the clock
+    times of files (``!ls -l``): its text differs from run to run even where two runs
+    happened to agree."""
+    return bool(_TIMING.search(source) or _LONG_LISTING.search(source))
 
 
 def compare(
