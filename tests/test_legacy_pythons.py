@@ -19,6 +19,7 @@ from IPython.utils.capture import capture_output
 from isocell.errors import TransferError
 from isocell.runner._held import HeldInChild
 from tests.conftest import _pyenv_python
+from tests.test_faults import NotebookKernel
 
 pytestmark = pytest.mark.slow
 
@@ -278,6 +279,43 @@ def test_a_plain_cell_iterates_over_a_generator_a_python2_child_holds(ip, ns):
     result = ip.run_cell("first = next(squares)\nrest = list(squares)")
     result.raise_error()
     assert (ns["first"], ns["rest"]) == (0, [1, 4, 9])
+
+
+@needs_py27
+def test_a_python2_cell_reads_stdin_as_a_local_python2_would(isocell_home):
+    """raw_input, getpass and Python 2's evaluating input() ask the frontend, through a
+    real notebook kernel."""
+    kernel = NotebookKernel(isocell_home)
+    asked: list[tuple[str, bool]] = []
+    answers = ["Ada", "secret", "1 + 2"]
+
+    def typed(message: dict) -> None:
+        asked.append((message["content"]["prompt"], message["content"]["password"]))
+        kernel.client.input(answers.pop(0))
+
+    printed: list[str] = []
+    cell = (
+        "%%isolated --python 2.7\n"
+        "name = raw_input('Name: ')\n"
+        "import getpass\n"
+        "size = len(getpass.getpass('Password: '))\n"
+        "total = input('Sum: ')\n"
+        "print 'hi', name, size, type(total).__name__\n"
+    )
+    try:
+        reply = kernel.client.execute_interactive(
+            cell,
+            timeout=600,
+            allow_stdin=True,
+            stdin_hook=typed,
+            output_hook=lambda m: printed.append(m["content"].get("text", "")),
+        )
+        assert reply["content"]["status"] == "ok"
+        assert asked == [("Name: ", False), ("Password: ", True), ("Sum: ", False)]
+        assert "".join(printed) == "hi Ada 6 int\n"
+        assert kernel.value("(name, size, total)") == "('Ada', 6, 3)"
+    finally:
+        kernel.close()
 
 
 def test_a_legacy_task_whose_interpreter_is_missing_says_so(tmp_path, monkeypatch):
