@@ -212,6 +212,20 @@ def test_what_an_old_python_task_cannot_do_is_refused_naming_the_cell(
         assert not (tmp_path / "dags").exists()
 
 
+@needs_py27
+def test_the_prebuilt_target_says_what_the_image_needs_for_a_python2_cell(isocell_home, tmp_path):
+    from isocell.dag import export_notebook
+    from tests.test_export import notebook
+
+    path = notebook(tmp_path, "%%isolated --python 2.7 --req six==1.16.0\nprint 'x'\ny = 1")
+    result = export_notebook(path, tmp_path / "dags", target="prebuilt")
+    (notice,) = result.notices
+    assert "runs on Python 2.7, which the image does not hold" in notice
+    assert "ASTRO_PYENV_py27" in notice and "ASTRO_PYENV_py27" in result.text
+    for name in ("Dockerfile", "Dockerfile.astro"):  # nothing the image's uv would fail on
+        assert "py27" not in (tmp_path / "dags" / name).read_text()
+
+
 PYTHON2_CELL = """\
 print "hello from", sys.version_info[0]
 back = data

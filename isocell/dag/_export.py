@@ -248,11 +248,12 @@ def _for_target(
     base: str | None,
     pods: PodOptions | None,
     modules: list[Path],
+    notices: list[str],
 ) -> tuple[dict[str, TaskEnvironment], Image | Pods | None]:
     """The tasks' environments as the target has them, and its images (None for the
     ``virtualenv`` target)."""
     if base is not None:
-        changed, built = prebuilt_environments(tasks, environments)
+        changed, built = prebuilt_environments(tasks, environments, notices)
         return changed, Image(dag_id, base, tuple(built))
     if pods is not None:
         contents = _image_contents(modules)
@@ -378,7 +379,7 @@ def export_notebook(
     notices: list[str] = []
     environments = {task.task_id: _environment(task, extra, notices) for task in tasks}
     modules = _local_modules(cells, path.parent)
-    environments, image = _for_target(tasks, environments, identifier, base, pods, modules)
+    environments, image = _for_target(tasks, environments, identifier, base, pods, modules, notices)
     options = DagOptions(
         dag_id=identifier,
         notebook=path.name,

@@ -170,12 +170,14 @@ def distinct_environments(
 
 
 def prebuilt_environments(
-    tasks: list[Task], environments: dict[str, TaskEnvironment]
+    tasks: list[Task], environments: dict[str, TaskEnvironment], notices: list[str]
 ) -> tuple[dict[str, TaskEnvironment], list[PrebuiltEnvironment]]:
     """The tasks' environments for the ``prebuilt`` target, and the environments to build.
 
     Every ``virtualenv`` task becomes an ``external_python`` task on its environment in the
-    image; tasks with the same Python, lock and indexes share one.
+    image; tasks with the same Python, lock and indexes share one. A task on Python 3.6 or
+    2.7 (``legacy``) is not built into the image (uv makes no 2.7 environment, nor installs
+    either interpreter): ``notices`` gets a line saying what the image needs for it.
 
     Raises
     ------
@@ -184,6 +186,15 @@ def prebuilt_environments(
     """
     built: list[PrebuiltEnvironment] = []
     changed = dict(environments)
+    for task in tasks:
+        environment = environments[task.task_id]
+        if environment.kind == "legacy":
+            notices.append(
+                f"{task.task_id} runs on Python {environment.python_version}, which the "
+                f"image does not hold: install that interpreter and the cell's packages in "
+                f"it and set {environment.variable} to its python (else the task looks for "
+                f"{environment.python})"
+            )
     for name, first, members in distinct_environments(tasks, environments, "prebuilt"):
         image = PrebuiltEnvironment(
             name,
